@@ -1,0 +1,359 @@
+"""Typed, frozen records for everything the catalog holds.
+
+The YAML files in ``hardware_catalog/`` are validated into these records and nothing else: a calculator never
+sees a raw dict. Units live in field names (``capacity_gb``, ``bandwidth_gb_s``, ``power_w``); the ``*_bytes``,
+``*_bytes_s`` and ``*_flop_s`` properties convert to SI once, at this boundary, so the formulas work in bytes,
+bytes/s, FLOP/s and seconds.
+
+Every number that is a fact about hardware or software is a :class:`Sourced` value: the number, the id of the
+source it came from (a key of ``sources``), and what kind of number it is. A number nobody could find is an
+``assumption`` and must say why (``note``).
+
+Conventions: 1 GB = 1e9 bytes, 1 TB/s = 1e12 bytes/s, TFLOP/s = 1e12 FLOP/s (dense, never sparse), link
+bandwidths are per direction.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+GB = 1e9
+TERA = 1e12
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class Record(BaseModel):
+    """Base of every catalog record: immutable, strict types, unknown fields rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+Kind = Literal["vendor-spec", "measured", "third-party", "estimate", "assumption"]
+"""What kind of number a catalog value is."""
+
+
+class Source(Record):
+    """Where numbers came from: a document (and section) and the date it was read."""
+
+    title: Text
+    url: Text | None = None
+    section: Text | None = None
+    accessed: _dt.date
+
+
+class Sourced(Record):
+    """One number with its provenance.
+
+    ``low``/``high`` give the plausible range of an assumption (used by the sensitivity chart); ``note`` says how a
+    number was derived, what it assumes or why it had to be assumed.
+    """
+
+    value: float
+    kind: Kind
+    source: Id | None = None
+    note: Text | None = None
+    low: float | None = None
+    high: float | None = None
+
+    @field_validator("value", "low", "high")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        return v
+
+    @model_validator(mode="after")
+    def _provenance(self) -> Sourced:
+        if self.source is None and self.kind != "assumption":
+            raise ValueError(f"a '{self.kind}' number needs a 'source' (only an 'assumption' may go without)")
+        if self.kind == "assumption" and self.note is None:
+            raise ValueError("an 'assumption' needs a 'note' saying why it was assumed")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"'low' ({self.low}) must not exceed 'high' ({self.high})")
+        return self
+
+
+class Positive(Sourced):
+    """A sourced number that must be > 0 (a capacity, a bandwidth, a power, a price)."""
+
+    @field_validator("value")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if not v > 0:
+            raise ValueError(f"must be > 0 (got {v})")
+        return v
+
+
+class Fraction(Sourced):
+    """A sourced number in (0, 1] (an efficiency, a usable fraction, a probability)."""
+
+    @field_validator("value")
+    @classmethod
+    def _fraction(cls, v: float) -> float:
+        if not 0 < v <= 1:
+            raise ValueError(f"must be in (0, 1] (got {v})")
+        return v
+
+
+class Probability(Sourced):
+    """A sourced number in [0, 1] (a hit rate, a share)."""
+
+    @field_validator("value")
+    @classmethod
+    def _probability(cls, v: float) -> float:
+        if not 0 <= v <= 1:
+            raise ValueError(f"must be in [0, 1] (got {v})")
+        return v
+
+
+class NonNegative(Sourced):
+    """A sourced number that must be >= 0 (a latency, a hit rate)."""
+
+    @field_validator("value")
+    @classmethod
+    def _non_negative(cls, v: float) -> float:
+        if not v >= 0:
+            raise ValueError(f"must be >= 0 (got {v})")
+        return v
+
+
+# --- precisions ---------------------------------------------------------------------------------------------------
+
+
+class Precision(Record):
+    """A number format for weights, KV cache or math, and its storage cost including block scales."""
+
+    id: Id
+    name: Text
+    bytes_per_element: Positive
+
+
+# --- accelerators and systems -------------------------------------------------------------------------------------
+
+
+class MemoryTier(Record):
+    """One level of a chip's memory: on-chip SRAM, HBM, or DDR/host memory."""
+
+    tier: Literal["sram", "hbm", "ddr"]
+    capacity_gb: Positive
+    bandwidth_gb_s: Positive
+
+    @property
+    def capacity_bytes(self) -> float:
+        return self.capacity_gb.value * GB
+
+    @property
+    def bandwidth_bytes_s(self) -> float:
+        return self.bandwidth_gb_s.value * GB
+
+
+class Accelerator(Record):
+    """One chip (or wafer) and how it is packaged and priced."""
+
+    id: Id
+    vendor: Text
+    name: Text
+    chip_class: Id
+    system: Id
+    memory_tiers: tuple[MemoryTier, ...] = Field(min_length=1)
+    peak_tflops: dict[Id, Positive] = Field(min_length=1)
+    scale_up_gb_s_per_direction: Positive
+    scale_out_gb_s_per_direction: Positive
+    tdp_w: Positive
+    price_usd: Positive | None = None
+    rental_usd_per_hour: Positive | None = None
+
+    @field_validator("memory_tiers")
+    @classmethod
+    def _tiers_unique(cls, tiers: tuple[MemoryTier, ...]) -> tuple[MemoryTier, ...]:
+        seen = [t.tier for t in tiers]
+        if len(set(seen)) != len(seen):
+            raise ValueError(f"each tier may appear once (got {seen})")
+        return tiers
+
+    @property
+    def precisions(self) -> tuple[str, ...]:
+        return tuple(self.peak_tflops)
+
+    def peak_flop_s(self, precision: str) -> float:
+        return self.peak_tflops[precision].value * TERA
+
+    @property
+    def memory_capacity_bytes(self) -> float:
+        return sum(t.capacity_bytes for t in self.memory_tiers)
+
+
+class System(Record):
+    """The node and rack a chip ships in."""
+
+    id: Id
+    name: Text
+    chips_per_node: Positive
+    node_power_max_w: Positive
+    node_power_typical_w: Positive | None = None
+    nodes_per_rack: Positive
+    rack_power_kw: Positive
+    cooling: Literal["air", "liquid"]
+    scale_up_domain_chips: Positive
+    price_usd: Positive | None = None
+
+
+# --- models -------------------------------------------------------------------------------------------------------
+
+
+class Attention(Record):
+    """Attention block shape. ``mla`` uses the latent fields; ``gqa`` (which covers MHA and MQA) uses kv_heads."""
+
+    type: Literal["mla", "gqa"]
+    heads: int = Field(gt=0)
+    head_dim: int = Field(gt=0)
+    kv_heads: int | None = Field(default=None, gt=0)
+    kv_lora_rank: int | None = Field(default=None, gt=0)
+    q_lora_rank: int | None = Field(default=None, gt=0)
+    qk_rope_head_dim: int | None = Field(default=None, gt=0)
+    qk_nope_head_dim: int | None = Field(default=None, gt=0)
+    v_head_dim: int | None = Field(default=None, gt=0)
+    sliding_window: int | None = Field(default=None, gt=0)
+    sliding_window_layer_fraction: float | None = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Attention:
+        if self.type == "mla":
+            missing = [
+                f
+                for f in ("kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim")
+                if getattr(self, f) is None
+            ]
+            if missing:
+                raise ValueError(f"an 'mla' attention needs {', '.join(missing)}")
+        elif self.kv_heads is None:
+            raise ValueError("a 'gqa' attention needs 'kv_heads'")
+        return self
+
+
+class MoE(Record):
+    """Mixture-of-experts feed-forward shape."""
+
+    routed_experts: int = Field(gt=0)
+    active_experts: int = Field(gt=0)
+    shared_experts: int = Field(ge=0)
+    expert_intermediate_size: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _active_le_routed(self) -> MoE:
+        if self.active_experts > self.routed_experts:
+            raise ValueError(
+                f"'active_experts' ({self.active_experts}) exceeds 'routed_experts' ({self.routed_experts})"
+            )
+        return self
+
+
+class MTP(Record):
+    """Multi-token-prediction modules shipped with the model."""
+
+    modules: int = Field(gt=0)
+    params_b: Positive
+
+
+class Model(Record):
+    """A language model described by its architecture; parameter totals are derived (see ``memory.py``)."""
+
+    id: Id
+    name: Text
+    source: Id
+    layers: int = Field(gt=0)
+    dense_layers: int = Field(ge=0)
+    hidden_size: int = Field(gt=0)
+    intermediate_size: int = Field(gt=0)
+    vocab_size: int = Field(gt=0)
+    tie_embeddings: bool = False
+    attention: Attention
+    moe: MoE | None = None
+    mtp: MTP | None = None
+    native_precision: Id
+    max_context_tokens: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _layers(self) -> Model:
+        if self.dense_layers > self.layers:
+            raise ValueError(f"'dense_layers' ({self.dense_layers}) exceeds 'layers' ({self.layers})")
+        if self.moe is None and self.dense_layers != self.layers:
+            raise ValueError("a model without 'moe' must have dense_layers == layers")
+        return self
+
+
+# --- serving assumptions --------------------------------------------------------------------------------------------
+
+
+class ChipClass(Record):
+    """Achievable fractions and defaults shared by chips of one kind (GPU, dataflow RDU, SRAM-only, wafer)."""
+
+    id: Id
+    name: Text
+    memory_bandwidth_efficiency: Fraction
+    compute_efficiency_decode: Fraction
+    compute_efficiency_prefill: Fraction
+    usable_memory_fraction: Fraction
+    default_engine: Id
+    validation_error_fraction: Positive
+
+
+class Engine(Record):
+    """A class of serving software, characterised by its fixed cost per layer per decode step."""
+
+    id: Id
+    name: Text
+    fixed_latency_us_per_layer: NonNegative
+
+
+class Serving(Record):
+    """Scenario defaults that are not facts about one chip: every one sourced and overridable."""
+
+    mtp_acceptance: tuple[Fraction, ...] = Field(min_length=1)
+    mtp_step_inflation: tuple[Positive, ...] = Field(min_length=1)
+    pue: Positive
+    electricity_usd_per_kwh: Positive
+    lifetime_years: Positive
+    prefill_cache_hit_rate: Probability
+    power_utilisation: Fraction
+
+
+class ValidationPoint(Record):
+    """A published measurement the model is compared with."""
+
+    id: Id
+    use: Literal["calibrate", "test"]
+    source: Id
+    date: _dt.date
+    model: Id
+    accelerator: Id
+    chips: int = Field(gt=0)
+    precision: Id
+    concurrency: int = Field(gt=0)
+    context_tokens: int = Field(gt=0)
+    mtp_layers: int = Field(default=0, ge=0)
+    engine: Id | None = None
+    metric: Literal["per_user_tokens_per_s", "output_tokens_per_s_per_chip", "joules_per_output_token"]
+    measured: float = Field(gt=0)
+    tolerance: float = Field(gt=0, le=1)
+    note: Text | None = None
+
+
+class Catalog(Record):
+    """The whole catalog after files are merged: entries keyed by id."""
+
+    sources: dict[Id, Source] = Field(default_factory=dict)
+    precisions: dict[Id, Precision] = Field(default_factory=dict)
+    accelerators: dict[Id, Accelerator] = Field(default_factory=dict)
+    systems: dict[Id, System] = Field(default_factory=dict)
+    models: dict[Id, Model] = Field(default_factory=dict)
+    chip_classes: dict[Id, ChipClass] = Field(default_factory=dict)
+    engines: dict[Id, Engine] = Field(default_factory=dict)
+    serving: Serving | None = None
+    validation: dict[Id, ValidationPoint] = Field(default_factory=dict)
