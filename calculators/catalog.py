@@ -235,7 +235,7 @@ def _pydantic_problems(exc: ValidationError, origin: _Origin, label: Path_) -> l
                 _dotted((*label, *loc)),
                 message,
                 err.get("input") if has_value else None,
-                has_value and not isinstance(err.get("input"), dict | list),
+                has_value and not isinstance(err.get("input"), dict),
             )
         )
     return problems

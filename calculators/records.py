@@ -86,7 +86,7 @@ class Positive(Sourced):
     @classmethod
     def _positive(cls, v: float) -> float:
         if not v > 0:
-            raise ValueError(f"must be > 0 (got {v})")
+            raise ValueError("must be > 0")
         return v
 
 
@@ -97,7 +97,7 @@ class Fraction(Sourced):
     @classmethod
     def _fraction(cls, v: float) -> float:
         if not 0 < v <= 1:
-            raise ValueError(f"must be in (0, 1] (got {v})")
+            raise ValueError("must be in (0, 1]")
         return v
 
 
@@ -108,7 +108,7 @@ class Probability(Sourced):
     @classmethod
     def _probability(cls, v: float) -> float:
         if not 0 <= v <= 1:
-            raise ValueError(f"must be in [0, 1] (got {v})")
+            raise ValueError("must be in [0, 1]")
         return v
 
 
@@ -119,7 +119,7 @@ class NonNegative(Sourced):
     @classmethod
     def _non_negative(cls, v: float) -> float:
         if not v >= 0:
-            raise ValueError(f"must be >= 0 (got {v})")
+            raise ValueError("must be >= 0")
         return v
 
 
@@ -161,7 +161,7 @@ class Accelerator(Record):
     name: Text
     chip_class: Id
     system: Id
-    memory_tiers: tuple[MemoryTier, ...] = Field(min_length=1)
+    memory_tiers: tuple[MemoryTier, ...] = Field(strict=False)
     peak_tflops: dict[Id, Positive] = Field(min_length=1)
     scale_up_gb_s_per_direction: Positive
     scale_out_gb_s_per_direction: Positive
@@ -172,6 +172,8 @@ class Accelerator(Record):
     @field_validator("memory_tiers")
     @classmethod
     def _tiers_unique(cls, tiers: tuple[MemoryTier, ...]) -> tuple[MemoryTier, ...]:
+        if not tiers:
+            raise ValueError("needs at least one memory tier")
         seen = [t.tier for t in tiers]
         if len(set(seen)) != len(seen):
             raise ValueError(f"each tier may appear once (got {seen})")
@@ -315,8 +317,16 @@ class Engine(Record):
 class Serving(Record):
     """Scenario defaults that are not facts about one chip: every one sourced and overridable."""
 
-    mtp_acceptance: tuple[Fraction, ...] = Field(min_length=1)
-    mtp_step_inflation: tuple[Positive, ...] = Field(min_length=1)
+    mtp_acceptance: tuple[Fraction, ...] = Field(strict=False)
+    mtp_step_inflation: tuple[Positive, ...] = Field(strict=False)
+
+    @model_validator(mode="after")
+    def _mtp_lengths(self) -> Serving:
+        if not self.mtp_acceptance or len(self.mtp_acceptance) != len(self.mtp_step_inflation):
+            raise ValueError(
+                "'mtp_acceptance' and 'mtp_step_inflation' need one entry per draft token, the same number of each"
+            )
+        return self
     pue: Positive
     electricity_usd_per_kwh: Positive
     lifetime_years: Positive
