@@ -40,9 +40,9 @@ def problems_in(name: str, raw: bytes | None = None) -> list[Problem]:
 
 
 def line_of(name: str, needle: str) -> int:
-    """1-based line of the first line of a fixture containing needle."""
+    """1-based line of the first line of a fixture containing needle (or, for '- id: ...', equal to it)."""
     for number, line in enumerate((FIXTURES / name).read_text().splitlines(), start=1):
-        if needle in line:
+        if (line.strip() == needle) if needle.startswith("- id:") else (needle in line):
             return number
     raise AssertionError(f"{needle!r} not in {name}")
 
@@ -267,17 +267,22 @@ def test_failed_loads_leave_the_shipped_catalog_untouched():
 def test_broken_copy_of_shipped_file_reports_each_planted_error_with_its_line(tmp_path):
     """Three errors planted in a copy of accelerators.yaml are each reported, on the line where they were planted."""
     lines = (shipped_catalog_files()[0].parent / "accelerators.yaml").read_text().splitlines()
+    plans = iter(["bandwidth", "system", "vendor"])  # one error per chip entry, so none hides another
     planted: dict[int, str] = {}
+    plan = None
     for i, line in enumerate(lines):
-        if "bandwidth_gb_s:" in line and "value:" in line and "bandwidth" not in planted.values():
+        if line.strip().startswith("- id:"):
+            plan = next(plans, None)
+        if plan == "bandwidth" and "bandwidth_gb_s:" in line and "value:" in line:
             lines[i] = re.sub(r"value: *[0-9.]+", "value: -5.3", line)
-            planted[i + 1] = "bandwidth"
-        elif line.strip().startswith("system:") and "system" not in planted.values():
+        elif plan == "system" and line.strip().startswith("system:"):
             lines[i] = line.split("system:")[0] + "system: no-such-system"
-            planted[i + 1] = "system"
-        elif line.strip().startswith("vendor:") and "vendor" not in planted.values() and len(planted) == 2:
+        elif plan == "vendor" and line.strip().startswith("vendor:"):
             lines[i] = line.replace("vendor:", "vendorr:")
-            planted[i + 1] = "vendor"
+        else:
+            continue
+        planted[i + 1] = plan
+        plan = None
     assert len(planted) == 3
     broken = tmp_path / "accelerators.yaml"
     broken.write_text("\n".join(lines) + "\n")
