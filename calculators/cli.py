@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--standalone", action="store_true", help="check the files alone, not layered over the shipped catalog"
     )
     check.set_defaults(run=_cmd_catalog_check)
+
+    from calculators.commands import add_model_commands
+
+    add_model_commands(commands, add_catalog_option)
     return parser
 
 

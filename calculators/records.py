@@ -353,6 +353,12 @@ class ValidationPoint(Record):
     measured: float = Field(gt=0)
     tolerance: float = Field(gt=0, le=1)
     note: Text | None = None
+    # Optional, added for the performance model (defaults keep older files valid):
+    # ``saturated``: the measurement is a saturated (offline / max-throughput) run whose batch was not published;
+    # ``concurrency`` is then an upper bound and the prediction takes the best fitting batch up to it.
+    saturated: bool = False
+    # ``power_scope``: "chip" when the published energy counts accelerators only (ML.ENERGY), else whole nodes.
+    power_scope: Literal["node", "chip"] = "node"
 
 
 class Catalog(Record):

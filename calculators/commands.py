@@ -1,0 +1,130 @@
+"""The model's CLI subcommands (``predict``, ``size``, ``sweep``, ``validate``), added to the parser of
+:mod:`calculators.cli`. Each parses flags, calls the same library function as the app and prints text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _json(value) -> str:
+    return json.dumps(value, indent=2, sort_keys=False, allow_nan=False)
+
+
+def _print_fields(d: dict) -> None:
+    width = max(len(k) for k in d)
+    for key, value in d.items():
+        if isinstance(value, float):
+            value = f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k} {v:.3g}" for k, v in value.items())
+        print(f"{key:<{width}}  {value}")
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from calculators.cli import catalog_for
+    from calculators.decode import predict
+
+    p = predict(
+        catalog_for(args),
+        model=args.model,
+        accelerator=args.accelerator,
+        chips=args.chips,
+        precision=args.precision,
+        concurrency=args.concurrency,
+        context_tokens=args.context_tokens,
+        mtp_layers=args.mtp_layers,
+        layout=args.layout,
+    )
+    print(_json(p.to_dict())) if args.json else _print_fields(p.to_dict())
+    return 0
+
+
+def _cmd_size(args: argparse.Namespace) -> int:
+    from calculators.cli import catalog_for
+    from calculators.fleet import size
+
+    s = size(
+        catalog_for(args),
+        model=args.model,
+        accelerator=args.accelerator,
+        precision=args.precision,
+        per_user_tokens_per_s=args.per_user_tokens_per_s,
+        total_output_tokens_per_s=args.total_output_tokens_per_s,
+        input_tokens=args.input_tokens,
+        output_tokens=args.output_tokens,
+        context_tokens=args.context_tokens,
+        mtp_layers=args.mtp_layers,
+    )
+    print(_json(s.to_dict())) if args.json else _print_fields(s.to_dict())
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from calculators.cli import catalog_for
+    from calculators.sweep import sweep
+
+    frame = sweep(catalog_for(args), model=args.model, accelerators=args.accelerator or None,
+                  precisions=args.precision or None)
+    if args.csv:
+        frame.to_csv(args.csv, index=False)
+        print(f"wrote {len(frame):,} rows to {args.csv}")
+    else:
+        frame.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from calculators.cli import catalog_for
+    from calculators.validation import format_table, validate
+
+    results = validate(catalog_for(args))
+    if args.json:
+        print(_json([r.to_dict() for r in results]))
+    else:
+        print(format_table(results))
+    return 0
+
+
+def add_model_commands(commands, add_catalog_option) -> None:
+    """Add predict / size / sweep / validate to the CLI's subcommand set (flag names are URL and CSV names)."""
+    p = commands.add_parser("predict", help="decode speed of one replica")
+    p.add_argument("--model", required=True)
+    p.add_argument("--accelerator", required=True)
+    p.add_argument("--chips", type=int, required=True)
+    p.add_argument("--precision", required=True)
+    p.add_argument("--concurrency", type=int, required=True)
+    p.add_argument("--context-tokens", type=int, required=True)
+    p.add_argument("--mtp-layers", type=int, default=0, choices=range(0, 4), metavar="{0..3}")
+    p.add_argument("--layout", default="auto")
+    p.add_argument("--json", action="store_true")
+    add_catalog_option(p)
+    p.set_defaults(run=_cmd_predict)
+
+    s = commands.add_parser("size", help="chips, racks, power and cost for a target")
+    s.add_argument("--model", required=True)
+    s.add_argument("--accelerator", required=True)
+    s.add_argument("--precision", required=True)
+    s.add_argument("--per-user-tokens-per-s", type=float, required=True)
+    s.add_argument("--total-output-tokens-per-s", type=float, required=True)
+    s.add_argument("--input-tokens", type=int, required=True)
+    s.add_argument("--output-tokens", type=int, required=True)
+    s.add_argument("--context-tokens", type=int, default=None)
+    s.add_argument("--mtp-layers", type=int, default=None, choices=range(0, 4), metavar="{0..3}")
+    s.add_argument("--json", action="store_true")
+    add_catalog_option(s)
+    s.set_defaults(run=_cmd_size)
+
+    w = commands.add_parser("sweep", help="every chip x precision x layout x concurrency x MTP, as CSV")
+    w.add_argument("--model", required=True)
+    w.add_argument("--accelerator", action="append", help="restrict to this chip (repeatable)")
+    w.add_argument("--precision", action="append", help="restrict to this precision (repeatable)")
+    w.add_argument("--csv", metavar="PATH", help="write the CSV here instead of stdout")
+    add_catalog_option(w)
+    w.set_defaults(run=_cmd_sweep)
+
+    v = commands.add_parser("validate", help="predicted vs published measurements")
+    v.add_argument("--json", action="store_true")
+    add_catalog_option(v)
+    v.set_defaults(run=_cmd_validate)

@@ -1,0 +1,134 @@
+"""Decode step time (F4-F10), predict's API and input validation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from calculators import decode
+from calculators.assumptions import resolve_assumptions
+from calculators.catalog import default_catalog
+from calculators.errors import ScenarioError
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return default_catalog()
+
+
+@pytest.mark.parametrize(("tokens", "experts"), [(1, 8.0), (8, 57.42), (32, 163.31), (64, 222.45)])
+def test_distinct_experts_r1(tokens, experts):
+    """F4: 256*(1-(1-8/256)^B) = 8, 57.42, 163.31, 222.45 at B = 1, 8, 32, 64 (0.96875^32 = 0.36204)."""
+    assert float(decode.distinct_experts_per_step(256, 8, tokens)) == pytest.approx(experts, abs=0.01)
+
+
+def test_busiest_rank_with_one_rank_is_the_mean():
+    """With one expert-parallel rank the straggler formula reduces to F4's mean."""
+    assert float(decode.busiest_rank_experts(256, 8, 1, 8)) == pytest.approx(256 * (1 - (248 / 256) ** 8))
+
+
+def test_busiest_rank_exceeds_mean_share():
+    """The busiest of 8 ranks of 32 experts holds more touched experts than the mean 32 q."""
+    q = 1 - (248 / 256) ** 8  # 0.2243
+    busiest = float(decode.busiest_rank_experts(256, 8, 8, 8))
+    assert 32 * q < busiest <= 32
+    # one expert per rank: max over 256 ranks of Bernoulli(q) = 1 - (1 - q)^256 ~ 1
+    assert float(decode.busiest_rank_experts(256, 8, 256, 8)) == pytest.approx(1 - (1 - q) ** 256)
+
+
+def test_mtp_expected_tokens():
+    """E_k = 1 + p1 + p1 p2 + p1 p2 p3: 1.92, 2.58, 2.82 with p = 0.92, 0.717, 0.364."""
+    acc = (0.92, 0.717, 0.364)
+    # 1 + 0.92 = 1.92; + 0.92*0.717 = 0.6596 -> 2.5796; + 0.6596*0.364 = 0.2401 -> 2.8197
+    assert decode.mtp_expected_tokens(acc, np.array([0, 1, 2, 3])) == pytest.approx([1, 1.92, 2.5796, 2.8197], 1e-4)
+
+
+def test_ring_all_reduce():
+    """A ring all-reduce over g chips moves 2(g-1)/g of the buffer per link: 8 chips, 1 MB, 1 GB/s = 1.75 ms."""
+    assert float(decode.ring_all_reduce_s(1e6, 8, 1e9)) == pytest.approx(2 * 7 / 8 * 1e-3)
+    assert float(decode.ring_all_reduce_s(1e6, 1, 1e9)) == 0
+
+
+def test_all_to_all_splits_scale_up_and_out():
+    """EP over 16 chips in 8-chip domains sends 7/15 over NVLink and 8/15 over the network; the slower sets time."""
+    t = float(decode.all_to_all_s(15e6, 16, 8, 450e9, 50e9))
+    assert t == pytest.approx(8e6 / 50e9)
+
+
+def test_step_time_is_sum_of_components(catalog):
+    """F9: the step is fixed latency + the per-component roofline sum + exposed communication (not one max)."""
+    p = decode.predict(catalog, model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8",
+                       concurrency=64, context_tokens=8192)
+    assert sum(p.step_time_breakdown_ms.values()) == pytest.approx(p.step_time_ms)
+    assert p.total_output_tokens_per_s == pytest.approx(64 * p.per_user_tokens_per_s)
+
+
+def test_fixed_latency_term(catalog):
+    """At batch 1 the fixed cost is L x tau = 61 x 134 us = 8.17 ms for the tuned engine."""
+    p = decode.predict(catalog, model="deepseek-r1", accelerator="b200", chips=8, precision="fp4",
+                       concurrency=1, context_tokens=2000)
+    a = resolve_assumptions(catalog, "b200")
+    assert p.step_time_breakdown_ms["fixed_latency"] == pytest.approx(61 * a.fixed_latency_us_per_layer / 1e3)
+    assert p.bound_by == "fixed latency"
+
+
+def test_mla_kv_replicated_under_tp_not_dp(catalog):
+    """Under TP attention every chip holds the whole MLA latent; DP attention holds 1/dp of the sequences."""
+    a = resolve_assumptions(catalog, "h200-sxm")
+    out = decode.evaluate_decode(
+        catalog, catalog.models["deepseek-r1"], catalog.accelerators["h200-sxm"], "fp8", a,
+        chips=8, attention_tp=np.array([8, 1]), moe_ep=8, concurrency=64, context_tokens=8192, mtp_layers=0,
+    )
+    # TP8: 64 seqs x 8,192 x 70,272 B = 36.84 GB per chip; DP8: 8 seqs -> 4.605 GB
+    assert out["kv_bytes_per_chip"] == pytest.approx([64 * 8192 * 70_272, 8 * 8192 * 70_272])
+
+
+def test_more_batch_more_throughput_less_speed(catalog):
+    """Raising the batch lowers per-user speed and raises replica throughput."""
+    kw = dict(model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8", context_tokens=4096)
+    small = decode.predict(catalog, concurrency=4, **kw)
+    big = decode.predict(catalog, concurrency=128, **kw)
+    assert big.per_user_tokens_per_s < small.per_user_tokens_per_s
+    assert big.total_output_tokens_per_s > small.total_output_tokens_per_s
+
+
+def test_not_fitting_reports_capacity(catalog):
+    """R1 BF16 (1.37 TB) on one 8xH100 node does not fit and says capacity binds."""
+    p = decode.predict(catalog, model="deepseek-r1", accelerator="h100-sxm", chips=8, precision="bf16",
+                       concurrency=1, context_tokens=1000)
+    assert not p.fits_in_memory and p.bound_by == "capacity"
+
+
+def test_prediction_json_is_finite_with_band(catalog):
+    """to_dict has the CLI keys, finite numbers, and a low/high band around the headline."""
+    d = decode.predict(catalog, model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8",
+                       concurrency=64, context_tokens=8192, mtp_layers=2).to_dict()
+    for key in ("per_user_tokens_per_s", "total_output_tokens_per_s", "step_time_ms", "fits_in_memory", "bound_by",
+                "layout", "power_kw", "joules_per_output_token"):
+        assert key in d
+    assert d["per_user_tokens_per_s_low"] < d["per_user_tokens_per_s"] < d["per_user_tokens_per_s_high"]
+    assert all(math.isfinite(v) for v in d.values() if isinstance(v, float))
+
+
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [
+        ({"accelerator": "h999"}, "h999"),
+        ({"model": "nope"}, "nope"),
+        ({"precision": "fp4"}, "fp4"),
+        ({"chips": 0}, "chips"),
+        ({"concurrency": -1}, "concurrency"),
+        ({"context_tokens": float("nan")}, "context_tokens"),
+        ({"mtp_layers": 4}, "mtp_layers"),
+        ({"layout": "tp3"}, "layout"),
+    ],
+)
+def test_bad_inputs_raise_naming_the_argument(catalog, override, needle):
+    """Unknown ids, a precision the chip lacks, zero/negative/NaN inputs raise ScenarioError naming the input."""
+    kw = dict(model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8", concurrency=8,
+              context_tokens=1000)
+    kw.update(override)
+    with pytest.raises(ScenarioError, match=needle):
+        decode.predict(catalog, **kw)
