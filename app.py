@@ -1,19 +1,35 @@
-"""Rackscale's Streamlit entry point."""
+"""Rackscale's Streamlit entry point: page config, the shared scenario sidebar and navigation. Nothing else.
 
-import pandas as pd
+Layering: ``calculators`` (pure, no Streamlit) <- ``ui`` (widgets, pages, formatting, exports) <- this file.
+"""
+
+import logging
+
 import streamlit as st
 
-from calculators import CatalogError, default_catalog
+from calculators.errors import CatalogError
+from ui.page import show_catalog_error
+from ui.scenario import sidebar
 
-st.set_page_config(page_title="Rackscale", layout="wide")
-st.title("Rackscale")
-try:
-    catalog = default_catalog()
-except CatalogError as exc:
-    st.error(f"The shipped catalog is invalid:\n\n{exc}")
-    st.stop()
-rows = [
-    {"id": a.id, "vendor": a.vendor, "name": a.name, "memory_gb": sum(t.capacity_gb.value for t in a.memory_tiers)}
-    for a in catalog.accelerators.values()
+st.set_page_config(page_title="Rackscale", page_icon=":material/dns:", layout="wide")
+
+PAGES = [
+    st.Page("ui/pages/claim.py", title="The claim", icon=":material/gavel:", default=True),
+    st.Page("ui/pages/size.py", title="Size a deployment", icon=":material/calculate:"),
+    st.Page("ui/pages/frontier.py", title="Speed vs throughput", icon=":material/show_chart:"),
+    st.Page("ui/pages/sensitivity.py", title="Sensitivity", icon=":material/tune:"),
+    st.Page("ui/pages/catalog.py", title="Catalog", icon=":material/inventory_2:"),
+    st.Page("ui/pages/method.py", title="Method and validation", icon=":material/functions:"),
 ]
-st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+page = st.navigation(PAGES)
+try:
+    sidebar()
+except CatalogError as exc:
+    show_catalog_error(exc, "The shipped catalog")
+    st.stop()
+except Exception as exc:  # noqa: BLE001 - never show a traceback; the log has it
+    logging.getLogger("rackscale.ui").exception("scenario sidebar failed")
+    st.error(f"The scenario could not be read ({type(exc).__name__}). Open the app without parameters to start over.")
+    st.stop()
+page.run()

@@ -1,0 +1,59 @@
+"""What only a browser shows: pages render, the URL follows the inputs, a link reproduces the numbers."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import open_page, wait_idle
+
+pytestmark = pytest.mark.browser
+
+PATHS = ["", "size", "frontier", "sensitivity", "catalog", "method"]
+
+
+def test_every_page_renders_without_an_exception(page, app_url):
+    """Each page loads in Chromium with no exception element and no error box."""
+    for path in PATHS:
+        open_page(page, f"{app_url}/{path}")
+        assert page.locator('[data-testid="stException"]').count() == 0, path
+        assert page.locator('[data-testid="stMain"] h1').count() >= 1, path
+
+
+def _main_numbers(pg) -> list[str]:
+    """The visible numbers a user would compare: metric values, then the main area's text."""
+    metrics = pg.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    return [*metrics, pg.locator('[data-testid="stMain"]').inner_text()]
+
+
+def test_changing_an_input_updates_the_url_and_the_link_reproduces_it(browser, page, app_url):
+    """Typing a new per-user speed writes it to the URL; that URL in a new context shows the same numbers."""
+    open_page(page, f"{app_url}/size")
+    box = page.get_by_role("spinbutton", name="Per-user speed (tok/s)")
+    box.fill("321.5")
+    box.press("Enter")
+    page.wait_for_function("() => location.search.includes('per_user_tokens_per_s=321.5')", timeout=15_000)
+    wait_idle(page)
+    url = page.url
+    assert "v=1" in url
+    share = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text()
+    assert "per_user_tokens_per_s=321.5" in share
+    before = _main_numbers(page)
+
+    fresh = browser.new_context()
+    try:
+        other = fresh.new_page()
+        open_page(other, url)
+        assert other.get_by_role("spinbutton", name="Per-user speed (tok/s)").input_value() == "321.5"
+        assert _main_numbers(other) == before
+    finally:
+        fresh.close()
+
+
+def test_a_malformed_link_opens_with_a_notice(page, app_url):
+    """A link with bad parameters opens with one warning naming them, and no exception."""
+    open_page(page, f"{app_url}/?pue=abc&gpu=%3Cscript%3E&zzz=1")
+    alert = page.locator('[data-testid="stAlertContentWarning"]')
+    assert alert.count() == 1
+    text = alert.inner_text()
+    assert "pue" in text and "gpu" in text and "zzz" in text
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "pue=" not in page.url

@@ -1,0 +1,5 @@
+"""Catalog page (placeholder, replaced below)."""
+
+import streamlit as st
+
+st.title("Catalog")

@@ -1,0 +1,17 @@
+"""The claim: placeholder until the model-driven page lands; it reads the shared scenario."""
+
+import streamlit as st
+
+from ui.page import run_page
+from ui.scenario import Context
+
+
+def body(ctx: Context) -> None:
+    """Coming soon: shows the scenario this page will compute."""
+    st.title("The claim")
+    st.write("DeepSeek-R1 served the way the February 2025 story told it: GPUs vs one SambaRack of 16 SN40L.")
+    st.info("Coming soon: this page is being built on the calculators.", icon=":material/construction:")
+    st.json(ctx.scenario.as_dict(), expanded=False)
+
+
+run_page(body)

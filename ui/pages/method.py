@@ -1,0 +1,5 @@
+"""Method page (placeholder, replaced below)."""
+
+import streamlit as st
+
+st.title("Method and validation")

@@ -1,0 +1,319 @@
+"""The scenario as URL query parameters: field specs, parsing with validation, and the share link (no Streamlit).
+
+A scenario is what a link must carry to reproduce the same numbers: the model, the targets, the chips and the
+datacenter assumptions. Each field is one query parameter named like the CLI flag (``per_user_tokens_per_s`` for
+``--per-user-tokens-per-s``). Defaults are not written to the URL; ``v`` is the scenario format version.
+
+:func:`parse_query` turns untrusted query parameters into a :class:`Scenario` and a list of :class:`Notice` (one per
+ignored parameter, saying why). It never raises: a bad parameter is dropped and its field keeps the default.
+An optional field whose default is ``None`` means "use the catalog's value" (for example PUE from ``serving``),
+so a link stays relative to the catalog rather than freezing a number in the URL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from calculators.records import Catalog
+
+SCENARIO_VERSION = 1
+VERSION_PARAM = "v"
+CUSTOM_PARAM = "custom"
+# Streamlit's own parameters: never ours to validate or drop.
+STREAMLIT_PARAMS = frozenset({"embed", "embed_options"})
+MAX_KEY_CHARS = 64
+MAX_VALUE_CHARS = 200
+MAX_LIST_ITEMS = 40
+MAX_CUSTOM_CHARS = 24_000
+MAX_NOTICES = 20
+
+Kind = Literal["choice", "choices", "float", "int"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One scenario input: its URL key (= widget key = CLI flag name), type, default, bounds and help text.
+
+    ``options`` names the catalog section whose ids are the valid values (choice fields). ``default`` may be a
+    callable of the catalog (so a default chip exists in the catalog at hand). ``low``/``high`` are inclusive
+    bounds, shared by the URL parser and the widget so both accept exactly the same values.
+    """
+
+    key: str
+    label: str
+    kind: Kind
+    help: str
+    default: Any = None
+    options: str | None = None
+    low: float | None = None
+    high: float | None = None
+    optional: bool = False
+    unit: str = ""
+    step: float | None = None
+    group: str = "Workload"
+
+    def default_for(self, catalog: Catalog) -> Any:
+        """The default value of this field for ``catalog``."""
+        value = self.default(catalog) if callable(self.default) else self.default
+        return tuple(value) if isinstance(value, list) else value
+
+    def choices(self, catalog: Catalog) -> list[str]:
+        """The valid ids for a choice field, in catalog order."""
+        return list(getattr(catalog, self.options or "", {}) or {})
+
+
+def _first_present(*ids: str) -> Callable[[Catalog], str | None]:
+    def pick(catalog: Catalog) -> str | None:
+        return next((i for i in ids if i in catalog.accelerators), next(iter(catalog.accelerators), None))
+
+    return pick
+
+
+def _default_chips(catalog: Catalog) -> tuple[str, ...]:
+    wanted = ("h200-sxm", "b200", "gb200", "mi355x", "tpu7x", "sn40l", "groq-lpu", "cerebras-wse3")
+    present = tuple(i for i in wanted if i in catalog.accelerators)
+    return present or tuple(list(catalog.accelerators)[:4])
+
+
+def _default_model(catalog: Catalog) -> str | None:
+    return "deepseek-r1" if "deepseek-r1" in catalog.models else next(iter(catalog.models), None)
+
+
+def _default_precision(catalog: Catalog) -> str | None:
+    model = catalog.models.get(_default_model(catalog) or "")
+    if model is not None and model.native_precision in catalog.precisions:
+        return model.native_precision
+    return next(iter(catalog.precisions), None)
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("model", "Model", "choice", "The language model to serve (architecture from the catalog).",
+          default=_default_model, options="models"),
+    Field("precision", "Precision", "choice",
+          "Number format of the weights (and math) on every chip; a chip without it is shown as infeasible.",
+          default=_default_precision, options="precisions"),
+    Field("per_user_tokens_per_s", "Per-user speed (tok/s)", "float",
+          "Decode speed each user must see, in output tokens per second per user (198 is SambaNova's claim).",
+          default=198.0, low=0.1, high=100_000.0, unit="tok/s/user", step=1.0),
+    Field("total_output_tokens_per_s", "Total output (tok/s)", "float",
+          "Output tokens per second the whole deployment must produce, summed over all users.",
+          default=20_000.0, low=1.0, high=1e9, unit="tok/s", step=1000.0),
+    Field("input_tokens", "Input tokens per request", "int",
+          "Prompt length of a typical request (prefill work).", default=1000, low=1, high=10_000_000, step=100),
+    Field("output_tokens", "Output tokens per request", "int",
+          "Generated length of a typical request (decode work).", default=2000, low=1, high=10_000_000, step=100),
+    Field("context_tokens", "Mean context while decoding", "int",
+          "Tokens in the KV cache of each sequence on average while it decodes (sets KV memory and reads).",
+          default=2000, low=1, high=10_000_000, step=100),
+    Field("chips", "Chips to compare", "choices", "Accelerators compared on the sizing and frontier pages.",
+          default=_default_chips, options="accelerators", group="Chips"),
+    Field("accelerator", "Focus chip", "choice",
+          "The one chip the sensitivity chart and single-chip views are about.",
+          default=_first_present("b200"), options="accelerators", group="Chips"),
+    Field("gpu", "GPU side of the claim", "choice",
+          "The GPU deployment compared with one SambaRack of 16 SN40L on the claim page.",
+          default=_first_present("h200-sxm", "h800-sxm", "h100-sxm"), options="accelerators", group="Chips"),
+    Field("engine", "Serving engine", "choice",
+          "Serving software class (sets the fixed latency per layer). Empty: each chip's default engine.",
+          options="engines", optional=True, group="Datacenter"),
+    Field("pue", "PUE", "float",
+          "Power usage effectiveness: facility power / IT power. Empty: the catalog's default.",
+          low=1.0, high=3.0, optional=True, step=0.05, group="Datacenter"),
+    Field("electricity_usd_per_kwh", "Electricity ($/kWh)", "float",
+          "Price of electricity. Empty: the catalog's default.",
+          low=0.001, high=10.0, optional=True, unit="$/kWh", step=0.01, group="Datacenter"),
+    Field("rack_power_budget_kw", "Rack power budget (kW)", "float",
+          "Power a rack may draw in your hall; limits nodes per rack. Empty: each system's own rack power class.",
+          low=1.0, high=2000.0, optional=True, unit="kW", step=5.0, group="Datacenter"),
+)
+FIELDS_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
+KNOWN_PARAMS = frozenset(FIELDS_BY_KEY) | {VERSION_PARAM, CUSTOM_PARAM}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Every scenario input after validation (see :data:`FIELDS`); ``custom`` is the encoded user-chip layer."""
+
+    model: str | None
+    precision: str | None
+    per_user_tokens_per_s: float
+    total_output_tokens_per_s: float
+    input_tokens: int
+    output_tokens: int
+    context_tokens: int
+    chips: tuple[str, ...]
+    accelerator: str | None
+    gpu: str | None
+    engine: str | None = None
+    pue: float | None = None
+    electricity_usd_per_kwh: float | None = None
+    rack_power_budget_kw: float | None = None
+    custom: str | None = None
+
+    def overrides(self) -> dict[str, float]:
+        """Assumption overrides the user set (for ``resolve_assumptions(..., **overrides)``); unset ones omitted."""
+        names = ("pue", "electricity_usd_per_kwh", "rack_power_budget_kw")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field by its key (lists for multi-choice), for CSV headers and display."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One ignored query parameter and why."""
+
+    param: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.param}={self.value}: {self.reason}" if self.value else f"{self.param}: {self.reason}"
+
+
+def default_scenario(catalog: Catalog) -> Scenario:
+    """The scenario a link without parameters opens."""
+    return Scenario(**{f.key: f.default_for(catalog) for f in FIELDS})
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    text = value if len(value) <= limit else value[: limit - 1] + "…"
+    return repr(text)[1:-1]
+
+
+def _number(raw: str, field: Field) -> float | int:
+    """Parse one number for ``field``; raises ValueError with a reason a person can read."""
+    text = raw.strip()
+    if field.kind == "int":
+        try:
+            value: float | int = int(text, 10)
+        except ValueError:
+            raise ValueError("not a whole number") from None
+    else:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError("not a number") from None
+        if not math.isfinite(value):
+            raise ValueError("not a finite number")
+    low, high = field.low, field.high
+    if low is not None and value < low:
+        raise ValueError(f"must be at least {low:g}")
+    if high is not None and value > high:
+        raise ValueError(f"must be at most {high:g}")
+    return value
+
+
+def _parse_field(field: Field, values: list[str], catalog: Catalog) -> tuple[Any, list[str]]:
+    """(value, problems) for one present field; value is ``...`` when the whole parameter is rejected."""
+    if field.kind == "choices":
+        if len(values) > MAX_LIST_ITEMS:
+            return ..., [f"lists at most {MAX_LIST_ITEMS} values (got {len(values)})"]
+        known = set(field.choices(catalog))
+        kept: list[str] = []
+        problems = []
+        for v in values:
+            if v in known:
+                if v not in kept:
+                    kept.append(v)
+            elif v != "":
+                problems.append(f"unknown id {_shown(v)!s}")
+        if not kept:
+            return ..., problems or ["no ids given"]
+        return tuple(kept), problems
+    if len(values) > 1:
+        return ..., [f"given {len(values)} times; give it once"]
+    raw = values[0]
+    if raw == "":
+        if field.optional:
+            return None, []
+        return ..., ["empty"]
+    if field.kind == "choice":
+        known = field.choices(catalog)
+        if raw not in known:
+            return ..., [f"unknown {field.options.rstrip('s') if field.options else 'value'} id"]
+        return raw, []
+    try:
+        return _number(raw, field), []
+    except ValueError as exc:
+        return ..., [str(exc)]
+
+
+def parse_query(params: Mapping[str, str | Sequence[str]], catalog: Catalog) -> tuple[Scenario, list[Notice]]:
+    """Validate untrusted query parameters into a Scenario; every ignored parameter gets a Notice. Never raises."""
+    defaults = default_scenario(catalog)
+    values: dict[str, Any] = {}
+    notices: list[Notice] = []
+    for key, raw in params.items():
+        key = str(key)
+        items = [raw] if isinstance(raw, str) else [str(x) for x in raw] or [""]
+        shown_key = _shown(key, MAX_KEY_CHARS)
+        shown_value = _shown(items[0]) if len(items) == 1 else ""
+        if key in STREAMLIT_PARAMS:
+            continue
+        if key not in KNOWN_PARAMS:
+            notices.append(Notice(shown_key, shown_value, "unknown parameter"))
+            continue
+        limit = MAX_CUSTOM_CHARS if key == CUSTOM_PARAM else MAX_VALUE_CHARS
+        too_long = [v for v in items if len(v) > limit]
+        if too_long:
+            notices.append(Notice(key, "", f"value is {len(too_long[0]):,} characters; the limit is {limit:,}"))
+            continue
+        if key == VERSION_PARAM:
+            if items != [str(SCENARIO_VERSION)]:
+                notices.append(Notice(key, shown_value, f"unknown scenario version; this app reads version "
+                                      f"{SCENARIO_VERSION}, the other parameters were read as that version"))
+            continue
+        if key == CUSTOM_PARAM:
+            if len(items) > 1:
+                notices.append(Notice(key, "", f"given {len(items)} times; give it once"))
+            elif items[0]:
+                values[key] = items[0]
+            continue
+        field = FIELDS_BY_KEY[key]
+        try:
+            value, problems = _parse_field(field, items, catalog)
+        except Exception:  # noqa: BLE001 - a parser bug must not turn a bad link into a crash
+            value, problems = ..., ["could not be read"]
+        for problem in problems:
+            notices.append(Notice(key, shown_value, problem + ("" if value is not ... else "; using the default")))
+        if value is not ...:
+            values[key] = value
+    if len(notices) > MAX_NOTICES:
+        extra = len(notices) - MAX_NOTICES
+        notices = [*notices[:MAX_NOTICES], Notice("…", "", f"and {extra} more ignored parameter(s)")]
+    return dataclasses.replace(defaults, **values), notices
+
+
+def _url_value(field: Field, value: Any) -> str | list[str]:
+    if field.kind == "choices":
+        return list(value)
+    if field.kind == "float":
+        return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+    return str(value)
+
+
+def to_query(scenario: Scenario, catalog: Catalog) -> dict[str, str | list[str]]:
+    """The non-default parameters of ``scenario`` plus the version: what a share link needs."""
+    defaults = default_scenario(catalog)
+    out: dict[str, str | list[str]] = {VERSION_PARAM: str(SCENARIO_VERSION)}
+    for field in FIELDS:
+        value = getattr(scenario, field.key)
+        if value != getattr(defaults, field.key) and value is not None:
+            out[field.key] = _url_value(field, value)
+    if scenario.custom:
+        out[CUSTOM_PARAM] = scenario.custom
+    return out
+
+
+def share_url(base_url: str, params: Mapping[str, str | Sequence[str]]) -> str:
+    """``base_url`` (any query dropped) with ``params`` as its query string."""
+    parts = urlsplit(base_url)
+    query = urlencode({k: (v if isinstance(v, str) else list(v)) for k, v in params.items()}, doseq=True)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))

@@ -1,0 +1,234 @@
+"""The shared scenario: sidebar widgets bound to the URL, validated before any widget exists, and the share link.
+
+``app.py`` calls :func:`sidebar` once per run, before ``st.navigation(...).run()``; pages call :func:`current` to
+get the :class:`Context` (the validated scenario, the catalog with the user's chips, and the share link). The
+widgets live in the entry point so the scenario survives page switches (a widget bound to the URL from inside a
+page would drop its parameter when the user leaves that page).
+
+On a session's first run every incoming parameter is checked by :func:`ui.params.parse_query` (pure, tested).
+Bad ones are removed from the URL and the run restarts, so Streamlit seeds the widgets only from values that
+passed; one warning names each ignored parameter and why. It stays up until the user changes the scenario.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from calculators.errors import CatalogError
+from calculators.records import Catalog
+from ui import codec, params, state
+from ui.format import escape_markdown
+from ui.params import CUSTOM_PARAM, FIELDS, VERSION_PARAM, Field, Notice, Scenario
+
+_CONTEXT = "_rackscale_context"
+_SEEDED = "_rackscale_seeded"
+_NOTICES = "_rackscale_notices"
+_FALLBACK_URL = "http://localhost:8501/"
+_FORMATS = {"per_user_tokens_per_s": "%.1f", "total_output_tokens_per_s": "%.0f", "pue": "%.2f",
+            "electricity_usd_per_kwh": "%.3f", "rack_power_budget_kw": "%.1f"}
+_GROUPS = (("Workload", True), ("Chips", True), ("Datacenter", False))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a page needs: the validated scenario, the catalog it refers to and the link that reproduces it."""
+
+    scenario: Scenario
+    catalog: Catalog
+    layer: dict[str, Any] | None
+    notices: tuple[Notice, ...]
+    query: dict[str, str | list[str]]
+    share_url: str
+
+    def csv_scenario(self) -> dict[str, Any]:
+        """The scenario as CSV header entries (the custom layer summarised, not dumped)."""
+        values = self.scenario.as_dict()
+        values.pop("custom", None)
+        if self.layer:
+            values["custom_accelerators"] = [e.get("id") for e in self.layer.get("accelerators", [])
+                                             if isinstance(e, dict)]
+            values["share_url"] = self.share_url
+        return values
+
+
+def _raw_params() -> dict[str, list[str]]:
+    return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def _load_layer(raw: dict[str, list[str]], notices: list[Notice]) -> tuple[dict[str, Any] | None, Catalog]:
+    """Decode the ``custom`` parameter and layer it over the shipped catalog; a bad layer becomes a notice."""
+    base = state.shipped_catalog()
+    values = raw.get(CUSTOM_PARAM)
+    if not values or values == [""] or len(values) != 1 or len(values[0]) > params.MAX_CUSTOM_CHARS:
+        return None, base  # parse_query reports the malformed shapes
+    try:
+        layer = codec.decode(values[0])
+        return layer, state.catalog_with_layer(layer)
+    except codec.CodecError as exc:
+        notices.append(Notice(CUSTOM_PARAM, "", f"{exc}; the shipped catalog is used"))
+    except CatalogError as exc:
+        first = "; ".join(str(p) for p in exc.problems[:3])
+        more = f" and {len(exc.problems) - 3} more" if len(exc.problems) > 3 else ""
+        notices.append(Notice(CUSTOM_PARAM, "", f"the custom chips are not a valid catalog ({first}{more}); "
+                                                "the shipped catalog is used"))
+    raw.pop(CUSTOM_PARAM, None)
+    return None, base
+
+
+def _clean_url(raw: dict[str, list[str]], parsed: Scenario, notices: list[Notice], catalog: Catalog) -> bool:
+    """Remove or repair every parameter that did not pass; True if a widget's seed value changed."""
+    changed_seed = False
+    noticed = {n.param for n in notices}
+    for key in list(raw):
+        if key in params.STREAMLIT_PARAMS or key not in noticed and key in params.KNOWN_PARAMS:
+            continue
+        field = params.FIELDS_BY_KEY.get(key)
+        try:
+            if field is not None and field.kind == "choices" and getattr(parsed, key) != field.default_for(catalog):
+                st.query_params[key] = list(getattr(parsed, key))
+            elif key == CUSTOM_PARAM and parsed.custom:
+                continue
+            else:
+                del st.query_params[key]
+        except Exception:  # noqa: BLE001 - a parameter already bound to a widget cannot be removed; keep going
+            continue
+        changed_seed = changed_seed or field is not None
+    return changed_seed
+
+
+def _notice_box(notices: list[Notice] | tuple[Notice, ...]) -> None:
+    lines = "\n".join(f"- {escape_markdown(str(n))}" for n in notices)
+    st.warning(f"This link had parameters that could not be used; they were ignored and defaults used instead:\n\n"
+               f"{lines}", icon=":material/link_off:")
+
+
+def _catalog_default_hint(field: Field, catalog: Catalog) -> str:
+    serving = catalog.serving
+    if field.key in ("pue", "electricity_usd_per_kwh") and serving is not None:
+        return f"catalog default: {getattr(serving, field.key).value:g}"
+    if field.key == "rack_power_budget_kw":
+        return "each system's own rack power"
+    if field.key == "engine":
+        return "each chip's default engine"
+    return "default"
+
+
+def _widget(field: Field, catalog: Catalog) -> Any:
+    common: dict[str, Any] = {"key": field.key, "help": field.help, "bind": "query-params"}
+    default = field.default_for(catalog)
+    if field.kind == "choice":
+        options = field.choices(catalog)
+        index = options.index(default) if default in options else (None if field.optional or not options else 0)
+        return st.selectbox(field.label, options, index=index, placeholder=_catalog_default_hint(field, catalog),
+                            **common)
+    if field.kind == "choices":
+        options = field.choices(catalog)
+        return st.multiselect(field.label, options, default=[c for c in default or () if c in options],
+                              max_selections=params.MAX_LIST_ITEMS, **common)
+    if field.kind == "int":
+        return st.number_input(field.label, min_value=int(field.low or 0), max_value=int(field.high or 10**9),
+                               value=default, step=int(field.step or 1), **common)
+    return st.number_input(field.label, min_value=float(field.low or 0.0), max_value=float(field.high or 1e12),
+                           value=None if default is None else float(default), step=float(field.step or 1.0),
+                           format=_FORMATS.get(field.key, "%.2f"),
+                           placeholder=_catalog_default_hint(field, catalog), **common)
+
+
+def _caption(field: Field, value: Any, catalog: Catalog) -> None:
+    record = getattr(catalog, field.options or "", {}).get(value) if isinstance(value, str) else None
+    name = getattr(record, "name", None)
+    if name and field.key in ("model", "accelerator", "gpu"):
+        st.caption(escape_markdown(name))
+
+
+def _widgets(catalog: Catalog) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for group, expanded in _GROUPS:
+        with st.sidebar.expander(group, expanded=expanded):
+            for field in (f for f in FIELDS if f.group == group):
+                values[field.key] = _widget(field, catalog)
+                _caption(field, values[field.key], catalog)
+    return values
+
+
+def _scenario_from_widgets(values: dict[str, Any], fallback: Scenario, custom: str | None) -> Scenario:
+    clean: dict[str, Any] = {}
+    for field in FIELDS:
+        value = values.get(field.key)
+        if field.kind == "choices":
+            value = tuple(value or ()) or getattr(fallback, field.key)
+        elif value is None and not field.optional:
+            value = getattr(fallback, field.key)
+        elif field.kind == "float" and value is not None:
+            value = float(value)
+        clean[field.key] = value
+    return dataclasses.replace(fallback, **clean, custom=custom)
+
+
+def sidebar() -> Context:
+    """Validate the URL, draw the scenario widgets and the share box, and return this run's Context."""
+    raw = _raw_params()
+    notices: list[Notice] = []
+    layer, catalog = _load_layer(raw, notices)
+    parsed, parse_notices = params.parse_query(raw, catalog)
+    notices += parse_notices
+    first_run = not st.session_state.get(_SEEDED, False)
+    if notices:
+        reseed = _clean_url(raw, parsed, notices, catalog)
+        st.session_state[_NOTICES] = (tuple(notices), parsed)
+        if first_run and reseed:
+            st.session_state[_SEEDED] = True
+            st.rerun()
+    st.session_state[_SEEDED] = True
+
+    values = _widgets(catalog)
+    custom = parsed.custom if layer is not None else None
+    scenario = _scenario_from_widgets(values, parsed, custom)
+    query = params.to_query(scenario, catalog)
+    if len(query) > 1 and st.query_params.get(VERSION_PARAM) != str(params.SCENARIO_VERSION):
+        st.query_params[VERSION_PARAM] = str(params.SCENARIO_VERSION)
+    try:
+        base = st.context.url or _FALLBACK_URL
+    except Exception:  # noqa: BLE001 - no browser context (tests, bare mode)
+        base = _FALLBACK_URL
+    link = params.share_url(base, query)
+    with st.sidebar.expander("Share this scenario", expanded=True, icon=":material/share:"):
+        st.caption("This link reopens exactly this scenario, including chips you added, in any browser.")
+        st.code(link, language=None, wrap_lines=True)
+
+    shown: tuple[Notice, ...] = ()
+    stored = st.session_state.get(_NOTICES)
+    if stored and stored[1] == dataclasses.replace(scenario, custom=stored[1].custom):
+        shown = stored[0]
+    elif stored:
+        del st.session_state[_NOTICES]
+    if shown:
+        _notice_box(shown)
+    ctx = Context(scenario, catalog, layer, shown, query, link)
+    st.session_state[_CONTEXT] = ctx
+    return ctx
+
+
+def current() -> Context:
+    """This run's Context (set by ``app.py`` through :func:`sidebar`)."""
+    ctx = st.session_state.get(_CONTEXT)
+    if ctx is None:
+        ctx = sidebar()
+    return ctx
+
+
+def set_custom_layer(layer: dict[str, Any] | None) -> None:
+    """Put the user's catalog layer in the URL (``custom``) and rerun so every page sees the new chips.
+
+    Raises CodecError when the layer cannot be carried in a link (too big).
+    """
+    if layer:
+        st.query_params[CUSTOM_PARAM] = codec.encode(layer)
+        st.query_params[VERSION_PARAM] = str(params.SCENARIO_VERSION)
+    elif CUSTOM_PARAM in st.query_params:
+        del st.query_params[CUSTOM_PARAM]
+    st.rerun()

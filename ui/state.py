@@ -1,0 +1,42 @@
+"""The catalog the app works on: the shipped files plus the user's layer from the link, cached on their bytes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from calculators.catalog import catalog_from_texts, read_files, shipped_catalog_files
+from calculators.records import Catalog
+from ui import codec
+
+LINK_LAYER_NAME = "link"
+
+
+def shipped_texts() -> tuple[tuple[str, bytes], ...]:
+    """The shipped catalog files as (name, bytes), named by file name so messages stay short."""
+    return tuple((path.name, data) for path, (_, data) in
+                 zip(shipped_catalog_files(), read_files(shipped_catalog_files()), strict=True))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def catalog_from_files(files: tuple[tuple[str, bytes], ...]) -> Catalog:
+    """Validate and merge catalog files (cached on the exact bytes); raises CatalogError listing every problem."""
+    return catalog_from_texts(list(files))
+
+
+def shipped_catalog() -> Catalog:
+    """The shipped catalog (raises CatalogError if a shipped file is broken)."""
+    return catalog_from_files(shipped_texts())
+
+
+def layer_file(layer: dict[str, Any]) -> tuple[str, bytes]:
+    """The user's layer as a named catalog file for the loader."""
+    return LINK_LAYER_NAME, codec.layer_yaml(layer).encode("utf-8")
+
+
+def catalog_with_layer(layer: dict[str, Any] | None) -> Catalog:
+    """The shipped catalog with the user's layer over it (raises CatalogError naming the layer's problems)."""
+    if not layer:
+        return shipped_catalog()
+    return catalog_from_files((*shipped_texts(), layer_file(layer)))
