@@ -68,10 +68,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     frame = sweep(catalog_for(args), model=args.model, accelerators=args.accelerator or None,
                   precisions=args.precision or None)
     if args.csv:
-        frame.to_csv(args.csv, index=False)
+        frame.to_csv(args.csv, index=False, float_format="%.6g")
         print(f"wrote {len(frame):,} rows to {args.csv}")
     else:
-        frame.to_csv(sys.stdout, index=False)
+        frame.to_csv(sys.stdout, index=False, float_format="%.6g")
     return 0
 
 

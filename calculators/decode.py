@@ -14,6 +14,7 @@ launches and synchronisation land; the draft tokens' bytes and FLOPs are counted
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -100,6 +101,7 @@ def expert_touch_probability(routed_experts: int, active_experts: int, tokens):
     return 1.0 - (1.0 - active_experts / routed_experts) ** np.asarray(tokens, dtype=float)
 
 
+@functools.lru_cache(maxsize=65536)
 def _expected_max_binomial(n: int, ranks: int, q: float) -> float:
     """E[max of ``ranks`` iid Binomial(n, q)] = sum_{j=1..n} (1 - F(j-1)^ranks)."""
     if n <= 0 or q <= 0:
