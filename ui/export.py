@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 import yaml
+from pydantic import BaseModel
 
 from calculators.records import Catalog, Sourced
 
@@ -91,7 +92,7 @@ def _source_ids(record: Any) -> Iterable[str]:
         if record.source:
             yield record.source
         return
-    if hasattr(record, "model_fields"):
+    if isinstance(record, BaseModel):
         own = getattr(record, "source", None)
         if isinstance(own, str):
             yield own

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from calculators.catalog import catalog_from_texts, read_files, shipped_catalog_files
@@ -40,3 +41,16 @@ def catalog_with_layer(layer: dict[str, Any] | None) -> Catalog:
     if not layer:
         return shipped_catalog()
     return catalog_from_files((*shipped_texts(), layer_file(layer)))
+
+
+def files_for(layer: dict[str, Any] | None) -> tuple[tuple[str, bytes], ...]:
+    """The catalog files behind a context (shipped + the user's layer): a cache key for expensive results."""
+    return (*shipped_texts(), layer_file(layer)) if layer else shipped_texts()
+
+
+@st.cache_data(max_entries=16, show_spinner="Comparing the model with published measurements…")
+def validation_table(files: tuple[tuple[str, bytes], ...]) -> pd.DataFrame:
+    """``calculators.validation.validate`` on these catalog files, as a frame (cached on the files' bytes)."""
+    from calculators.validation import validate, validation_frame
+
+    return validation_frame(validate(catalog_from_files(files)))

@@ -1,5 +1,174 @@
-"""Method page (placeholder, replaced below)."""
+"""Method and validation page: the formulas as the calculators implement them, every assumption with its source,
+and the model's predictions against published measurements (``calculators.validation.validate``)."""
 
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-st.title("Method and validation")
+from calculators.assumptions import assumption_ranges
+from ui import export, state, tables
+from ui.format import escape_markdown, percent
+from ui.page import run_page
+from ui.scenario import Context
+
+# (title, LaTeX, what it means and where it lives). The formulas are the calculators' docstrings in math form.
+FORMULAS: tuple[tuple[str, str, str], ...] = (
+    ("F1 weights", r"W = \sum_{g} P_g \, b_w",
+     "Parameters by group derived from the architecture (attention per layer, dense FFN $3dI$, expert $3dI_e$, "
+     "router $dE$, embedding and head $Vd$, plus the MTP module) times bytes per weight incl. block scales. "
+     "`calculators/memory.py`"),
+    ("F2 KV cache per token", r"\mathrm{KV}_{\mathrm{MLA}} = (d_c + d_r)\,L\,b_{kv} \qquad "
+     r"\mathrm{KV}_{\mathrm{GQA}} = 2\,n_{kv}\,d_h\,L\,b_{kv}",
+     "R1 in BF16: $(512 + 64) \\times 61 \\times 2 = 70{,}272$ bytes. `calculators/memory.py`"),
+    ("F3 capacity", r"\sum_j \mathrm{bytes}_j \le \sum_{\mathrm{tiers}} \mathrm{capacity} \times u",
+     "Weights, KV of every live sequence and activations are placed in the chip's tiers fastest first "
+     "(SRAM, HBM, DDR); each byte is then read at the bandwidth of the tier it sits in. $u$ is the usable "
+     "memory fraction. `calculators/memory.py`"),
+    ("F4 distinct experts per step", r"D(T) = E\left(1 - \left(1 - \tfrac{k}{E}\right)^{T}\right)",
+     "Expected experts touched by $T$ tokens (uniform routing); per expert-parallel shard the busiest rank's "
+     "expected maximum is used (a straggler margin). `calculators/decode.py`"),
+    ("F5 bytes per step per chip", r"\mathrm{bytes} = W_{\mathrm{always}}/N + D\,P_{\mathrm{expert}} b_w / "
+     r"\mathrm{EP} + B\,c\,\mathrm{KV}",
+     "Weights every step reads, the experts this shard touches and its share of KV reads. `calculators/decode.py`"),
+    ("F6 FLOPs per step per chip", r"\mathrm{FLOPs} = \frac{2\,P_{\mathrm{active}}\,B(k+1)}{N} + "
+     r"2\,h\,(2d_c + d_r)\,c\ \text{per layer per token}",
+     "Matmuls of the active parameters plus absorbed-MLA attention over the context. `calculators/decode.py`"),
+    ("F7 component roofline", r"t_j = \max\!\left(\mathrm{bytes}_j \cdot s_{\mathrm{byte}},\ "
+     r"\frac{\mathrm{flops}_j}{C\,\eta_c}\right),\quad s_{\mathrm{byte}} = \frac{1}{BW\,\eta_m}",
+     "Summed over components (attention, KV, dense FFN, shared and routed experts, head) rather than one max over "
+     "the step. `calculators/decode.py`"),
+    ("F8 communication", r"t_{\mathrm{AR}} = \frac{2(g-1)}{g}\frac{\mathrm{bytes}}{BW_{\mathrm{link}}} \qquad "
+     r"t_{\mathrm{EP}} = \max\!\left(\frac{\mathrm{in\ domain}}{BW_{\mathrm{up}}}, "
+     r"\frac{\mathrm{out\ of\ domain}}{BW_{\mathrm{out}}}\right)",
+     "Tensor-parallel all-reduces and expert-parallel dispatch/combine over the scale-up or scale-out links; "
+     "only what micro-batch overlap cannot hide is added. `calculators/decode.py`"),
+    ("F9 step time", r"t_{\mathrm{step}} = L\,\tau\,s_k + \sum_j t_j + t_{\mathrm{comm,exposed}}",
+     "$\\tau$ is the serving engine's fixed cost per layer (kernel launches, synchronisation), $s_k$ the MTP step "
+     "inflation. `calculators/decode.py`"),
+    ("F10 speed", r"E_k = 1 + \sum_{j \le k} \prod_{i \le j} p_i \qquad v_{\mathrm{user}} = "
+     r"\frac{E_k}{t_{\mathrm{step}}} \qquad \mathrm{replica} = B\,v_{\mathrm{user}}",
+     "Expected tokens per step with $k$ draft tokens; the layout (TP / EP / DP attention), batch and MTP depth are "
+     "searched to maximise throughput per chip at the per-user target. `calculators/decode.py`, "
+     "`calculators/layout.py`"),
+    ("F11 decode fleet", r"\mathrm{replicas} = \left\lceil \frac{\mathrm{target\ tok/s}}"
+     r"{\mathrm{replica\ tok/s}} \right\rceil",
+     "The configuration with the fewest decode chips wins. `calculators/fleet.py`"),
+    ("F12 prefill fleet", r"\mathrm{chips}_{\mathrm{prefill}} = \frac{\lambda_{\mathrm{in}}\,(1-h)\,"
+     r"\mathrm{FLOPs/token}}{C\,\eta_{\mathrm{prefill}}}",
+     "Input rate $\\lambda_{in}$ = total output rate x input / output tokens; $h$ is the KV cache hit rate; "
+     "rounded up to whole units that hold the weights. `calculators/prefill.py`"),
+    ("F13 racks", r"\mathrm{racks} = \max\!\left(\left\lceil\frac{\mathrm{nodes}}{\mathrm{nodes/rack}}\right\rceil,"
+     r"\ \left\lceil \frac{\mathrm{nodes}}{\lfloor \mathrm{budget}/P_{\mathrm{node}} \rfloor}\right\rceil\right)",
+     "A rack is limited by space and by its power budget. `calculators/fleet.py`"),
+    ("F14 power and energy", r"P_{IT} = \mathrm{nodes}\cdot P_{\mathrm{node,max}}\cdot U \qquad "
+     r"P_{\mathrm{facility}} = P_{IT}\cdot \mathrm{PUE} \qquad J/\mathrm{tok} = \frac{P_{IT}}{\mathrm{tok/s}}",
+     "Nameplate node power times the measured power utilisation $U$. `calculators/fleet.py`"),
+    ("F15 cost", r"\$/\mathrm{h} = \frac{\mathrm{capex}}{\mathrm{lifetime\ h}} + P_{\mathrm{facility}}\cdot "
+     r"\$/\mathrm{kWh} \qquad \$/\mathrm{M\ tok} = \frac{\$/\mathrm{h}}{\mathrm{tok/h}/10^6}",
+     "Capex from system prices (or chip prices); rental $/chip-hour as the alternative. `calculators/fleet.py`"),
+)
+
+
+def _formulas() -> None:
+    st.header("Formulas")
+    st.write("Symbols: $L$ layers, $E$ routed experts, $k$ active, $d$ hidden size, $d_c$ MLA latent, $d_r$ RoPE "
+             "dim, $h$ heads, $b_w$ bytes per weight, $B$ concurrent sequences, $c$ mean context, $N$ chips per "
+             "replica, $BW$ and $C$ memory bandwidth and peak FLOP/s, $\\eta$ achievable fractions, $\\tau$ fixed "
+             "latency per layer.")
+    for title, latex, text in FORMULAS:
+        st.subheader(title)
+        st.latex(latex)
+        st.markdown(text)
+
+
+def _assumptions(ctx: Context) -> None:
+    st.header("Assumptions and their sources")
+    chip = ctx.scenario.accelerator
+    if chip in ctx.catalog.accelerators:
+        st.write(f"Defaults and plausible ranges for the focus chip **{escape_markdown(chip)}** (change it in the "
+                 "sidebar). Each is overridable; the sensitivity page moves each across its range.")
+        rows = []
+        for r in assumption_ranges(ctx.catalog, chip, engine=ctx.scenario.engine):
+            src = ctx.catalog.sources.get(r.source or "")
+            rows.append({"assumption": r.name, "value": r.value, "low": r.low, "high": r.high, "unit": r.unit,
+                         "source": r.source, "source_title": src.title if src else None,
+                         "source_url": src.url if src else None, "note": r.note})
+        frame = pd.DataFrame(rows)
+        st.dataframe(frame, hide_index=True, width="stretch",
+                     column_config={"source_url": st.column_config.LinkColumn("source_url")})
+    everything = tables.provenance_frame(ctx.catalog)
+    frame = everything[everything["section"].isin(["chip_classes", "engines", "serving", "precisions"])]
+    st.write("Every chip class, engine, precision and serving default in the catalog:")
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={"source_url": st.column_config.LinkColumn("source_url")})
+    ids = [s for s in frame["source"].dropna().unique()]
+    st.download_button("Download assumptions (CSV)",
+                       data=export.to_csv(frame, title="assumptions", scenario=ctx.csv_scenario(),
+                                          catalog=ctx.catalog, source_ids=ids),
+                       file_name="rackscale-assumptions.csv", mime="text/csv", on_click="ignore",
+                       key="dl_assumptions", icon=":material/download:")
+
+
+def _error_chart(frame: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for use, colour in (("calibrate", "#8c8c8c"), ("test", "#1f77b4")):
+        part = frame[frame["use"] == use]
+        fig.add_bar(y=part["id"], x=part["error_fraction"] * 100, orientation="h", name=use, marker_color=colour,
+                    error_x=None, customdata=part[["metric", "measured", "predicted"]],
+                    hovertemplate="%{y}<br>%{customdata[0]}<br>measured %{customdata[1]:.4g}, "
+                                  "predicted %{customdata[2]:.4g}<br>error %{x:.1f}%<extra></extra>")
+    fig.add_scatter(y=frame["id"], x=frame["tolerance"] * 100, mode="markers", name="+ tolerance",
+                    marker={"symbol": "line-ns-open", "size": 14, "color": "#d62728"})
+    fig.add_scatter(y=frame["id"], x=-frame["tolerance"] * 100, mode="markers", name="- tolerance",
+                    marker={"symbol": "line-ns-open", "size": 14, "color": "#d62728"}, showlegend=False)
+    fig.update_layout(barmode="overlay", height=40 + 28 * len(frame), xaxis_title="predicted / measured - 1 (%)",
+                      yaxis={"autorange": "reversed"}, margin={"l": 10, "r": 10, "t": 30, "b": 40},
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"})
+    return fig
+
+
+def _validation(ctx: Context) -> None:
+    st.header("Predicted vs published")
+    frame = state.validation_table(state.files_for(ctx.layer))
+    if frame.empty:
+        st.info("The catalog has no validation points.")
+        return
+    tests = frame[frame["use"] == "test"]
+    if not tests.empty:
+        within = int(tests["within_tolerance"].sum())
+        st.write(f"Test points within their stated tolerance: **{within} of {len(tests)}**; mean absolute error "
+                 f"{percent(float(tests['error_fraction'].abs().mean()))}. Calibration points set an assumption "
+                 "(their error is small by construction) and are shown for completeness, not as evidence.")
+    st.plotly_chart(_error_chart(frame), key="validation_chart", width="stretch")
+    st.caption("Each bar is one published measurement: how far the model's prediction lands from it, in percent. "
+               "Red ticks mark the tolerance that point is held to; a bar past its tick is a miss. Grey bars "
+               "calibrate an assumption, blue bars test the model.")
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={"error_fraction": st.column_config.NumberColumn("error_fraction", format="percent"),
+                                "tolerance": st.column_config.NumberColumn("tolerance", format="percent")})
+    ids = list(dict.fromkeys(frame["source"].dropna()))
+    st.download_button("Download validation (CSV)",
+                       data=export.to_csv(frame, title="validation", scenario=ctx.csv_scenario(),
+                                          catalog=ctx.catalog, source_ids=ids),
+                       file_name="rackscale-validation.csv", mime="text/csv", on_click="ignore",
+                       key="dl_validation", icon=":material/download:")
+
+
+def body(ctx: Context) -> None:
+    """The method and validation page."""
+    st.title("Method and validation")
+    st.write("How Rackscale turns a chip, a model and a target into chips, racks, watts and dollars: a roofline per "
+             "component plus a fixed cost per layer set by the serving software, checked against every public "
+             "measurement we could find.")
+    formulas, assumptions, validation = st.tabs(["Formulas", "Assumptions", "Validation"])
+    with validation:
+        _validation(ctx)
+    with formulas:
+        _formulas()
+    with assumptions:
+        _assumptions(ctx)
+
+
+run_page(body)
