@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import open_page
+import yaml
+from conftest import open_page, wait_idle
+
+from calculators import default_catalog
 
 pytestmark = pytest.mark.browser
 
@@ -45,3 +48,21 @@ def test_csv_download_arrives_and_parses(page, app_url):
     assert "# app_version: " in text and "# sources:" in text
     frame = pd.read_csv(io.StringIO(text), comment="#")
     assert set(ACCELERATORS) <= set(frame["id"]) and "hbm_bandwidth_gb_s" in frame.columns
+
+
+def test_uploaded_catalog_is_validated_and_joins_the_link(page, app_url):
+    """A bad upload lists 'file:line:' problems; a good one, once used, puts the chip in the link's custom param."""
+    open_page(page, f"{app_url}/catalog")
+    dropzone = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    bad = b"accelerators:\n  - id: my-chip\n    vendor: Me\n"
+    dropzone.set_input_files(files=[{"name": "mine.yaml", "mimeType": "application/x-yaml", "buffer": bad}])
+    page.get_by_text("mine.yaml:2: accelerators[my-chip].name: missing field").wait_for(timeout=20_000)
+    chip = default_catalog().accelerators["sn40l"].model_dump(mode="json", exclude_none=True)
+    chip["id"] = "my-sn40l"
+    good = yaml.safe_dump({"accelerators": [chip]}).encode()
+    dropzone.set_input_files(files=[{"name": "ok.yaml", "mimeType": "application/x-yaml", "buffer": good}])
+    page.get_by_role("button", name="Use these entries in this scenario").click()
+    page.wait_for_function("() => location.search.includes('custom=c1.')", timeout=20_000)
+    wait_idle(page)
+    page.get_by_text("Your entries in this scenario's link: my-sn40l").wait_for(timeout=20_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
