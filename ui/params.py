@@ -132,7 +132,18 @@ FIELDS: tuple[Field, ...] = (
           low=1.0, high=2000.0, optional=True, unit="kW", step=5.0, group="Datacenter"),
 )
 FIELDS_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
-KNOWN_PARAMS = frozenset(FIELDS_BY_KEY) | {VERSION_PARAM, CUSTOM_PARAM}
+# Parameters bound to a widget inside one page (not part of the shared scenario): key -> what it is. They are only
+# length-checked here; the page's own widget (options, min/max) rejects bad values, and Streamlit drops the
+# parameter when the user leaves that page. Register a page's keys here so links carrying them raise no notice.
+PAGE_PARAMS: dict[str, str] = {}
+
+
+def known_params() -> frozenset[str]:
+    """Every parameter a link may carry: scenario fields, page-local widgets, ``v`` and ``custom``."""
+    return frozenset(FIELDS_BY_KEY) | frozenset(PAGE_PARAMS) | {VERSION_PARAM, CUSTOM_PARAM}
+
+
+KNOWN_PARAMS = known_params()
 
 
 @dataclass(frozen=True)
@@ -257,7 +268,7 @@ def parse_query(params: Mapping[str, str | Sequence[str]], catalog: Catalog) -> 
         shown_value = _shown(items[0]) if len(items) == 1 else ""
         if key in STREAMLIT_PARAMS:
             continue
-        if key not in KNOWN_PARAMS:
+        if key not in known_params():
             notices.append(Notice(shown_key, shown_value, "unknown parameter"))
             continue
         limit = MAX_CUSTOM_CHARS if key == CUSTOM_PARAM else MAX_VALUE_CHARS
@@ -269,6 +280,8 @@ def parse_query(params: Mapping[str, str | Sequence[str]], catalog: Catalog) -> 
             if items != [str(SCENARIO_VERSION)]:
                 notices.append(Notice(key, shown_value, f"unknown scenario version; this app reads version "
                                       f"{SCENARIO_VERSION}, the other parameters were read as that version"))
+            continue
+        if key in PAGE_PARAMS and key not in FIELDS_BY_KEY:
             continue
         if key == CUSTOM_PARAM:
             if len(items) > 1:

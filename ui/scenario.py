@@ -84,7 +84,7 @@ def _clean_url(raw: dict[str, list[str]], parsed: Scenario, notices: list[Notice
     changed_seed = False
     noticed = {n.param for n in notices}
     for key in list(raw):
-        if key in params.STREAMLIT_PARAMS or key not in noticed and key in params.KNOWN_PARAMS:
+        if key in params.STREAMLIT_PARAMS or key not in noticed and key in params.known_params():
             continue
         field = params.FIELDS_BY_KEY.get(key)
         try:

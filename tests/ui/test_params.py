@@ -115,3 +115,10 @@ def test_parse_query_never_raises_and_always_gives_valid_values(query):
         else:
             assert set(value) <= set(field.choices(CATALOG))
     assert len(notices) <= params.MAX_NOTICES + 1
+
+
+def test_registered_page_params_pass_without_notice(monkeypatch):
+    """A page-local parameter registered in PAGE_PARAMS raises no notice; an unregistered one does."""
+    monkeypatch.setitem(params.PAGE_PARAMS, "frontier_axis", "x axis of the frontier chart")
+    _, notices = parse_query({"frontier_axis": "per_rack", "other_axis": "x"}, CATALOG)
+    assert [n.param for n in notices] == ["other_axis"]
