@@ -1,17 +1,83 @@
-"""Speed vs throughput: placeholder until the model-driven page lands; it reads the shared scenario."""
+"""Speed vs throughput frontier: for each chip, per-user tok/s against output tok/s per chip, per rack or per MW as
+the batch grows (``calculators.sweep.sweep``, cached), with published measurements from ``validate`` overlaid."""
+
+from __future__ import annotations
 
 import streamlit as st
 
+from ui import analysis, charts, export, results, state
+from ui import format as fmt
+from ui.format import escape_markdown
 from ui.page import run_page
 from ui.scenario import Context
 
+CAPTIONS = {
+    "output_tokens_per_s_per_chip": "per chip",
+    "output_tokens_per_s_per_rack": "per rack (chips per rack from each chip's system)",
+    "output_tokens_per_s_per_mw": "per megawatt of IT power",
+}
+
 
 def body(ctx: Context) -> None:
-    """Coming soon: shows the scenario this page will compute."""
+    """The frontier page."""
+    s = ctx.scenario
     st.title("Speed vs throughput")
-    st.write("Per-user speed against output per chip, per rack and per MW as the batch grows.")
-    st.info("Coming soon: this page is being built on the calculators.", icon=":material/construction:")
-    st.json(ctx.scenario.as_dict(), expanded=False)
+    st.write("Serving more users at once gets more tokens out of each chip but slows every user down. For each chip "
+             "the line is the best trade-off the model finds over replica sizes, layouts, batch sizes and MTP depths "
+             "(predicted, the way InferenceMAX-style dashboards plot measurements).")
+    if not s.model or not s.precision or not s.chips:
+        st.info("Pick a model, a precision and at least one chip in the sidebar.", icon=":material/info:")
+        return
+    metric = st.segmented_control("Throughput measured", list(analysis.FRONTIER_METRICS),
+                                  format_func=analysis.FRONTIER_METRICS.get, default="output_tokens_per_s_per_chip",
+                                  key="frontier_metric",
+                                  help="Output tokens per second per chip, per rack or per megawatt of IT power.")
+    metric = metric or "output_tokens_per_s_per_chip"
+    files = state.files_for(ctx.layer)
+    t = results.targets(s)
+    frame, skipped = results.sweep_frame(files, s.model, tuple(s.chips), s.precision, s.context_tokens, s.engine,
+                                         t.overrides)
+    for u in skipped:
+        st.warning(f"{escape_markdown(u.accelerator)} is left out: {escape_markdown(u.reason)}",
+                   icon=":material/block:")
+    frontier = analysis.pareto_frontier(frame, metric)
+    if frontier.empty:
+        st.info(f"No chip holds {escape_markdown(s.model)} at {escape_markdown(s.precision)} in the replica sizes "
+                "swept, so there is no frontier to draw.", icon=":material/info:")
+        return
+    left_out = {u.accelerator for u in skipped} | set(frontier["accelerator"])
+    missing = [c for c in s.chips if c not in left_out]
+    if missing:
+        st.warning(f"No configuration of {escape_markdown(', '.join(missing))} fits {escape_markdown(s.model)} in "
+                   "memory in the replica sizes swept.", icon=":material/block:")
+    measured = None
+    if metric == "output_tokens_per_s_per_chip":
+        validation = state.validation_table(files)
+        measured = analysis.measured_points(validation, ctx.catalog.validation, s.chips) \
+            if not validation.empty else None
+    names = {c: ctx.catalog.accelerators[c].name for c in s.chips if c in ctx.catalog.accelerators}
+    fig = charts.frontier_figure(frontier, metric, axis_title=analysis.FRONTIER_METRICS[metric], measured=measured,
+                                 per_user_target=s.per_user_tokens_per_s, names=names)
+    st.plotly_chart(fig, key="frontier_chart", width="stretch")
+    overlay = ("Red diamonds are published measurements for these chips (their precision and engine are in the "
+               "hover; a measurement at another precision or on an older engine is not expected on the line). "
+               "Dotted lines are published throughputs whose per-user speed was not published. "
+               if measured is not None and not measured.empty else
+               "Published measurements are overlaid on the per-chip view only (they are reported per chip). ")
+    st.caption(f"Output tokens per second {CAPTIONS[metric]} (up) against the speed each user sees (right), both "
+               f"on log scales, for {escape_markdown(s.model)} at {escape_markdown(s.precision)} and a mean context "
+               f"of {s.context_tokens:,} tokens. Points further up and right are better; the dashed line is your "
+               f"per-user target ({fmt.tokens_per_s(s.per_user_tokens_per_s)}). " + overlay)
+    with st.expander("Frontier points as a table"):
+        st.dataframe(frontier, hide_index=True, width="stretch", key="frontier_table")
+    ids = export.sources_used(ctx.catalog, accelerators=s.chips, models=[s.model])
+    st.download_button("Download the frontier (CSV)",
+                       data=export.to_csv(frontier, title=f"frontier ({metric})", scenario=ctx.csv_scenario(),
+                                          catalog=ctx.catalog, source_ids=ids),
+                       file_name="rackscale-frontier.csv", mime="text/csv", on_click="ignore", key="dl_frontier",
+                       icon=":material/download:")
+    st.caption(f"The frontier is {len(frontier):,} of the {len(frame):,} configurations swept; the CSV has the "
+               "frontier with every column of the sweep.")
 
 
 run_page(body)

@@ -1,17 +1,119 @@
-"""Size a deployment: placeholder until the model-driven page lands; it reads the shared scenario."""
+"""Size a deployment: for each chip, the fleet ``calculators.fleet.size`` returns for the sidebar's targets, ranked,
+charted (racks, facility MW, $ per million tokens, J per token) and downloadable as CSV."""
 
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
+from ui import analysis, charts, export, results, state
+from ui import format as fmt
+from ui.format import escape_markdown
 from ui.page import run_page
 from ui.scenario import Context
 
+NUMBER = st.column_config.NumberColumn
+TABLE_COLUMNS = {
+    "rank": NUMBER("Rank", help="1 = fewest racks (then lowest $ per million tokens)."),
+    "accelerator": st.column_config.TextColumn("Chip", pinned=True),
+    "feasible": st.column_config.CheckboxColumn("Feasible", help="Can this chip meet the targets at all?"),
+    "racks": NUMBER("Racks", format="%d"),
+    "rack_limited_by": st.column_config.TextColumn("Racks limited by", help="Space (nodes per rack) or the rack "
+                                                   "power budget, whichever needs more racks."),
+    "chips": NUMBER("Chips", format="%d", help="Decode + prefill chips."),
+    "chips_low": NUMBER("Chips (low)", format="%d"),
+    "chips_high": NUMBER("Chips (high)", format="%d"),
+    "facility_power_kw": NUMBER("Facility power (kW)", format="%.1f", help="IT power x PUE."),
+    "it_power_kw": NUMBER("IT power (kW)", format="%.1f"),
+    "joules_per_output_token": NUMBER("J per output token", format="%.3g"),
+    "usd_per_million_output_tokens": NUMBER("$ per M output tokens", format="$%.3g",
+                                            help="Owned (amortised capex + electricity) where the catalog has a "
+                                                 "price, else rental."),
+    "bound_by": st.column_config.TextColumn("Decode bound by", help="What limits a decode step: fixed latency, "
+                                            "memory bandwidth, compute, interconnect or capacity."),
+    "layout": st.column_config.TextColumn("Replica layout"),
+    "concurrency_per_replica": NUMBER("Batch per replica", format="%d"),
+    "per_user_tokens_per_s": NUMBER("Per-user tok/s reached", format="%.1f"),
+    "capex_usd": NUMBER("Capex ($)", format="$%.3g"),
+    "reason": st.column_config.TextColumn("Why / how", width="large"),
+}
+CHARTS = (
+    ("racks", "Racks", "Racks", 1.0,
+     "How many racks each chip needs for the targets. Bar colour is what limits a decode step; the hover says "
+     "whether space or the rack power budget sets the rack count. The calculator gives no band for racks yet."),
+    ("facility_power_kw", "Facility power", "Facility power (MW)", 1e-3,
+     "Power drawn at the facility meter (IT power x PUE), in megawatts. The band is on the IT power in the table; "
+     "the calculator gives none for facility power yet."),
+    ("usd_per_million_output_tokens", "$ per million tokens", "$ per million output tokens", 1.0,
+     "What a million output tokens cost: amortised purchase price plus electricity where the catalog has a price, "
+     "otherwise cloud rental. Error bars are the model's uncertainty band; chips with no price are marked."),
+    ("joules_per_output_token", "J per token", "Joules per output token (IT power)", 1.0,
+     "Energy per output token at the IT level: lower is more efficient. Error bars are the model's uncertainty "
+     "band (a chip class with fewer public measurements has a wider band)."),
+)
+
+
+def _headline(frame: pd.DataFrame) -> None:
+    best = frame[frame["feasible"]]
+    if best.empty:
+        return
+    top = best.iloc[0]
+    st.subheader(f"Fewest racks: {escape_markdown(str(top['name']))}")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Racks", fmt.racks(top["racks"]), help=f"Limited by {top['rack_limited_by']}.", border=True)
+    c2.metric("Facility power", fmt.power_kw(top["facility_power_kw"]), border=True)
+    c3.metric("Cost", fmt.usd_per_million_tokens(top["usd_per_million_output_tokens"]), border=True,
+              help=f"Band {fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_low'])} to "
+                   f"{fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_high'])}.")
+    c4.metric("Energy", fmt.joules_per_token(top["joules_per_output_token"]), border=True,
+              help=f"Band {fmt.joules_per_token(top['joules_per_output_token_low'])} to "
+                   f"{fmt.joules_per_token(top['joules_per_output_token_high'])}.")
+
 
 def body(ctx: Context) -> None:
-    """Coming soon: shows the scenario this page will compute."""
+    """The sizing page."""
+    s = ctx.scenario
     st.title("Size a deployment")
-    st.write("Chips, racks, megawatts and dollars for your targets, chip by chip.")
-    st.info("Coming soon: this page is being built on the calculators.", icon=":material/construction:")
-    st.json(ctx.scenario.as_dict(), expanded=False)
+    st.write("Chips, racks, megawatts and dollars for your targets, chip by chip. Change the targets, the chips "
+             "and the datacenter assumptions in the sidebar; the link in the sidebar reproduces this page.")
+    if not s.model or not s.precision or not s.chips:
+        st.info("Pick a model, a precision and at least one chip in the sidebar.", icon=":material/info:")
+        return
+    st.caption(f"{escape_markdown(s.model)} at {escape_markdown(s.precision)}: "
+               f"{fmt.tokens_per_s(s.per_user_tokens_per_s)} per user, {fmt.tokens_per_s(s.total_output_tokens_per_s)}"
+               f" in total, {s.input_tokens:,} tokens in / {s.output_tokens:,} out, mean context "
+               f"{s.context_tokens:,} tokens.")
+    files = state.files_for(ctx.layer)
+    sized = results.sizings(files, results.targets(s), s.chips, s.precision)
+    names = {c: ctx.catalog.accelerators[c].name for c in s.chips if c in ctx.catalog.accelerators}
+    frame = analysis.comparison_frame(sized, names)
+    _headline(frame)
+
+    infeasible = frame[~frame["feasible"]]
+    if not infeasible.empty:
+        lines = "\n".join(f"- **{escape_markdown(r.accelerator)}**: {escape_markdown(r.reason)}"
+                          for r in infeasible.itertuples())
+        st.warning(f"{len(infeasible)} chip(s) cannot meet these targets:\n\n{lines}", icon=":material/block:")
+
+    st.subheader("Ranked comparison")
+    shown = [c for c in TABLE_COLUMNS if c in frame]
+    st.dataframe(frame[shown], hide_index=True, width="stretch", column_config=TABLE_COLUMNS, key="size_table")
+    st.caption("Ranked by racks, then cost. Each row is the fewest chips of that type that meet both the per-user "
+               "speed and the total output; chips (low/high) is the range the model's uncertainty allows. The CSV "
+               "has every column, bands included.")
+    ids = export.sources_used(ctx.catalog, accelerators=s.chips, models=[s.model])
+    st.download_button("Download comparison (CSV)",
+                       data=export.to_csv(frame, title="size comparison", scenario=ctx.csv_scenario(),
+                                          catalog=ctx.catalog, source_ids=ids),
+                       file_name="rackscale-size.csv", mime="text/csv", on_click="ignore", key="dl_size",
+                       icon=":material/download:")
+
+    tabs = st.tabs([title for _, title, _, _, _ in CHARTS])
+    for tab, (metric, title, axis, scale, caption) in zip(tabs, CHARTS, strict=True):
+        with tab:
+            fig = charts.comparison_bars(frame, metric, title=title, axis_title=axis, scale=scale)
+            st.plotly_chart(fig, key=f"size_chart_{metric}", width="stretch")
+            st.caption(caption)
 
 
 run_page(body)

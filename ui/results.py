@@ -1,0 +1,131 @@
+"""Calculator calls for the pages, cached on hashable arguments (the catalog files' bytes and plain values).
+
+Nothing here computes: each function calls one calculator (``fleet.size``, ``decode.predict``, ``sweep.sweep``,
+``assumptions.assumption_ranges``) with the scenario's values and returns its result unchanged. A
+:class:`~calculators.errors.ScenarioError` (a chip without the chosen precision, a bad override) is returned as an
+:class:`Unavailable` with the calculator's own message, so one chip's problem never hides the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from calculators.assumptions import AssumptionRange, assumption_ranges, resolve_assumptions
+from calculators.decode import Prediction, predict
+from calculators.errors import ScenarioError
+from calculators.fleet import Sizing, size
+from calculators.sweep import sweep
+from ui.params import Scenario
+from ui.state import catalog_from_files
+
+Files = tuple[tuple[str, bytes], ...]
+Overrides = tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A calculator refused the inputs; ``reason`` is its message (what and why)."""
+
+    accelerator: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The scenario values every sizing call shares (hashable, so it keys the caches)."""
+
+    model: str
+    per_user_tokens_per_s: float
+    total_output_tokens_per_s: float
+    input_tokens: int
+    output_tokens: int
+    context_tokens: int
+    engine: str | None
+    overrides: Overrides
+
+
+def targets(scenario: Scenario, **changes: Any) -> Targets:
+    """The scenario's targets and assumption overrides (``changes`` replaces any of them)."""
+    values = {
+        "model": scenario.model or "",
+        "per_user_tokens_per_s": scenario.per_user_tokens_per_s,
+        "total_output_tokens_per_s": scenario.total_output_tokens_per_s,
+        "input_tokens": scenario.input_tokens,
+        "output_tokens": scenario.output_tokens,
+        "context_tokens": scenario.context_tokens,
+        "engine": scenario.engine,
+        "overrides": tuple(sorted(scenario.overrides().items())),
+    }
+    values.update(changes)
+    return Targets(**values)
+
+
+@st.cache_data(max_entries=2048, show_spinner=False)
+def sizing(files: Files, t: Targets, accelerator: str, precision: str,
+           extra: Overrides = ()) -> Sizing | Unavailable:
+    """``calculators.fleet.size`` for one chip; ``extra`` overrides assumptions on top of the scenario's."""
+    catalog = catalog_from_files(files)
+    try:
+        a = resolve_assumptions(catalog, accelerator, engine=t.engine, **{**dict(t.overrides), **dict(extra)})
+        return size(catalog, model=t.model, accelerator=accelerator, precision=precision,
+                    per_user_tokens_per_s=t.per_user_tokens_per_s,
+                    total_output_tokens_per_s=t.total_output_tokens_per_s, input_tokens=t.input_tokens,
+                    output_tokens=t.output_tokens, context_tokens=t.context_tokens, assumptions=a)
+    except ScenarioError as exc:
+        return Unavailable(accelerator, str(exc))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def prediction(files: Files, model: str, accelerator: str, chips: int, precision: str, concurrency: int,
+               context_tokens: int, mtp_layers: int, engine: str | None,
+               overrides: Overrides = ()) -> Prediction | Unavailable:
+    """``calculators.decode.predict`` for one replica configuration."""
+    catalog = catalog_from_files(files)
+    try:
+        a = resolve_assumptions(catalog, accelerator, engine=engine, **dict(overrides))
+        return predict(catalog, model=model, accelerator=accelerator, chips=chips, precision=precision,
+                       concurrency=concurrency, context_tokens=context_tokens, mtp_layers=mtp_layers,
+                       assumptions=a)
+    except ScenarioError as exc:
+        return Unavailable(accelerator, str(exc))
+
+
+@st.cache_data(max_entries=64, show_spinner="Sweeping batch sizes and layouts…")
+def sweep_frame(files: Files, model: str, accelerators: tuple[str, ...], precision: str, context_tokens: int,
+                engine: str | None, overrides: Overrides = ()) -> tuple[pd.DataFrame, tuple[Unavailable, ...]]:
+    """``calculators.sweep.sweep`` for the chips that support ``precision``; the others come back as Unavailable."""
+    catalog = catalog_from_files(files)
+    frames: list[pd.DataFrame] = []
+    skipped: list[Unavailable] = []
+    for chip in accelerators:
+        try:
+            a = resolve_assumptions(catalog, chip, engine=engine, **dict(overrides))
+            if precision not in catalog.accelerators[chip].peak_tflops:
+                skipped.append(Unavailable(chip, f"{chip} has no {precision} math; it supports: "
+                                                 f"{', '.join(catalog.accelerators[chip].precisions)}"))
+                continue
+            frames.append(sweep(catalog, model=model, accelerators=[chip], precisions=[precision],
+                                context_tokens=context_tokens, assumptions={chip: a}))
+        except ScenarioError as exc:
+            skipped.append(Unavailable(chip, str(exc)))
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return frame, tuple(skipped)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def ranges(files: Files, accelerator: str, engine: str | None) -> list[AssumptionRange] | Unavailable:
+    """``calculators.assumptions.assumption_ranges`` for one chip."""
+    try:
+        return assumption_ranges(catalog_from_files(files), accelerator, engine=engine)
+    except ScenarioError as exc:
+        return Unavailable(accelerator, str(exc))
+
+
+def sizings(files: Files, t: Targets, accelerators: Sequence[str], precision: str) -> dict[str, Sizing | Unavailable]:
+    """:func:`sizing` for each chip, in order."""
+    return {chip: sizing(files, t, chip, precision) for chip in accelerators}
