@@ -135,7 +135,10 @@ FIELDS_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
 # Parameters bound to a widget inside one page (not part of the shared scenario): key -> what it is. They are only
 # length-checked here; the page's own widget (options, min/max) rejects bad values, and Streamlit drops the
 # parameter when the user leaves that page. Register a page's keys here so links carrying them raise no notice.
-PAGE_PARAMS: dict[str, str] = {}
+PAGE_PARAMS: dict[str, str] = {
+    "frontier_metric": "frontier page: throughput per chip, per rack or per MW",
+    "sensitivity_metric": "sensitivity page: the headline answer the tornado moves",
+}
 
 
 def known_params() -> frozenset[str]:

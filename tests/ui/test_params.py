@@ -122,3 +122,10 @@ def test_registered_page_params_pass_without_notice(monkeypatch):
     monkeypatch.setitem(params.PAGE_PARAMS, "frontier_axis", "x axis of the frontier chart")
     _, notices = parse_query({"frontier_axis": "per_rack", "other_axis": "x"}, CATALOG)
     assert [n.param for n in notices] == ["other_axis"]
+
+
+def test_chart_choices_of_the_frontier_and_sensitivity_pages_are_known_params():
+    """frontier_metric and sensitivity_metric (page-bound chart selectors) open from a link without a notice."""
+    _, notices = parse_query({"frontier_metric": "output_tokens_per_s_per_rack", "sensitivity_metric": "racks"},
+                             CATALOG)
+    assert notices == []

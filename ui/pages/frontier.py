@@ -30,7 +30,7 @@ def body(ctx: Context) -> None:
         return
     metric = st.segmented_control("Throughput measured", list(analysis.FRONTIER_METRICS),
                                   format_func=analysis.FRONTIER_METRICS.get, default="output_tokens_per_s_per_chip",
-                                  key="frontier_metric",
+                                  key="frontier_metric", bind="query-params",
                                   help="Output tokens per second per chip, per rack or per megawatt of IT power.")
     metric = metric or "output_tokens_per_s_per_chip"
     files = state.files_for(ctx.layer)

@@ -87,7 +87,7 @@ def body(ctx: Context) -> None:
         st.info("Pick a model, a precision and a focus chip in the sidebar.", icon=":material/info:")
         return
     metric = st.segmented_control("Headline answer", list(HEADLINES), format_func=lambda m: HEADLINES[m][0],
-                                  default="racks", key="sensitivity_metric",
+                                  default="racks", key="sensitivity_metric", bind="query-params",
                                   help="The result whose movement the tornado shows.") or "racks"
     label, formatter = HEADLINES[metric]
     files = state.files_for(ctx.layer)
