@@ -63,15 +63,21 @@ def _cmd_size(args: argparse.Namespace) -> int:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from calculators.cli import catalog_for
-    from calculators.sweep import sweep
+    from calculators.sweep import iter_sweep_blocks, write_csv
 
-    frame = sweep(catalog_for(args), model=args.model, accelerators=args.accelerator or None,
-                  precisions=args.precision or None)
+    # columns straight to pyarrow's CSV writer: no pandas import, no per-row Python (the whole process costs little
+    # more than one predict; see benchmarks/bench_sweep.py)
+    blocks = iter_sweep_blocks(catalog_for(args), model=args.model, accelerators=args.accelerator or None,
+                               precisions=args.precision or None)
     if args.csv:
-        frame.to_csv(args.csv, index=False, float_format="%.6g")
-        print(f"wrote {len(frame):,} rows to {args.csv}")
+        rows = write_csv(blocks, args.csv)
+        print(f"wrote {rows:,} rows to {args.csv}")
     else:
-        frame.to_csv(sys.stdout, index=False, float_format="%.6g")
+        sys.stdout.flush()
+        try:
+            write_csv(blocks, sys.stdout.buffer)
+        except BrokenPipeError:  # `sweep ... | head`: the reader left; not an error
+            sys.stdout = None
     return 0
 
 

@@ -7,15 +7,20 @@ per MW). Column names are the CLI's JSON keys.
 
 from __future__ import annotations
 
+import io
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from calculators import memory
 from calculators.assumptions import Assumptions, check_assumptions, resolve_assumptions
 from calculators.decode import (
+    BOUND_LABELS,
     check_accelerator,
     check_model,
     check_precision,
@@ -27,8 +32,50 @@ from calculators.errors import ScenarioError
 from calculators.layout import candidate_layouts
 from calculators.records import Accelerator, Catalog, Model
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 DEFAULT_CONCURRENCIES = tuple(2**i for i in range(13))  # 1 .. 4,096 sequences per replica
 DEFAULT_CONTEXT_TOKENS = 8192
+
+
+@dataclass(frozen=True)
+class TextColumn:
+    """A text column stored as codes into a few labels (layout, bound, chip id ...): what lets the sweep build and
+    write 100k+ rows without touching a Python string per row."""
+
+    labels: tuple[str, ...]
+    codes: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def to_numpy(self) -> np.ndarray:
+        """The column as an object array of strings (for a DataFrame)."""
+        return np.array(self.labels, dtype=object)[self.codes]
+
+    @classmethod
+    def constant(cls, label: str, rows: int) -> TextColumn:
+        return cls((label,), np.zeros(rows, dtype=np.int32))
+
+    @classmethod
+    def concatenate(cls, columns: Sequence[TextColumn]) -> TextColumn:
+        """One column of all ``columns`` in order, over the union of their labels."""
+        labels = list(dict.fromkeys(label for c in columns for label in c.labels))
+        index = {label: i for i, label in enumerate(labels)}
+        codes = [np.array([index[label] for label in c.labels], dtype=np.int32)[c.codes] for c in columns]
+        return cls(tuple(labels), np.concatenate(codes))
+
+
+Column = np.ndarray | TextColumn
+
+
+def _concatenate(parts: Sequence[Column]) -> Column:
+    return TextColumn.concatenate(parts) if isinstance(parts[0], TextColumn) else np.concatenate(parts)
+
+
+def _materialise(columns: dict[str, Column]) -> dict[str, np.ndarray]:
+    return {k: v.to_numpy() if isinstance(v, TextColumn) else v for k, v in columns.items()}
 
 
 def nodes_for_capacity(catalog: Catalog, model: Model, chip: Accelerator, precision: str, usable: float) -> int:
@@ -52,7 +99,7 @@ def replica_node_counts(min_nodes: int, *, most: int) -> list[int]:
     return sorted(c for c in counts if low <= c <= high)
 
 
-def decode_grid(
+def decode_grid_columns(
     catalog: Catalog,
     model: Model,
     chip: Accelerator,
@@ -63,8 +110,9 @@ def decode_grid(
     concurrencies: Sequence[int],
     mtp_layers: Sequence[int],
     context_tokens: float,
-) -> pd.DataFrame:
-    """Every (replica size, layout, concurrency, MTP) of one chip and precision as a DataFrame, one numpy call."""
+) -> dict[str, Column]:
+    """Every (replica size, layout, concurrency, MTP) of one chip and precision as columns of equal length (numpy
+    arrays; text columns as :class:`TextColumn`), from one numpy call."""
     system = catalog.systems[chip.system]
     per_node = int(system.chips_per_node.value)
     domain = int(system.scale_up_domain_chips.value)
@@ -88,43 +136,72 @@ def decode_grid(
     )
     err = uncertainty_fraction(catalog, chip)
     per_rack = per_node * system.nodes_per_rack.value
-    frame = pd.DataFrame(
-        {
-            "model": model.id,
-            "accelerator": chip.id,
-            "chip_class": chip.chip_class,
-            "precision": precision,
-            "chips": chips,
-            "nodes": np.ceil(chips / per_node).astype(int),
-            "layout": np.array([lay.label for lay in layouts], dtype=object)[lay_i],
-            "attention_tp": tp,
-            "attention_dp": chips // pp // tp,
-            "moe_ep": ep,
-            "moe_tp": chips // pp // ep,
-            "pipeline_stages": pp,
-            "concurrency": conc,
-            "context_tokens": int(context_tokens),
-            "mtp_layers": mtp,
-            "per_user_tokens_per_s": out["per_user_tokens_per_s"],
-            "per_user_tokens_per_s_low": out["per_user_tokens_per_s"] * (1 - err),
-            "per_user_tokens_per_s_high": out["per_user_tokens_per_s"] * (1 + err),
-            "total_output_tokens_per_s": out["total_output_tokens_per_s"],
-            "output_tokens_per_s_per_chip": out["output_tokens_per_s_per_chip"],
-            "output_tokens_per_s_per_rack": out["output_tokens_per_s_per_chip"] * per_rack,
-            "output_tokens_per_s_per_mw": out["total_output_tokens_per_s"] / (out["power_w"] / 1e6),
-            "step_time_ms": out["step_time_s"] * 1e3,
-            "fits_in_memory": out["fits_in_memory"],
-            "memory_used_fraction": out["memory_used_fraction"],
-            "bound_by": out["bound_by"],
-            "power_kw": out["power_w"] / 1e3,
-            "joules_per_output_token": out["joules_per_output_token"],
-            "uncertainty_fraction": err,
-        }
+    rows = len(lay_i)
+
+    def constant(value):
+        return TextColumn.constant(value, rows) if isinstance(value, str) else np.full(rows, value)
+
+    per_user = out["per_user_tokens_per_s"]
+    return {
+        "model": constant(model.id),
+        "accelerator": constant(chip.id),
+        "chip_class": constant(chip.chip_class),
+        "precision": constant(precision),
+        "chips": chips,
+        "nodes": np.ceil(chips / per_node).astype(int),
+        "layout": TextColumn(tuple(lay.label for lay in layouts), lay_i.astype(np.int32)),
+        "attention_tp": tp,
+        "attention_dp": chips // pp // tp,
+        "moe_ep": ep,
+        "moe_tp": chips // pp // ep,
+        "pipeline_stages": pp,
+        "concurrency": conc,
+        "context_tokens": constant(int(context_tokens)),
+        "mtp_layers": mtp,
+        "per_user_tokens_per_s": per_user,
+        "per_user_tokens_per_s_low": np.maximum(per_user * (1 - err), 0.0),
+        "per_user_tokens_per_s_high": per_user * (1 + err),
+        "total_output_tokens_per_s": out["total_output_tokens_per_s"],
+        "output_tokens_per_s_per_chip": out["output_tokens_per_s_per_chip"],
+        "output_tokens_per_s_per_rack": out["output_tokens_per_s_per_chip"] * per_rack,
+        "output_tokens_per_s_per_mw": out["total_output_tokens_per_s"] / (out["power_w"] / 1e6),
+        "step_time_ms": out["step_time_s"] * 1e3,
+        "fits_in_memory": out["fits_in_memory"],
+        "memory_used_fraction": out["memory_used_fraction"],
+        "bound_by": TextColumn(BOUND_LABELS, out["bound_by_index"].astype(np.int32)),
+        "power_kw": out["power_w"] / 1e3,
+        "joules_per_output_token": out["joules_per_output_token"],
+        "uncertainty_fraction": constant(float(err)),
+    }
+
+
+def decode_grid(
+    catalog: Catalog,
+    model: Model,
+    chip: Accelerator,
+    precision: str,
+    assumptions: Assumptions,
+    *,
+    node_counts: Sequence[int],
+    concurrencies: Sequence[int],
+    mtp_layers: Sequence[int],
+    context_tokens: float,
+) -> pd.DataFrame:
+    """:func:`decode_grid_columns` as a DataFrame (what ``size`` searches)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        _materialise(
+            decode_grid_columns(
+                catalog, model, chip, precision, assumptions,
+                node_counts=node_counts, concurrencies=concurrencies, mtp_layers=mtp_layers,
+                context_tokens=context_tokens,
+            )
+        )
     )
-    return frame
 
 
-def sweep(
+def iter_sweep_blocks(
     catalog: Catalog,
     *,
     model: str,
@@ -135,10 +212,11 @@ def sweep(
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
     max_replica_nodes: int = 32,
     assumptions: dict[str, Assumptions] | None = None,
-) -> pd.DataFrame:
-    """One row per chip x precision x replica size x layout x concurrency x MTP (defaults: every catalog chip, every
-    precision it supports, 1..4,096 sequences per replica, replicas from the capacity minimum up to
-    ``max_replica_nodes`` nodes or the SRAM-only minimum, MTP 0-3 where the model has MTP).
+) -> Iterator[dict[str, Column]]:
+    """The sweep one chip and precision at a time (columns as in :func:`sweep_columns`), so a writer can format
+    one block while the next is computed. One row per chip x precision x replica size x layout x concurrency x MTP
+    (defaults: every catalog chip, every precision it supports, 1..4,096 sequences per replica, replicas from the
+    capacity minimum up to ``max_replica_nodes`` nodes or the SRAM-only minimum, MTP 0-3 where the model has MTP).
 
     ``assumptions`` maps accelerator id to its :class:`Assumptions` (default: each chip's resolved defaults).
     """
@@ -150,7 +228,7 @@ def sweep(
             raise ScenarioError(f"'concurrencies' must be whole numbers >= 1 (got {c!r})")
     if isinstance(context_tokens, bool) or not isinstance(context_tokens, int | np.integer) or context_tokens < 1:
         raise ScenarioError(f"'context_tokens' must be a whole number >= 1 (got {context_tokens!r})")
-    frames = []
+    selected = 0
     for chip_id in chips:
         chip = check_accelerator(catalog, chip_id)
         given = (assumptions or {}).get(chip_id)
@@ -167,15 +245,150 @@ def sweep(
             check_precision(catalog, chip, precision)
             low = nodes_for_capacity(catalog, m, chip, precision, a.usable_memory_fraction)
             most = max(max_replica_nodes, 2 * low) if not sram_only(chip) else 2 * low
-            frames.append(
-                decode_grid(
-                    catalog, m, chip, precision, a,
-                    node_counts=replica_node_counts(low, most=most),
-                    concurrencies=conc,
-                    mtp_layers=mtps,
-                    context_tokens=context_tokens,
-                )
+            selected += 1
+            yield decode_grid_columns(
+                catalog, m, chip, precision, a,
+                node_counts=replica_node_counts(low, most=most),
+                concurrencies=conc,
+                mtp_layers=mtps,
+                context_tokens=context_tokens,
             )
-    if not frames:
+    if not selected:
         raise ScenarioError("the sweep selected no chip and precision (check 'accelerators' and 'precisions')")
-    return pd.concat(frames, ignore_index=True)
+
+
+def sweep_columns(
+    catalog: Catalog,
+    *,
+    model: str,
+    accelerators: Sequence[str] | None = None,
+    precisions: Sequence[str] | None = None,
+    concurrencies: Sequence[int] | None = None,
+    mtp_layers: Sequence[int] = (0, 1, 2, 3),
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+    max_replica_nodes: int = 32,
+    assumptions: dict[str, Assumptions] | None = None,
+) -> dict[str, Column]:
+    """Every block of :func:`iter_sweep_blocks` joined: equal-length columns (numpy arrays, text as
+    :class:`TextColumn`) keyed by the CSV/JSON column names. :func:`sweep` wraps them in a DataFrame."""
+    blocks = list(
+        iter_sweep_blocks(
+            catalog, model=model, accelerators=accelerators, precisions=precisions, concurrencies=concurrencies,
+            mtp_layers=mtp_layers, context_tokens=context_tokens, max_replica_nodes=max_replica_nodes,
+            assumptions=assumptions,
+        )
+    )
+    return {name: _concatenate([b[name] for b in blocks]) for name in blocks[0]}
+
+
+def sweep(
+    catalog: Catalog,
+    *,
+    model: str,
+    accelerators: Sequence[str] | None = None,
+    precisions: Sequence[str] | None = None,
+    concurrencies: Sequence[int] | None = None,
+    mtp_layers: Sequence[int] = (0, 1, 2, 3),
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+    max_replica_nodes: int = 32,
+    assumptions: dict[str, Assumptions] | None = None,
+) -> pd.DataFrame:
+    """:func:`sweep_columns` as a DataFrame, one row per configuration (the app's frontier)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        _materialise(
+            sweep_columns(
+                catalog, model=model, accelerators=accelerators, precisions=precisions, concurrencies=concurrencies,
+                mtp_layers=mtp_layers, context_tokens=context_tokens, max_replica_nodes=max_replica_nodes,
+                assumptions=assumptions,
+            )
+        )
+    )
+
+
+CSV_SIGNIFICANT_DIGITS = 6
+_CSV_BLOCK_ROWS = 32_768
+
+
+_POWERS_OF_TEN = 10.0 ** np.arange(0, 309)  # exact up to 1e22, the nearest double beyond
+
+
+def round_significant(values: np.ndarray, digits: int = CSV_SIGNIFICANT_DIGITS) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits, vectorised, so the CSV prints them short
+    (1234.56789 -> 1234.57; 0 and non-finite values pass through).
+
+    Scaling by a power of ten (multiply then divide for small numbers, divide then multiply for large ones) keeps
+    the result the double nearest the rounded decimal, whose shortest repr is that decimal.
+    """
+    x = np.asarray(values, dtype=float)
+    finite = np.isfinite(x) & (x != 0)
+    magnitude = np.floor(np.log10(np.abs(np.where(finite, x, 1.0))))
+    shift = np.clip(digits - 1 - magnitude, -308, 308).astype(int)
+    up = _POWERS_OF_TEN[np.maximum(shift, 0)]
+    down = _POWERS_OF_TEN[np.maximum(-shift, 0)]
+    rounded = np.where(shift >= 0, np.round(x * up) / up, np.round(x / down) * down)
+    return np.where(finite, rounded, x)
+
+
+def _arrow_array(pa, column: Column):
+    """A pyarrow array over the column's memory, built from buffers: ``pa.array`` would import pandas (~0.35 s of
+    a ~1 s process) to check for pandas inputs."""
+    if isinstance(column, TextColumn):
+        encoded = [label.encode() for label in column.labels]
+        offsets = np.concatenate([[0], np.cumsum([len(e) for e in encoded])]).astype(np.int32)
+        labels = pa.Array.from_buffers(
+            pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+        )
+        codes = np.ascontiguousarray(column.codes, dtype=np.int32)
+        return pa.DictionaryArray.from_arrays(
+            pa.Array.from_buffers(pa.int32(), len(codes), [None, pa.py_buffer(codes)]), labels
+        )
+    values = np.asarray(column)
+    if values.dtype.kind == "b":
+        bits = np.packbits(values, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+    if values.dtype.kind == "f":
+        data = np.ascontiguousarray(round_significant(values), dtype=np.float64)
+        return pa.Array.from_buffers(pa.float64(), len(data), [None, pa.py_buffer(data)])
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
+
+
+def write_csv(blocks: dict[str, Column] | Iterable[dict[str, Column]], sink) -> int:
+    """Write sweep columns (one dict, or an iterable of blocks with the same columns, e.g.
+    :func:`iter_sweep_blocks`) as CSV to ``sink`` (a path or a binary file object) with pyarrow's C++ writer: floats
+    to six significant digits, text dictionary-encoded, no per-row Python and no pandas. Returns the number of rows.
+
+    Each block is formatted in a worker thread (the writer releases the GIL) while the next block is computed;
+    blocks are written in order."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    if isinstance(blocks, dict):
+        blocks = [blocks]
+
+    def formatted(table, header: bool) -> bytes:
+        out = io.BytesIO()
+        # ids and labels hold no commas or quotes: write them bare, as pandas did; quote only if one ever does
+        try:
+            pa_csv.write_csv(table, out, pa_csv.WriteOptions(quoting_style="none", include_header=header))
+        except pa.ArrowInvalid:
+            out = io.BytesIO()
+            pa_csv.write_csv(table, out, pa_csv.WriteOptions(quoting_style="needed", include_header=header))
+        return out.getvalue()
+
+    rows = 0
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        parts = []
+        for columns in blocks:
+            table = pa.Table.from_arrays([_arrow_array(pa, c) for c in columns.values()], names=list(columns))
+            for start in range(0, max(table.num_rows, 1), _CSV_BLOCK_ROWS):
+                parts.append(pool.submit(formatted, table.slice(start, _CSV_BLOCK_ROWS), not parts))
+            rows += table.num_rows
+        if isinstance(sink, str | os.PathLike):
+            with open(sink, "wb") as f:
+                f.writelines(p.result() for p in parts)
+        else:
+            sink.writelines(p.result() for p in parts)
+    return rows
