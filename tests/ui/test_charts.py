@@ -1,0 +1,148 @@
+"""Figure builders (ui.charts) and the page logic behind them (ui.analysis), on calculator results."""
+
+import functools
+
+import pandas as pd
+import pytest
+
+from calculators import default_catalog
+from calculators.assumptions import resolve_assumptions
+from calculators.fleet import size
+from calculators.sweep import sweep
+from calculators.validation import validate, validation_frame
+from ui import analysis, charts
+from ui.results import Unavailable
+
+CATALOG = default_catalog()
+TARGETS = {"model": "deepseek-r1", "per_user_tokens_per_s": 198.0, "total_output_tokens_per_s": 20_000.0,
+           "input_tokens": 1000, "output_tokens": 2000, "context_tokens": 2000}
+
+
+@functools.cache
+def _size(chip: str, precision: str = "fp8", **overrides):
+    a = resolve_assumptions(CATALOG, chip, **overrides)
+    return size(CATALOG, accelerator=chip, precision=precision, assumptions=a, **TARGETS)
+
+
+@functools.cache
+def _sweep() -> pd.DataFrame:
+    return sweep(CATALOG, model="deepseek-r1", accelerators=["h200-sxm", "b200"], precisions=["fp8"],
+                 context_tokens=2000)
+
+
+def _comparison() -> pd.DataFrame:
+    results = {c: _size(c) for c in ("h200-sxm", "b200", "tpu7x", "mi355x")}
+    results["sn40l"] = Unavailable("sn40l", "accelerator 'sn40l' has no 'fp8' math; it supports: bf16")
+    return analysis.comparison_frame(results)
+
+
+def test_comparison_ranks_feasible_by_racks_and_puts_infeasible_last_with_reason():
+    """Feasible chips come first by racks then cost; infeasible ones follow unranked with their reason."""
+    frame = _comparison()
+    feasible = frame[frame["feasible"]]
+    assert list(feasible["rank"]) == list(range(1, len(feasible) + 1))
+    assert feasible["racks"].is_monotonic_increasing
+    tail = frame[~frame["feasible"]]
+    assert set(tail["accelerator"]) == {"tpu7x", "sn40l"} and tail["rank"].isna().all()
+    assert tail["racks"].isna().all()
+    assert "no 'fp8' math" in tail.set_index("accelerator").loc["sn40l", "reason"]
+
+
+def test_comparison_row_is_the_calculator_result():
+    """A feasible row holds exactly the Sizing fields fleet.size returned."""
+    row = _comparison().set_index("accelerator").loc["b200"]
+    s = _size("b200")
+    assert row["racks"] == s.racks and row["chips"] == s.chips
+    assert row["usd_per_million_output_tokens"] == pytest.approx(s.usd_per_million_output_tokens)
+    assert row["bound_by"] == s.bound_by
+
+
+def test_comparison_bars_colour_by_bound_with_error_bars_and_mark_infeasible():
+    """Bars are grouped by binding constraint with asymmetric error bars; infeasible chips are grey markers."""
+    frame = _comparison()
+    fig = charts.comparison_bars(frame, "joules_per_output_token", title="J", axis_title="J/tok")
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert {t.name for t in bars} == {f"bound by {b}" for b in frame[frame["feasible"]]["bound_by"].unique()}
+    assert all(t.error_x.array is not None for t in bars)
+    marked = next(t for t in fig.data if t.name == "not available")
+    assert set(marked.y) == {"tpu7x", "sn40l"}
+
+
+def test_comparison_bars_without_band_and_unpriced_chip():
+    """Racks get no error bars (no band from the calculator); a chip without a price is marked 'no price'."""
+    frame = _comparison()
+    racks = charts.comparison_bars(frame, "racks", title="Racks", axis_title="racks")
+    assert all(t.error_x.array is None for t in racks.data if t.type == "bar")
+    cost = charts.comparison_bars(frame, "usd_per_million_output_tokens", title="$", axis_title="$")
+    marked = next(t for t in cost.data if t.name == "not available")
+    assert "mi355x" in marked.y and "no price" in marked.text
+
+
+def test_pareto_frontier_keeps_only_undominated_fitting_points():
+    """Along each chip's frontier, a faster point never has more throughput than a slower one is beaten by."""
+    frame = _sweep()
+    metric = "output_tokens_per_s_per_chip"
+    front = analysis.pareto_frontier(frame, metric)
+    assert set(front["accelerator"]) == {"h200-sxm", "b200"} and front["fits_in_memory"].all()
+    for _, part in front.groupby("accelerator"):
+        assert part["per_user_tokens_per_s"].is_monotonic_increasing
+        assert part[metric].is_monotonic_decreasing
+        fits = frame[(frame["accelerator"] == part["accelerator"].iloc[0]) & frame["fits_in_memory"]]
+        assert part[metric].max() == fits[metric].max()
+        assert part["per_user_tokens_per_s"].max() == fits["per_user_tokens_per_s"].max()
+
+
+def test_frontier_figure_has_a_line_per_chip_and_measured_markers():
+    """One line per chip, one marker trace for published points with both axes, a target line."""
+    front = analysis.pareto_frontier(_sweep(), "output_tokens_per_s_per_chip")
+    measured = analysis.measured_points(validation_frame(validate(CATALOG)), CATALOG.validation,
+                                        ["h200-sxm", "b200"])
+    fig = charts.frontier_figure(front, "output_tokens_per_s_per_chip", axis_title="per chip", measured=measured,
+                                 per_user_target=198.0)
+    names = [t.name for t in fig.data]
+    assert names[:2] == ["h200-sxm", "b200"] and "published (measured)" in names
+    assert any(s.type == "line" and s.x0 == 198.0 for s in fig.layout.shapes)
+    per_rack = charts.frontier_figure(front, "output_tokens_per_s_per_rack", axis_title="per rack",
+                                      measured=measured)
+    assert "published (measured)" not in [t.name for t in per_rack.data]
+
+
+def test_measured_points_pair_deepseek_and_derive_single_per_user_points():
+    """DeepSeek's per-user and per-GPU numbers become one marker; an SGLang batch-8 point gets x*batch/chips."""
+    points = analysis.measured_points(validation_frame(validate(CATALOG)), CATALOG.validation,
+                                      ["h800-sxm", "h200-sxm"]).set_index("id")
+    pair = points.loc["deepseek-prod-h800-per-user + deepseek-prod-h800-throughput"]
+    assert (pair["per_user_tokens_per_s"], pair["output_tokens_per_s_per_chip"], pair["derived"]) == (21.0, 1850.0,
+                                                                                                      False)
+    batch8 = points.loc["sglang-h200-fp8-batch8"]
+    assert batch8["output_tokens_per_s_per_chip"] == pytest.approx(25.8 * 8 / 8) and batch8["derived"]
+
+
+def test_rack_goal_reads_the_sweep():
+    """The best per-rack throughput at the target is the sweep's maximum among configurations that fast."""
+    frame = _sweep()
+    goal = analysis.rack_goal(frame, "b200", 198.0, 20_000.0)
+    rows = frame[(frame["accelerator"] == "b200") & frame["fits_in_memory"]
+                 & (frame["per_user_tokens_per_s"] >= 198.0)]
+    assert goal.best_at_target == rows["output_tokens_per_s_per_rack"].max()
+    assert analysis.rack_goal(frame, "not-swept", 198.0, 1.0).max_any is None
+
+
+def test_tornado_sorts_by_swing_and_keeps_infeasible_ends_as_notes():
+    """The widest swing is first; an infeasible end has no number, its reason, and adds no swing."""
+    base = _size("b200")
+    inputs = [
+        analysis.TornadoInput("PUE", "ratio", 1.2, 1.1, 1.56, _size("b200", pue=1.1), _size("b200", pue=1.56)),
+        analysis.TornadoInput("Fixed latency", "us/layer", 134, 90, 180,
+                              _size("b200", fixed_latency_us_per_layer=90.0),
+                              _size("b200", fixed_latency_us_per_layer=180.0)),
+    ]
+    table = analysis.tornado_frame(base, inputs, "racks")
+    assert list(table["assumption"]) == ["Fixed latency", "PUE"]
+    latency = table.iloc[0]
+    assert latency["at_low"] == _size("b200", fixed_latency_us_per_layer=90.0).racks
+    assert pd.isna(latency["at_high"]) and latency["note_at_high"].startswith("infeasible: ")
+    assert latency["swing"] == abs(latency["change_at_low"])
+    fig = charts.tornado_figure(table, axis_title="racks")
+    assert [t.name for t in fig.data] == ["assumption at its low end", "assumption at its high end"]
+    assert list(fig.data[1].y) == ["PUE"]  # the infeasible high end of the fixed latency draws no bar

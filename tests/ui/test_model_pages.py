@@ -1,0 +1,130 @@
+"""The claim, sizing, frontier and sensitivity pages through AppTest: they run on defaults and on linked scenarios,
+and what they show is exactly what the calculators return for the same scenario, formatted by ui.format."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from calculators import default_catalog
+from calculators.assumptions import resolve_assumptions
+from calculators.fleet import size
+from ui import format as fmt
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+CATALOG = default_catalog()
+PAGES = ["ui/pages/claim.py", "ui/pages/size.py", "ui/pages/frontier.py", "ui/pages/sensitivity.py"]
+
+
+def _page(path: str, **params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(path).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _size(chip: str, precision: str, per_user=198.0, total=20_000.0, input_tokens=1000, output_tokens=2000,
+          context=2000, **overrides):
+    a = resolve_assumptions(CATALOG, chip, **overrides)
+    return size(CATALOG, model="deepseek-r1", accelerator=chip, precision=precision, per_user_tokens_per_s=per_user,
+                total_output_tokens_per_s=total, input_tokens=input_tokens, output_tokens=output_tokens,
+                context_tokens=context, assumptions=a)
+
+
+def _metrics(at: AppTest) -> list[tuple[str, str]]:
+    return [(m.label, m.value) for m in at.metric]
+
+
+@pytest.mark.parametrize("params", [{}, {"gpu": "b200", "precision": "fp4", "per_user_tokens_per_s": "100"},
+                                    {"total_output_tokens_per_s": "1000000", "pue": "1.5", "engine": "generic-2024",
+                                     "chips": ["h100-sxm", "sn40l", "gb200"], "accelerator": "gb200"}])
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs_on_defaults_and_linked_scenarios(page, params):
+    """Each model page renders with no exception and no error element on defaults and on two linked scenarios."""
+    at = _page(page, **params)
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_claim_metrics_are_the_sizings_of_both_sides():
+    """The claim page's metrics are fleet.size for 16-chip-rack SN40L (BF16) and the GPU side, formatted."""
+    at = _page("ui/pages/claim.py")
+    sn, gpu = _size("sn40l", "bf16"), _size("h200-sxm", "fp8")
+    expected = []
+    for s in (sn, gpu):
+        expected += [("Racks", fmt.racks(s.racks)), ("Facility power", fmt.power_kw(s.facility_power_kw)),
+                     ("Energy per token", fmt.joules_per_token(s.joules_per_output_token)),
+                     ("Cost", fmt.usd_per_million_tokens(s.usd_per_million_output_tokens))]
+    assert _metrics(at) == expected
+    table = at.dataframe[0].value.set_index("quantity")
+    assert table.loc["Racks", "h200-sxm (FP8)"] == fmt.racks(gpu.racks)
+    assert table.loc["Energy per day (facility)", "sn40l (BF16)"] == fmt.energy_j(sn.energy_per_day_kwh * 3.6e6)
+
+
+def test_claim_verdicts_under_default_assumptions():
+    """Under the shipped catalog the five claims get the verdicts the model supports (pinned, so a model change
+    that flips one is noticed)."""
+    at = _page("ui/pages/claim.py")
+    verdicts = at.dataframe[1].value
+    assert list(verdicts["verdict"]) == [
+        "Holds only if the weights stream from HBM, not DDR",
+        "Holds only against throughput-first GPU deployments, not against the fastest GPU configuration",
+        "Does not hold",
+        verdicts["verdict"][3],  # (d) depends on the sweep's batch grid; checked below
+        f"Does not hold: {fmt.racks(_size('h200-sxm', 'fp8').racks)} of h200-sxm for the same targets",
+    ]
+    assert verdicts["verdict"][3] == "Does not hold" or verdicts["verdict"][3].startswith("Holds only at")
+
+
+def test_claim_switches_gpu_side_from_the_link():
+    """gpu=b200 in the link puts B200's sizing on the right-hand side."""
+    at = _page("ui/pages/claim.py", gpu="b200")
+    b200 = _size("b200", "fp8")
+    assert _metrics(at)[4] == ("Racks", fmt.racks(b200.racks))
+    assert "b200 (FP8)" in at.dataframe[0].value.columns
+
+
+def test_size_table_matches_fleet_size_and_shows_infeasible_reason():
+    """The ranked table's rows are fleet.size per chip; a chip without the precision is infeasible with why."""
+    at = _page("ui/pages/size.py", chips=["b200", "h200-sxm", "sn40l"], pue="1.4")
+    table = at.dataframe[0].value.set_index("accelerator")
+    for chip in ("b200", "h200-sxm"):
+        s = _size(chip, "fp8", pue=1.4)
+        assert table.loc[chip, "racks"] == s.racks and table.loc[chip, "chips"] == s.chips
+        assert table.loc[chip, "facility_power_kw"] == pytest.approx(s.facility_power_kw)
+    assert not table.loc["sn40l", "feasible"] and "no 'fp8' math" in table.loc["sn40l", "reason"]
+    top = table[table["rank"] == 1].index[0]
+    assert ("Racks", fmt.racks(_size(top, "fp8", pue=1.4).racks)) in _metrics(at)
+    assert any("sn40l" in w.value for w in at.warning)
+
+
+def test_frontier_selector_switches_metric():
+    """Choosing 'per rack' redraws the frontier table sorted on output tok/s per rack."""
+    at = _page("ui/pages/frontier.py", chips=["b200", "gb200"])
+    at.segmented_control(key="frontier_metric").set_value("output_tokens_per_s_per_rack").run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert set(frame["accelerator"]) == {"b200", "gb200"}
+    for _, part in frame.groupby("accelerator"):
+        assert part["output_tokens_per_s_per_rack"].is_monotonic_decreasing
+
+
+def test_sensitivity_baseline_is_the_focus_chip_sizing():
+    """The tornado's baseline metric and table baseline are fleet.size for the focus chip."""
+    at = _page("ui/pages/sensitivity.py", accelerator="h200-sxm")
+    s = _size("h200-sxm", "fp8")
+    assert _metrics(at)[0][1] == fmt.racks(s.racks)
+    table = at.dataframe[0].value
+    assert (table["baseline"] == s.racks).all()
+    pue = table.set_index("assumption").loc["PUE"]
+    assert pue["at_high"] == _size("h200-sxm", "fp8", pue=1.56).racks
+
+
+def test_sensitivity_unpriced_chip_explains_instead_of_failing():
+    """Asking for $ per million tokens on a chip without a price gives an info message, not an error."""
+    at = _page("ui/pages/sensitivity.py", accelerator="mi355x")
+    at.segmented_control(key="sensitivity_metric").set_value("usd_per_million_output_tokens").run()
+    assert not at.exception and not at.error
+    assert any("no price" in i.value for i in at.info)
