@@ -83,13 +83,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from calculators.cli import catalog_for
-    from calculators.validation import format_table, validate
+    from calculators.validation import format_bands, format_table, uncertainty_from_results, validate
 
-    results = validate(catalog_for(args))
+    catalog = catalog_for(args)
+    results = validate(catalog)
     if args.json:
         print(_json([r.to_dict() for r in results]))
     else:
         print(format_table(results))
+        print(format_bands(uncertainty_from_results(catalog, results)))
     return 0
 
 

@@ -353,14 +353,19 @@ def sram_only(chip: Accelerator) -> bool:
 
 
 def uncertainty_fraction(catalog: Catalog, chip: Accelerator) -> float:
-    """The half-width of the band around a headline output: the chip class's stated validation error (the
-    validation tests check it covers the measured error of that class's points; wider where none exist)."""
-    return catalog.chip_classes[chip.chip_class].validation_error_fraction.value
+    """The band factor f of a headline output for this chip's class: the model's measured validation error on that
+    class's test points, or the catalog's wider fallback where it has too few (see
+    :func:`calculators.validation.class_uncertainties`). The band is value / (1 + f) .. value x (1 + f)."""
+    from calculators.validation import class_uncertainties  # validation imports this module
+
+    return class_uncertainties(catalog)[chip.chip_class].fraction
 
 
 def band(value: float, fraction: float) -> tuple[float, float]:
-    """(low, high) = value x (1 -/+ fraction), the low end floored at 0."""
-    return max(0.0, value * (1 - fraction)), value * (1 + fraction)
+    """(low, high) = (value / (1 + f), value x (1 + f)): the true value is within a factor 1 + f of the prediction
+    either way, as the validation error (a ratio predicted / measured, symmetric in log space) says. It never goes
+    negative and serves a rate and its inverse (J/token, chips) alike."""
+    return value / (1 + fraction), value * (1 + fraction)
 
 
 @dataclass(frozen=True)
@@ -406,6 +411,44 @@ class Prediction:
         return asdict(self)
 
 
+def best_layout(
+    catalog: Catalog,
+    model: Model,
+    chip: Accelerator,
+    precision: str,
+    assumptions: Assumptions,
+    *,
+    chips: int,
+    concurrency: int,
+    context_tokens: int,
+    mtp_layers: int,
+    layout: str = "auto",
+) -> tuple[Layout, dict]:
+    """The layout ``predict`` reports and its :func:`evaluate_decode` values (scalars), for checked inputs:
+    ``"auto"`` = the fastest layout that fits (else the fastest), any other value a layout label."""
+    system = catalog.systems[chip.system]
+    if not isinstance(layout, str):
+        raise ScenarioError(f"'layout' must be a string (got {layout!r})")
+    if layout == "auto":
+        layouts = candidate_layouts(model, chips, int(system.scale_up_domain_chips.value), pipeline=sram_only(chip))
+    else:
+        layouts = [parse_layout(layout, model, chips)]
+    out = evaluate_decode(
+        catalog, model, chip, precision, assumptions,
+        chips=chips,
+        attention_tp=np.array([lay.attention_tp for lay in layouts]),
+        moe_ep=np.array([lay.moe_ep for lay in layouts]),
+        pipeline_stages=np.array([lay.pipeline_stages for lay in layouts]),
+        concurrency=concurrency,
+        context_tokens=context_tokens,
+        mtp_layers=mtp_layers,
+    )
+    # fastest fitting layout; if none fits, the fastest (reported with fits_in_memory False)
+    score = np.where(out["fits_in_memory"], out["per_user_tokens_per_s"], -1.0 / out["per_user_tokens_per_s"])
+    i = int(np.argmax(score))
+    return layouts[i], {key: value[i] for key, value in out.items()}
+
+
 def predict(
     catalog: Catalog,
     *,
@@ -431,27 +474,10 @@ def predict(
     a = resolve_assumptions(catalog, accelerator) if assumptions is None else check_assumptions(catalog, assumptions)
     mtp_layers = check_mtp_layers(m, a, mtp_layers)
     system = catalog.systems[chip.system]
-    if not isinstance(layout, str):
-        raise ScenarioError(f"'layout' must be a string (got {layout!r})")
-    if layout == "auto":
-        layouts = candidate_layouts(m, chips, int(system.scale_up_domain_chips.value), pipeline=sram_only(chip))
-    else:
-        layouts = [parse_layout(layout, m, chips)]
-    out = evaluate_decode(
+    lay, v = best_layout(
         catalog, m, chip, precision, a,
-        chips=chips,
-        attention_tp=np.array([lay.attention_tp for lay in layouts]),
-        moe_ep=np.array([lay.moe_ep for lay in layouts]),
-        pipeline_stages=np.array([lay.pipeline_stages for lay in layouts]),
-        concurrency=concurrency,
-        context_tokens=context_tokens,
-        mtp_layers=mtp_layers,
+        chips=chips, concurrency=concurrency, context_tokens=context_tokens, mtp_layers=mtp_layers, layout=layout,
     )
-    # fastest fitting layout; if none fits, the fastest (reported with fits_in_memory False)
-    score = np.where(out["fits_in_memory"], out["per_user_tokens_per_s"], -1.0 / out["per_user_tokens_per_s"])
-    i = int(np.argmax(score))
-    lay: Layout = layouts[i]
-    v = {key: value[i] for key, value in out.items()}
     err = uncertainty_fraction(catalog, chip)
     per_user = float(v["per_user_tokens_per_s"])
     total = float(v["total_output_tokens_per_s"])
@@ -487,8 +513,8 @@ def predict(
         bound_by=str(v["bound_by"]),
         power_kw=float(v["power_w"]) / 1e3,
         joules_per_output_token=joules,
-        joules_per_output_token_low=joules / (1 + err),
-        joules_per_output_token_high=joules / max(1 - err, 1e-3),
+        joules_per_output_token_low=band(joules, err)[0],
+        joules_per_output_token_high=band(joules, err)[1],
         uncertainty_fraction=err,
         distinct_experts_per_layer=float(v["distinct_experts_per_layer"]),
         step_time_breakdown_ms=breakdown,

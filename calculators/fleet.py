@@ -239,8 +239,9 @@ def size(
     )
     headline = owned if owned is not None else rental
     tco = capex + facility_kw * HOURS_PER_YEAR * a.lifetime_years * a.electricity_usd_per_kwh if capex else None
-    # band: a per-chip throughput off by +-err needs chips / (1 +- err); cost and power follow the chip count
-    grow, shrink = 1 / max(1 - err, 0.05), 1 / (1 + err)
+    # band (decode.band): per-chip throughput within a factor 1 + err either way needs chips within the same factor;
+    # cost, power and J/token follow the chip count
+    grow, shrink = 1 + err, 1 / (1 + err)
     per_user = float(best["per_user_tokens_per_s"])
     reason = (
         f"{n_replicas} replica(s) of {int(best['chips'])} chips ({best['layout']}, batch {int(best['concurrency'])}, "

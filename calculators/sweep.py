@@ -159,7 +159,7 @@ def decode_grid_columns(
         "context_tokens": constant(int(context_tokens)),
         "mtp_layers": mtp,
         "per_user_tokens_per_s": per_user,
-        "per_user_tokens_per_s_low": np.maximum(per_user * (1 - err), 0.0),
+        "per_user_tokens_per_s_low": per_user / (1 + err),  # decode.band, vectorised
         "per_user_tokens_per_s_high": per_user * (1 + err),
         "total_output_tokens_per_s": out["total_output_tokens_per_s"],
         "output_tokens_per_s_per_chip": out["output_tokens_per_s_per_chip"],

@@ -1,20 +1,35 @@
-"""Validation: the model's prediction for every published measurement in the catalog's ``validation`` table.
+"""Validation: the model's prediction for every published measurement in the catalog's ``validation`` table, and
+the uncertainty band each chip class earns from it.
 
 Each point says whether it **calibrates** an assumption (its error is small by construction; it is shown, not
 counted as evidence) or **tests** the model. ``error_fraction`` = predicted / measured - 1.
+
+Uncertainty (issue item 7): :func:`class_uncertainties` turns the test points of each chip class into the band
+factor f every headline output of that class carries (``decode.band``: value / (1 + f) .. value x (1 + f)):
+f = exp(RMS of ln(predicted / measured)) - 1 over the class's test points (log space, because the errors are ratios
+and an optimistic +100% is as far off as a pessimistic -50%). A class with fewer than
+:data:`MIN_TEST_POINTS` test points falls back to its catalog ``validation_error_fraction``, but never below the
+widest measured class: a class nobody has measured is at least as uncertain as the worst one somebody has.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from calculators.assumptions import resolve_assumptions
-from calculators.decode import evaluate_decode, predict
+from calculators.decode import best_layout, evaluate_decode
 from calculators.layout import candidate_layouts
 from calculators.records import Catalog, ValidationPoint
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MIN_TEST_POINTS = 3
+"""Fewest test points from which a class's band is measured rather than taken from the catalog."""
 
 
 @dataclass(frozen=True)
@@ -63,19 +78,19 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         label = f"{layouts[lay_i[i]].label} batch {int(conc[i])}"
         power_w = values["power_w"]
     else:
-        p = predict(
-            catalog, model=point.model, accelerator=point.accelerator, chips=point.chips,
-            precision=point.precision, concurrency=point.concurrency, context_tokens=point.context_tokens,
-            mtp_layers=point.mtp_layers, assumptions=a,
+        model = catalog.models[point.model]
+        lay, values = best_layout(
+            catalog, model, chip, point.precision, a,
+            chips=point.chips, concurrency=point.concurrency, context_tokens=point.context_tokens,
+            mtp_layers=point.mtp_layers,
         )
-        values = p.to_dict()
-        label = p.layout
-        power_w = p.power_kw * 1e3
+        label = lay.label
+        power_w = float(values["power_w"])
     if point.metric == "joules_per_output_token":
         if point.power_scope == "chip":
             power_w = point.chips * chip.tdp_w.value * a.power_utilisation
         return power_w / values["total_output_tokens_per_s"], label
-    return values[point.metric], label
+    return float(values[point.metric]), label
 
 
 def validate(catalog: Catalog) -> list[ValidationResult]:
@@ -107,7 +122,82 @@ def validate(catalog: Catalog) -> list[ValidationResult]:
 
 def validation_frame(results: list[ValidationResult]) -> pd.DataFrame:
     """The results as a DataFrame (one row per point) for the app's comparison table."""
+    import pandas as pd
+
     return pd.DataFrame([r.to_dict() for r in results])
+
+
+@dataclass(frozen=True)
+class ClassUncertainty:
+    """The band factor of one chip class and what it rests on."""
+
+    chip_class: str
+    fraction: float
+    basis: str  # "measured": from the class's test points; "catalog": the fallback
+    test_points: int
+    rms_log_error: float | None  # RMS of ln(predicted / measured) over the test points
+    max_abs_error: float | None  # largest |predicted / measured - 1|
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def measured_band_fraction(error_fractions) -> float:
+    """f = exp(sqrt(mean(ln(1 + e)^2))) - 1 for errors e = predicted / measured - 1.
+
+    +50% and -33% are the same distance in log space (ln 1.5 = -ln 0.667 = 0.405), so both give f = 0.5."""
+    logs = np.log1p(np.asarray(error_fractions, dtype=float))
+    return float(math.expm1(math.sqrt(float(np.mean(logs**2)))))
+
+
+def uncertainty_from_results(catalog: Catalog, results: list[ValidationResult]) -> dict[str, ClassUncertainty]:
+    """Every catalog chip class's band from validation ``results`` (see the module docstring for the rule)."""
+    by_class: dict[str, list[float]] = {c: [] for c in catalog.chip_classes}
+    for r in results:
+        chip = catalog.accelerators.get(r.accelerator)
+        if r.use == "test" and chip is not None and chip.chip_class in by_class:
+            by_class[chip.chip_class].append(r.error_fraction)
+    measured = {
+        c: ClassUncertainty(
+            chip_class=c,
+            fraction=measured_band_fraction(errors),
+            basis="measured",
+            test_points=len(errors),
+            rms_log_error=math.log1p(measured_band_fraction(errors)),
+            max_abs_error=max(abs(e) for e in errors),
+        )
+        for c, errors in by_class.items()
+        if len(errors) >= MIN_TEST_POINTS
+    }
+    widest = max((u.fraction for u in measured.values()), default=0.0)
+    out = {}
+    for c, errors in by_class.items():
+        out[c] = measured.get(c) or ClassUncertainty(
+            chip_class=c,
+            fraction=max(catalog.chip_classes[c].validation_error_fraction.value, widest),
+            basis="catalog",
+            test_points=len(errors),
+            rms_log_error=None,
+            max_abs_error=max((abs(e) for e in errors), default=None),
+        )
+    return out
+
+
+_CACHE: dict[int, tuple[Catalog, dict[str, ClassUncertainty]]] = {}
+_CACHE_SIZE = 8
+
+
+def class_uncertainties(catalog: Catalog) -> dict[str, ClassUncertainty]:
+    """:func:`uncertainty_from_results` of :func:`validate` for this catalog, computed once per catalog object
+    (~30 ms) and cached (the catalog is immutable; the entry keeps it alive so its id cannot be reused)."""
+    hit = _CACHE.get(id(catalog))
+    if hit is not None and hit[0] is catalog:
+        return hit[1]
+    bands = uncertainty_from_results(catalog, validate(catalog))
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[id(catalog)] = (catalog, bands)
+    return bands
 
 
 def format_table(results: list[ValidationResult]) -> str:
@@ -123,4 +213,14 @@ def format_table(results: list[ValidationResult]) -> str:
         mean_abs = sum(abs(r.error_fraction) for r in tests) / len(tests)
         lines.append(f"test points: {sum(r.within_tolerance for r in tests)}/{len(tests)} within tolerance, "
                      f"mean |error| {mean_abs:.1%}")
+    return "\n".join(lines)
+
+
+def format_bands(bands: dict[str, ClassUncertainty]) -> str:
+    """One line per chip class: its band factor, whether measured or the catalog fallback, and on how many points."""
+    lines = ["uncertainty band per chip class (value / (1 + f) .. value x (1 + f)):"]
+    for u in bands.values():
+        basis = (f"measured on {u.test_points} test points, max |error| {u.max_abs_error:.0%}" if u.basis == "measured"
+                 else f"catalog fallback ({u.test_points} test points)")
+        lines.append(f"  {u.chip_class:<10} f = {u.fraction:.2f}  {basis}")
     return "\n".join(lines)

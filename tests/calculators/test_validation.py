@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from calculators.catalog import default_catalog
-from calculators.validation import validate, validation_frame
+from calculators.decode import predict
+from calculators.validation import (
+    ValidationResult,
+    class_uncertainties,
+    measured_band_fraction,
+    uncertainty_from_results,
+    validate,
+    validation_frame,
+)
 
 # Points the model misses today: kept, not re-tuned. Each reason states the suspected cause.
 KNOWN_MISSES = {
@@ -50,3 +60,57 @@ def test_single_node_gpu_decode_within_25_percent():
     pts = [r for r in RESULTS.values() if r.use == "test" and r.chips <= 8 and r.metric == "per_user_tokens_per_s"]
     assert pts
     assert all(abs(r.error_fraction) <= 0.25 for r in pts)
+
+
+def test_measured_band_fraction_is_symmetric_in_log_space():
+    """+50% and -33.3% errors are the same factor 1.5 off, so their RMS band factor is f = 0.5."""
+    # ln 1.5 = 0.405 = -ln(2/3); RMS 0.405 -> exp(0.405) - 1 = 0.5
+    assert measured_band_fraction([0.5, -1 / 3]) == pytest.approx(0.5)
+    # one point 10% high, one exact: RMS ln = ln(1.1)/sqrt(2) = 0.0674 -> f = 0.0697
+    assert measured_band_fraction([0.1, 0.0]) == pytest.approx(math.expm1(math.log(1.1) / math.sqrt(2)))
+
+
+def _result(pid: str, accelerator: str, error: float, use: str = "test") -> ValidationResult:
+    return ValidationResult(id=pid, use=use, accelerator=accelerator, chips=8, precision="fp8",
+                            metric="per_user_tokens_per_s", measured=100.0, predicted=100.0 * (1 + error),
+                            error_fraction=error, tolerance=0.25, within_tolerance=abs(error) <= 0.25, layout="tp8",
+                            source="x", note=None)
+
+
+def test_band_measured_with_enough_test_points_else_wider_fallback():
+    """A class with >= 3 test points gets its measured band; calibration points do not count; a class without
+    test points gets max(catalog fallback, widest measured band)."""
+    catalog = default_catalog()
+    results = [_result("a", "h200-sxm", 0.5), _result("b", "b200", -1 / 3), _result("c", "h100-sxm", 0.5),
+               _result("d", "h100-sxm", 3.0, use="calibrate"), _result("e", "sn40l", 0.1)]
+    bands = uncertainty_from_results(catalog, results)
+    assert bands["gpu"].basis == "measured" and bands["gpu"].test_points == 3
+    assert bands["gpu"].fraction == pytest.approx(0.5)  # every test point is a factor 1.5 off
+    assert bands["gpu"].max_abs_error == pytest.approx(0.5)
+    dataflow = bands["dataflow"]  # one test point is too few: fallback, never narrower than the GPU's 0.5
+    assert dataflow.basis == "catalog" and dataflow.test_points == 1
+    assert dataflow.fraction == max(catalog.chip_classes["dataflow"].validation_error_fraction.value, 0.5)
+
+
+def test_predictions_carry_their_class_band():
+    """predict's low/high is value / (1 + f) .. value x (1 + f) with f the class's band from validation."""
+    catalog = default_catalog()
+    bands = class_uncertainties(catalog)
+    assert bands["gpu"].basis == "measured"
+    p = predict(catalog, model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8", concurrency=64,
+                context_tokens=8192)
+    f = bands["gpu"].fraction
+    assert p.uncertainty_fraction == pytest.approx(f)
+    assert p.per_user_tokens_per_s_low == pytest.approx(p.per_user_tokens_per_s / (1 + f))
+    assert p.per_user_tokens_per_s_high == pytest.approx(p.per_user_tokens_per_s * (1 + f))
+    assert p.joules_per_output_token_high == pytest.approx(p.joules_per_output_token * (1 + f))
+    assert class_uncertainties(catalog) is bands  # cached per catalog
+
+
+def test_gpu_band_covers_the_typical_test_error():
+    """The GPU band is the RMS of the GPU test errors in log space, so it is at least the median test error."""
+    gpu = [r for r in RESULTS.values() if r.use == "test" and default_catalog().accelerators[r.accelerator].chip_class
+           == "gpu"]
+    f = class_uncertainties(default_catalog())["gpu"].fraction
+    factors = sorted(max(1 + r.error_fraction, 1 / (1 + r.error_fraction)) - 1 for r in gpu)
+    assert f >= factors[len(factors) // 2]
