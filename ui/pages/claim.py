@@ -79,7 +79,7 @@ def _why(result: object) -> str:
 def _metrics(result: object, label: str, key: str) -> None:
     st.markdown(f"**{escape_markdown(label)}**")
     if not isinstance(result, Sizing) or not result.feasible:
-        st.warning(f"Cannot meet the targets: {escape_markdown(_why(result))}", icon=":material/block:")
+        st.info(f"Cannot meet the targets: {escape_markdown(_why(result))}", icon=":material/block:")
         return
     a, b = st.columns(2)
     a.metric("Racks", fmt.racks(result.racks), help=f"{fmt.chips(result.chips)} in {result.nodes} node(s); racks "

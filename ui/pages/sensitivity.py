@@ -100,7 +100,7 @@ def body(ctx: Context) -> None:
                  icon=":material/error:")
         return
     if not baseline.feasible:
-        st.warning(f"{escape_markdown(name)} cannot meet the targets: {escape_markdown(baseline.reason)}. Lower the "
+        st.info(f"{escape_markdown(name)} cannot meet the targets: {escape_markdown(baseline.reason)}. Lower the "
                  "per-user speed or pick another focus chip in the sidebar.", icon=":material/block:")
         return
     if getattr(baseline, metric) is None:
