@@ -39,6 +39,10 @@ class Assumptions:
     activation_precision: str = "bf16"
     micro_batch_overlap: bool = True
     engine: str = ""
+    weight_storage_precision: str | None = None
+    """Precision weights are stored (and streamed) in: None = the compute precision; ``native`` = the model's
+    checkpoint precision where narrower than the compute precision (upcast on chip); or a catalog precision id.
+    Bytes for capacity and bandwidth use it, FLOPs the compute precision (see ``memory.weight_storage_precision``)."""
 
     @property
     def max_mtp_layers(self) -> int:
@@ -108,6 +112,12 @@ def _check(catalog: Catalog, a: Assumptions) -> Assumptions:
         raise ScenarioError(f"'mtp_acceptance' entries must be in [0, 1] (got {a.mtp_acceptance!r})")
     if not all(s >= 1 for s in a.mtp_step_inflation):
         raise ScenarioError(f"'mtp_step_inflation' entries must be >= 1 (got {a.mtp_step_inflation!r})")
+    storage = a.weight_storage_precision
+    if storage is not None and storage != "native" and storage not in catalog.precisions:
+        raise ScenarioError(
+            f"'weight_storage_precision' must be None, 'native' or a catalog precision "
+            f"({', '.join(sorted(catalog.precisions))}) (got {storage!r})"
+        )
     for name in ("kv_cache_precision", "dispatch_precision", "activation_precision"):
         if getattr(a, name) not in catalog.precisions:
             raise ScenarioError(
@@ -154,6 +164,10 @@ def resolve_assumptions(
         prefill_cache_hit_rate=s.prefill_cache_hit_rate.value,
         power_utilisation=s.power_utilisation.value,
         engine=engine_id,
+        weight_storage_precision=(
+            catalog.engines[engine_id].weight_storage_precision.value
+            if catalog.engines[engine_id].weight_storage_precision is not None else None
+        ),
     )
     fields = {f.name for f in dataclasses.fields(Assumptions)}
     unknown = sorted(set(overrides) - fields)

@@ -210,7 +210,8 @@ def evaluate_decode(
     )
     n = n_all / pp  # chips of one pipeline stage
     b = b_all / pp  # sequences of one micro-batch
-    bw = memory.bytes_per_element(catalog, precision)
+    storage = memory.weight_storage_precision(catalog, model, precision, a.weight_storage_precision)
+    bw = memory.bytes_per_element(catalog, storage)  # weights: stored/streamed bytes; FLOPs use ``precision``
     kv_b = memory.bytes_per_element(catalog, a.kv_cache_precision)
     act_b = memory.bytes_per_element(catalog, a.activation_precision)
     dispatch_b = memory.bytes_per_element(catalog, a.dispatch_precision)
@@ -406,6 +407,7 @@ class Prediction:
     uncertainty_fraction: float
     distinct_experts_per_layer: float
     step_time_breakdown_ms: dict[str, float] = field(default_factory=dict)
+    weight_storage_precision: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -518,4 +520,5 @@ def predict(
         uncertainty_fraction=err,
         distinct_experts_per_layer=float(v["distinct_experts_per_layer"]),
         step_time_breakdown_ms=breakdown,
+        weight_storage_precision=memory.weight_storage_precision(catalog, m, precision, a.weight_storage_precision),
     )

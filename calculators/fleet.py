@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from calculators import prefill
+from calculators import memory, prefill
 from calculators.assumptions import Assumptions, check_assumptions, resolve_assumptions
 from calculators.decode import (
     _finite_positive,
@@ -160,7 +160,10 @@ def size(
     known = {"model": model, "accelerator": accelerator, "precision": precision, "engine": a.engine,
              "lifetime_years": a.lifetime_years, "uncertainty_fraction": err}
 
-    low = nodes_for_capacity(catalog, m, chip, precision, a.usable_memory_fraction)
+    low = nodes_for_capacity(
+        catalog, m, chip, memory.weight_storage_precision(catalog, m, precision, a.weight_storage_precision),
+        a.usable_memory_fraction,
+    )
     most = 2 * low if sram_only(chip) else max(MAX_REPLICA_NODES, 2 * low)
     grid = decode_grid(
         catalog, m, chip, precision, a,

@@ -130,6 +130,24 @@ def bytes_per_element(catalog: Catalog, precision: str) -> float:
     return catalog.precisions[precision].bytes_per_element.value
 
 
+def weight_storage_precision(catalog: Catalog, model: Model, compute_precision: str, choice: str | None) -> str:
+    """The precision weights are stored and streamed in (F1/F3/F5 bytes), given the compute precision (F6 FLOPs).
+
+    ``None``: the compute precision. ``native``: the model's checkpoint precision if it takes fewer bytes than the
+    compute precision (SN40L has only BF16 math but serves R1's FP8 checkpoint, upcasting on chip), else the compute
+    precision. Any other value is a catalog precision id, used as given (weight-only quantisation)."""
+    if choice is None:
+        return compute_precision
+    if choice == "native":
+        native = model.native_precision
+        if native in catalog.precisions and bytes_per_element(catalog, native) < bytes_per_element(
+            catalog, compute_precision
+        ):
+            return native
+        return compute_precision
+    return choice
+
+
 def weight_bytes(model: Model, bytes_per_weight: float, *, include_mtp: bool = True) -> float:
     """F1: total weight bytes = parameters x bytes per weight.
 

@@ -306,12 +306,35 @@ class ChipClass(Record):
     validation_error_fraction: Positive
 
 
+class SourcedChoice(Record):
+    """A non-numeric default (a precision id, or a keyword such as ``native``) with its provenance, under the same
+    rules as :class:`Sourced`."""
+
+    value: Id
+    kind: Kind
+    source: Id | None = None
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _provenance(self) -> SourcedChoice:
+        if self.source is None and self.kind != "assumption":
+            raise ValueError(f"a '{self.kind}' choice needs a 'source' (only an 'assumption' may go without)")
+        if self.kind == "assumption" and self.note is None:
+            raise ValueError("an 'assumption' needs a 'note' saying why it was assumed")
+        return self
+
+
 class Engine(Record):
     """A class of serving software, characterised by its fixed cost per layer per decode step."""
 
     id: Id
     name: Text
     fixed_latency_us_per_layer: NonNegative
+    # Optional, added for the performance model (absent = weights stored at the compute precision):
+    # the precision the engine keeps weights in, a precision id or ``native`` (the model's checkpoint precision
+    # when it is narrower than the compute precision, upcast on chip). Bytes for capacity and bandwidth use it,
+    # FLOPs the compute precision.
+    weight_storage_precision: SourcedChoice | None = None
 
 
 class Serving(Record):

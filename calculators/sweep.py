@@ -79,7 +79,8 @@ def _materialise(columns: dict[str, Column]) -> dict[str, np.ndarray]:
 
 
 def nodes_for_capacity(catalog: Catalog, model: Model, chip: Accelerator, precision: str, usable: float) -> int:
-    """Lower bound on nodes per replica from capacity alone: weight bytes / (node memory x usable fraction)."""
+    """Lower bound on nodes per replica from capacity alone: weight bytes / (node memory x usable fraction).
+    ``precision`` is the weights' storage precision (memory.weight_storage_precision)."""
     system = catalog.systems[chip.system]
     weights = memory.weight_bytes(model, memory.bytes_per_element(catalog, precision))
     node_bytes = chip.memory_capacity_bytes * system.chips_per_node.value * usable
@@ -243,7 +244,10 @@ def iter_sweep_blocks(
                     raise ScenarioError(f"unknown precision {p!r}; known: {', '.join(sorted(catalog.precisions))}")
         for precision in wanted:
             check_precision(catalog, chip, precision)
-            low = nodes_for_capacity(catalog, m, chip, precision, a.usable_memory_fraction)
+            low = nodes_for_capacity(
+                catalog, m, chip, memory.weight_storage_precision(catalog, m, precision, a.weight_storage_precision),
+                a.usable_memory_fraction,
+            )
             most = max(max_replica_nodes, 2 * low) if not sram_only(chip) else 2 * low
             selected += 1
             yield decode_grid_columns(

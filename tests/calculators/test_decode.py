@@ -132,3 +132,32 @@ def test_bad_inputs_raise_naming_the_argument(catalog, override, needle):
     kw.update(override)
     with pytest.raises(ScenarioError, match=needle):
         decode.predict(catalog, **kw)
+
+
+def test_sn40l_stores_fp8_weights_and_computes_bf16(catalog):
+    """SN40L's engine keeps R1's FP8 checkpoint (fits HBM, faster) while FLOPs stay BF16; BF16 storage spills to DDR."""
+    a = resolve_assumptions(catalog, "sn40l")
+    assert a.weight_storage_precision == "native"
+    kw = dict(model="deepseek-r1", accelerator="sn40l", chips=16, precision="bf16", concurrency=1,
+              context_tokens=1000, layout="tp16")
+    fp8 = decode.predict(catalog, **kw)
+    bf16 = decode.predict(catalog, assumptions=resolve_assumptions(catalog, "sn40l", weight_storage_precision="bf16"),
+                          **kw)
+    assert fp8.weight_storage_precision == "fp8" and bf16.weight_storage_precision == "bf16"
+    # FP8: (671.03 + 11.5)e9 x 1.000244 B / 16 = 42.7 GB per chip < 0.9 x 68.7 GB HBM; BF16 85.3 GB spills to DDR
+    out = {}
+    for name, storage in (("fp8", "native"), ("bf16", "bf16")):
+        out[name] = decode.evaluate_decode(
+            catalog, catalog.models["deepseek-r1"], catalog.accelerators["sn40l"], "bf16",
+            resolve_assumptions(catalog, "sn40l", weight_storage_precision=storage),
+            chips=16, attention_tp=16, moe_ep=1, concurrency=1, context_tokens=1000, mtp_layers=0,
+        )
+    assert float(out["fp8"]["weight_bytes_per_chip"]) == pytest.approx(682.53e9 * 1.000244 / 16, rel=2e-3)
+    assert float(out["bf16"]["weight_bytes_per_chip"]) > 0.9 * 68.7e9
+    assert fp8.per_user_tokens_per_s > 1.5 * bf16.per_user_tokens_per_s
+
+
+def test_bad_weight_storage_precision_raises(catalog):
+    """An unknown storage precision raises ScenarioError naming the field."""
+    with pytest.raises(ScenarioError, match="weight_storage_precision"):
+        resolve_assumptions(catalog, "sn40l", weight_storage_precision="fp2")

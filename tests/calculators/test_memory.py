@@ -72,3 +72,13 @@ def test_overflow_reports_not_fitting():
     h100 = default_catalog().accelerators["h100-sxm"]
     _, fits = memory.place_in_tiers(h100, 0.5, np.array(41e9))  # 80 GB x 0.5 = 40 GB usable
     assert not bool(fits)
+
+
+def test_weight_storage_precision_choices():
+    """None keeps the compute precision; 'native' takes R1's FP8 checkpoint only when narrower; an id is used as is."""
+    c = default_catalog()
+    r1 = c.models["deepseek-r1"]  # native_precision fp8 (1.000244 B) vs bf16 (2 B) vs fp4 (0.5625 B)
+    assert memory.weight_storage_precision(c, r1, "bf16", None) == "bf16"
+    assert memory.weight_storage_precision(c, r1, "bf16", "native") == "fp8"
+    assert memory.weight_storage_precision(c, r1, "fp4", "native") == "fp4"
+    assert memory.weight_storage_precision(c, r1, "bf16", "int8") == "int8"
