@@ -63,19 +63,16 @@ def test_claim_metrics_are_the_sizings_of_both_sides():
     assert table.loc["Energy per day (facility)", "sn40l (BF16)"] == fmt.energy_j(sn.energy_per_day_kwh * 3.6e6)
 
 
-def test_claim_verdicts_under_default_assumptions():
-    """Under the shipped catalog the five claims get the verdicts the model supports (pinned, so a model change
-    that flips one is noticed)."""
+def test_claim_verdicts_cover_the_five_claims():
+    """The verdict table has the story's five claims in order, each with a known status; the "40 racks" verdict
+    names the GPU side's racks from fleet.size (the other verdicts' logic is pinned in test_claims.py)."""
     at = _page("ui/pages/claim.py")
     verdicts = at.dataframe[1].value
-    assert list(verdicts["verdict"]) == [
-        "Holds only if the weights stream from HBM, not DDR",
-        "Holds only against throughput-first GPU deployments, not against the fastest GPU configuration",
-        "Does not hold",
-        verdicts["verdict"][3],  # (d) depends on the sweep's batch grid; checked below
-        f"Does not hold: {fmt.racks(_size('h200-sxm', 'fp8').racks)} of h200-sxm for the same targets",
-    ]
-    assert verdicts["verdict"][3] == "Does not hold" or verdicts["verdict"][3].startswith("Holds only at")
+    assert [c[:3] for c in verdicts["claim"]] == ["(a)", "(b)", "(c)", "(d)", "(e)"]
+    assert set(verdicts["status"]) <= {"Holds", "Conditional", "Does not hold", "Can't tell"}
+    racks = _size("h200-sxm", "fp8").racks
+    assert verdicts["verdict"][4] == ("Holds" if racks >= 40 else
+                                      f"Does not hold: {fmt.racks(racks)} of h200-sxm for the same targets")
 
 
 def test_claim_switches_gpu_side_from_the_link():

@@ -145,10 +145,14 @@ def _speed_claim(ctx: Context, files, model: str) -> tuple[claims.Verdict, Predi
     sn = ctx.catalog.accelerators[chip]
     tiers = ", ".join(f"{t.tier.upper()} {fmt.number(t.capacity_gb.value)} GB at "
                       f"{fmt.number(t.bandwidth_gb_s.value)} GB/s" for t in sn.memory_tiers)
-    weights = weight_bytes(ctx.catalog.models[model], bytes_per_element(ctx.catalog, claims.CLAIM_PRECISION))
-    memory_note = (f"Memory tier the weights stream from: {model} at BF16 is {fmt.number(weights / 1e12)} TB of "
-                   f"weights; each SN40L has {tiers}. The model fills the fastest tier first and reads each byte "
-                   "from the tier it sits in, so the experts that do not fit in HBM stream from DDR.")
+    m = ctx.catalog.models[model]
+    sizes = ", ".join(f"{fmt.number(weight_bytes(m, bytes_per_element(ctx.catalog, p)) / 1e12)} TB at {p.upper()}"
+                      for p in dict.fromkeys((claims.CLAIM_PRECISION, m.native_precision))
+                      if p in ctx.catalog.precisions)
+    memory_note = (f"Memory tier the weights stream from: {model} is {sizes} of weights; each SN40L has {tiers}. "
+                   "The model fills the fastest tier first and reads each byte from the tier it sits in, so whatever "
+                   "does not fit in the 16 chips' HBM streams from DDR; the precision the weights are stored in "
+                   "(the engine's assumption) decides how much fits.")
     fixed = ends["fixed_latency_us_per_layer"].value if "fixed_latency_us_per_layer" in ends else float("nan")
     verdict = claims.per_user_verdict(
         claimed=claims.CLAIMED_PER_USER, predicted=base.per_user_tokens_per_s,
