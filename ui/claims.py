@@ -69,7 +69,7 @@ def hbm_reads_layer(catalog: Catalog, chip_id: str = CLAIM_CHIP) -> dict[str, An
 
 def per_user_verdict(*, claimed: float, predicted: float, predicted_high: float, mtp_layers: int,
                      favourable: Mapping[str, float], all_favourable: float, hbm_reads: float | None,
-                     fixed_latency_us: float, memory_note: str) -> Verdict:
+                     fixed_latency_us: float, memory_note: str, calibrated_on_claim: bool = False) -> Verdict:
     """(a) "198 tok/s per user on 16 SN40L": the model's batch-1 speed with the assumptions it would need.
 
     ``favourable`` maps an assumption (described in words) to the speed with only it at its favourable catalog
@@ -81,6 +81,12 @@ def per_user_verdict(*, claimed: float, predicted: float, predicted_high: float,
             f"up to {fmt.tokens_per_s(predicted_high)} at the top of its uncertainty band.")
     hinges = (f"Engine fixed latency per layer: {fmt.number(fixed_latency_us)} µs assumed (unmeasured for SN40L).",
               memory_note)
+    if calibrated_on_claim:
+        hinges = (*hinges, "The catalog calibrates an SN40L assumption on this very measurement, so agreement with "
+                           "it is by construction, not evidence.")
+    if predicted >= claimed and calibrated_on_claim:
+        return Verdict(claim, "Holds by construction: the model is calibrated on this claim", "conditional", base,
+                       hinges)
     if predicted >= claimed:
         return Verdict(claim, "Holds", "holds", base, hinges)
     single = [name for name, speed in favourable.items() if speed >= claimed]

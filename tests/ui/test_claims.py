@@ -20,6 +20,13 @@ def test_speed_holds_when_the_model_reaches_the_claim():
     assert (v.verdict, v.status) == ("Holds", "holds")
 
 
+def test_speed_calibrated_on_the_claim_says_so():
+    """(a) If the catalog calibrates an SN40L assumption on the 198 tok/s point, 'Holds' is flagged by construction."""
+    v = _speed(predicted=205.0, calibrated_on_claim=True)
+    assert v.verdict == "Holds by construction: the model is calibrated on this claim" and v.status == "conditional"
+    assert "by construction" in v.hinges[-1]
+
+
 def test_speed_names_the_single_assumption_that_gets_there():
     """(a) When one assumption at its favourable end reaches the claim, the verdict names it."""
     v = _speed(favourable={"the fixed latency is at its low end (2 µs/layer)": 201.0, "other": 150.0})

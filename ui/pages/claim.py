@@ -158,7 +158,9 @@ def _speed_claim(ctx: Context, files, model: str) -> tuple[claims.Verdict, Predi
         claimed=claims.CLAIMED_PER_USER, predicted=base.per_user_tokens_per_s,
         predicted_high=base.per_user_tokens_per_s_high, mtp_layers=base.mtp_layers, favourable=favourable,
         all_favourable=both.per_user_tokens_per_s if both else base.per_user_tokens_per_s, hbm_reads=hbm,
-        fixed_latency_us=fixed, memory_note=memory_note)
+        fixed_latency_us=fixed, memory_note=memory_note,
+        calibrated_on_claim=any(v.accelerator == chip and v.use == "calibrate" and v.metric == "per_user_tokens_per_s"
+                                for v in ctx.catalog.validation.values()))
     return verdict, base
 
 
