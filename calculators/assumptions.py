@@ -34,6 +34,7 @@ class Assumptions:
     prefill_cache_hit_rate: float
     power_utilisation: float
     rack_power_budget_kw: float | None = None
+    interconnect_efficiency: float = 1.0
     kv_cache_precision: str = "bf16"
     dispatch_precision: str = "fp8"
     activation_precision: str = "bf16"
@@ -75,6 +76,7 @@ _BOUNDS: dict[str, tuple[float, bool, float, bool, str]] = {
     "prefill_cache_hit_rate": (0, True, 1, False, "fraction"),
     "power_utilisation": (0, False, 1, True, "fraction"),
     "rack_power_budget_kw": (0, False, math.inf, False, "kW"),
+    "interconnect_efficiency": (0, False, 1, True, "fraction"),
 }
 
 
@@ -156,6 +158,7 @@ def resolve_assumptions(
         compute_efficiency_prefill=cls.compute_efficiency_prefill.value,
         fixed_latency_us_per_layer=catalog.engines[engine_id].fixed_latency_us_per_layer.value,
         usable_memory_fraction=cls.usable_memory_fraction.value,
+        interconnect_efficiency=cls.interconnect_efficiency.value if cls.interconnect_efficiency is not None else 1.0,
         mtp_acceptance=tuple(p.value for p in s.mtp_acceptance),
         mtp_step_inflation=tuple(p.value for p in s.mtp_step_inflation),
         pue=s.pue.value,
@@ -214,4 +217,6 @@ def assumption_ranges(catalog: Catalog, accelerator_id: str, *, engine: str | No
         "prefill_cache_hit_rate": s.prefill_cache_hit_rate,
         "power_utilisation": s.power_utilisation,
     }
+    if cls.interconnect_efficiency is not None:
+        sourced["interconnect_efficiency"] = cls.interconnect_efficiency
     return [_range(name, value, _BOUNDS[name][4]) for name, value in sourced.items()]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
+import statistics
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -141,6 +142,44 @@ def busiest_rank_experts(routed_experts: int, active_experts: int, moe_ep, token
     return values[inverse].reshape(ep.shape)
 
 
+EXACT_BINOMIAL_MAX_TRIALS = 4096
+"""Above this many token-expert assignments the busiest rank's load uses the normal approximation (error < 1%)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _busiest_rank_load_factor(assignments: int, ranks: int) -> float:
+    """E[max over ``ranks`` of the assignments landing on one rank] / mean, each of ``assignments`` landing on a given
+    rank with probability 1 / ranks, ranks treated as independent (slightly low at tiny counts, where the
+    multinomial's coupling matters). Exact binomial up to EXACT_BINOMIAL_MAX_TRIALS, else the normal approximation
+    mu + sigma z_R with Blom's expected maximum z_R = Phi^-1((R - 0.375) / (R + 0.25))."""
+    if ranks <= 1 or assignments <= 0:
+        return 1.0
+    p = 1.0 / ranks
+    mean = assignments * p
+    if assignments <= EXACT_BINOMIAL_MAX_TRIALS:
+        return _expected_max_binomial(assignments, ranks, p) / mean
+    z = statistics.NormalDist().inv_cdf((ranks - 0.375) / (ranks + 0.25))
+    return 1.0 + z * math.sqrt((1 - p) / mean)
+
+
+def busiest_rank_load_factor(active_experts: int, moe_ep, tokens):
+    """Straggler factor of expert-parallel work: the busiest of ``moe_ep`` ranks receives this many times the mean
+    number of token-expert assignments (T x k spread uniformly over the ranks, k = ``active_experts``).
+
+    Uniform routing is the optimistic case (real routing is skewed; DeepSeek's EPLB replicates hot experts to get
+    close to it). Applied to the routed-expert FLOPs and to the all-to-all bytes the busiest rank receives: a MoE
+    layer and a collective both finish with their slowest rank. 8 tokens x 8 experts over 8 ranks: mean 8 per rank,
+    expected max ~11.9 (factor ~1.49); at 4,096 tokens the factor falls to ~1.02."""
+    ep, t = np.broadcast_arrays(np.asarray(moe_ep, dtype=float), np.asarray(tokens, dtype=float))
+    assignments = np.rint(t.ravel() * active_experts)
+    # one factor per distinct (ranks, assignments) pair: a 1-D key (assignments < 1e12) keeps np.unique cheap
+    _, first, inverse = np.unique(ep.ravel() * 1e12 + assignments, return_index=True, return_inverse=True)
+    values = np.array(
+        [_busiest_rank_load_factor(int(assignments[j]), int(ep.ravel()[j])) for j in first.tolist()], dtype=float
+    )
+    return values[inverse].reshape(ep.shape)
+
+
 def mtp_expected_tokens(acceptance: tuple[float, ...], mtp_layers):
     """F10: expected tokens emitted per step with k draft tokens, E_k = 1 + sum_{j<=k} prod_{i<=j} p_i.
 
@@ -170,6 +209,18 @@ def all_to_all_s(bytes_sent_per_chip, group, scale_up_domain: float, scale_up_by
     inside = np.where(group > 1, (np.minimum(group, scale_up_domain) - 1) / np.maximum(group - 1, 1), 1.0)
     return np.maximum(
         bytes_sent_per_chip * inside / scale_up_bytes_s, bytes_sent_per_chip * (1 - inside) / scale_out_bytes_s
+    )
+
+
+def two_micro_batch_s(attention_s, moe_s, dispatch_s, combine_s):
+    """Busy time of a step split into two micro-batches whose compute and communication interleave (DeepSeek-V3
+    s3.4.2, DeepEP's overlap figure): attn(1) | moe(0) | moe(1) | attn(0') on the compute stream beside dispatch(0),
+    dispatch(1), combine(0), combine(1), each piece half the step's total:
+    t = 1/2 [max(A, D) + max(M, D) + max(M, C) + max(A, C)].
+    No communication gives A + M; no compute gives D + C; perfect hiding needs every pair balanced."""
+    return 0.5 * (
+        np.maximum(attention_s, dispatch_s) + np.maximum(moe_s, dispatch_s)
+        + np.maximum(moe_s, combine_s) + np.maximum(attention_s, combine_s)
     )
 
 
@@ -246,6 +297,7 @@ def evaluate_decode(
     kv_read = seqs_rank * c_eff * memory.kv_bytes_per_token(model, kv_b) / kv_split
 
     # F6 FLOPs per step, per chip
+    load_factor = busiest_rank_load_factor(p.active_experts, ep, tokens_replica) if model.moe else np.ones_like(n)
     if att.type == "mla":
         attention_core_per_token_layer = FLOPS_PER_MAC * att.heads * (2 * att.kv_lora_rank + att.qk_rope_head_dim)
     else:
@@ -255,7 +307,9 @@ def evaluate_decode(
         "kv_cache": attention_core_per_token_layer * c_eff * model.layers * tokens_rank / t,
         "dense_ffn": FLOPS_PER_MAC * p.dense_ffn * tokens_rank / t,
         "shared_experts": FLOPS_PER_MAC * p.shared * tokens_rank / t,
-        "routed_experts": FLOPS_PER_MAC * p.expert * p.active_experts * p.moe_layers * tokens_replica / n,
+        # the busiest expert-parallel rank's share of the T x k token-expert assignments (straggler)
+        "routed_experts": FLOPS_PER_MAC * p.expert * p.active_experts * p.moe_layers * tokens_replica / n
+        * load_factor,
         "lm_head": FLOPS_PER_MAC * p.head * tokens_rank / t,
     }
 
@@ -285,25 +339,47 @@ def evaluate_decode(
     compute_s = sum(np.where(bytes_time[j] >= flop_time[j], 0.0, component_s[j]) for j in COMPONENTS)
     roofline_s = memory_s + compute_s
 
-    # F8 communication
-    scale_up = chip.scale_up_gb_s_per_direction.value * 1e9
-    scale_out = chip.scale_out_gb_s_per_direction.value * 1e9
+    # F8 communication, links at their achieved fraction of rated bandwidth
+    scale_up = chip.scale_up_gb_s_per_direction.value * 1e9 * a.interconnect_efficiency
+    scale_out = chip.scale_out_gb_s_per_direction.value * 1e9 * a.interconnect_efficiency
     domain = system.scale_up_domain_chips.value
     tp_link = np.where(t <= domain, scale_up, scale_out)
     moe_tp_all_reduce = ep == 1  # experts tensor-parallel: their output needs an all-reduce like a dense FFN
     all_reduces = model.layers + model.dense_layers + np.where(moe_tp_all_reduce, p.moe_layers, 0)
-    comm_s = all_reduces * ring_all_reduce_s(tokens_rank * d * act_b, t, 1.0) / tp_link
+    other_comm_s = all_reduces * ring_all_reduce_s(tokens_rank * d * act_b, t, 1.0) / tp_link
+    dispatch_s = np.zeros_like(n)
+    combine_s = np.zeros_like(n)
     if model.moe:
         off_chip = (ep - 1) / ep
-        sent = tokens_chip * p.active_experts * off_chip * d * (dispatch_b + act_b)
-        comm_s = comm_s + p.moe_layers * all_to_all_s(sent, ep, domain, scale_up, scale_out)
-        comm_s = comm_s + np.where(
+        # the busiest rank receives load_factor x the mean: the collective finishes with it
+        per_assignment = tokens_chip * p.active_experts * off_chip * d * load_factor
+        dispatch_s = p.moe_layers * all_to_all_s(per_assignment * dispatch_b, ep, domain, scale_up, scale_out)
+        combine_s = p.moe_layers * all_to_all_s(per_assignment * act_b, ep, domain, scale_up, scale_out)
+        other_comm_s = other_comm_s + np.where(
             moe_tp > 1, p.moe_layers * ring_all_reduce_s(tokens_chip * d * act_b, moe_tp, 1.0) / tp_link, 0.0
         ) * (ep > 1)
     hops_s = (pp - 1) * tokens_rank * d * act_b / np.where(n_all <= domain, scale_up, scale_out)
-    comm_s = comm_s + hops_s
+    other_comm_s = other_comm_s + hops_s
+    comm_s = dispatch_s + combine_s + other_comm_s
+    # Two-micro-batch overlap (DeepSeek-V3 s3.4.2; DeepEP's low-latency figure): the compute stream runs
+    # attn(1) | moe(0) | moe(1) | attn(0') while dispatch(0), dispatch(1), combine(0), combine(1) run beside them, so
+    # each comm piece hides only behind the compute piece it is paired with:
+    #   t = 1/2 [max(A, D) + max(M, D) + max(M, C) + max(A, C)]
+    # with A attention-side and M MoE-side compute (whole-step totals), D and C dispatch and combine (other collectives
+    # split evenly). Each micro-batch reads the weights again, so weight-streaming components count bytes twice. The
+    # engine overlaps only when that beats running the batch whole: t_step = min(overlapped, roofline + comm).
+    attention_side = ("attention_weights", "kv_cache", "dense_ffn", "lm_head")
+    moe_side = ("shared_experts", "routed_experts")
+    weight_read = ("attention_weights", "dense_ffn", "shared_experts", "routed_experts", "lm_head")
+    split = {j: np.maximum(bytes_time[j] * (2 if j in weight_read else 1), flop_time[j]) for j in COMPONENTS}
+    att_c = sum(split[j] for j in attention_side)
+    moe_c = sum(split[j] for j in moe_side)
+    d_s = dispatch_s + other_comm_s / 2
+    c_s = combine_s + other_comm_s / 2
+    overlapped_s = two_micro_batch_s(att_c, moe_c, d_s, c_s)
     overlap = a.micro_batch_overlap & (tokens_chip >= 2)
-    exposed_comm_s = np.where(overlap, np.maximum(0.0, comm_s - roofline_s), comm_s)
+    busy_s = np.where(overlap, np.minimum(overlapped_s, roofline_s + comm_s), roofline_s + comm_s)
+    exposed_comm_s = busy_s - roofline_s  # comm not hidden, plus the second weight read that hiding it costs
 
     # F9 step, F10 speed
     fixed_s = model.layers * a.fixed_latency_us_per_layer * 1e-6 * mtp_inflation(a.mtp_step_inflation, k)

@@ -304,6 +304,9 @@ class ChipClass(Record):
     usable_memory_fraction: Fraction
     default_engine: Id
     validation_error_fraction: Positive
+    # Optional, added for the performance model (absent = 1, links run at their rated per-direction bandwidth):
+    # achieved fraction of link bandwidth in expert-parallel all-to-all and tensor-parallel collectives.
+    interconnect_efficiency: Fraction | None = None
 
 
 class SourcedChoice(Record):

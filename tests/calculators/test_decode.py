@@ -161,3 +161,25 @@ def test_bad_weight_storage_precision_raises(catalog):
     """An unknown storage precision raises ScenarioError naming the field."""
     with pytest.raises(ScenarioError, match="weight_storage_precision"):
         resolve_assumptions(catalog, "sn40l", weight_storage_precision="fp2")
+
+
+def test_busiest_rank_load_factor():
+    """The busiest EP rank's share of token-expert assignments: max over ranks of iid Binomial(T k, 1/ranks) / mean."""
+    # 2 assignments, 2 ranks each ~ Bin(2, 1/2): P(max >= 1) = 1 - (1/4)^2 = 15/16, P(max >= 2) = 1 - (3/4)^2 = 7/16
+    # -> E[max] = 22/16 = 1.375 over a mean of 1 (independent ranks; the exact multinomial gives 1.5)
+    assert float(decode.busiest_rank_load_factor(1, 2, 2)) == pytest.approx(1.375)
+    # one rank, or experts tensor-parallel (EP 1): no straggler
+    assert float(decode.busiest_rank_load_factor(8, 1, 64)) == 1.0
+    # normal approximation beyond 4,096 assignments: 25,376 tokens x 8 over 144 ranks, mean 1,409.8,
+    # sigma = sqrt(1409.8 x 143/144) = 37.42, Blom z = Phi^-1(143.625/144.25) = 2.625 -> 1 + 2.625 x 37.42 / 1409.8
+    assert float(decode.busiest_rank_load_factor(8, 144, 25_376)) == pytest.approx(1 + 2.625 * 37.42 / 1409.8, 1e-4)
+
+
+def test_two_micro_batch_overlap_limits():
+    """Two-micro-batch overlap: no comm costs A + M, no compute costs D + C, balanced pairs hide comm entirely,
+    and an unbalanced pair leaves part exposed."""
+    assert decode.two_micro_batch_s(3.0, 1.0, 0.0, 0.0) == pytest.approx(4.0)
+    assert decode.two_micro_batch_s(0.0, 0.0, 1.0, 2.0) == pytest.approx(3.0)
+    assert decode.two_micro_batch_s(2.0, 2.0, 2.0, 2.0) == pytest.approx(4.0)
+    # A = 36, M = 8, D = 14, C = 27 (EP144-like): 1/2 (36 + 14 + 27 + 36) = 56.5 > max(A + M, D + C) = 44
+    assert decode.two_micro_batch_s(36.0, 8.0, 14.0, 27.0) == pytest.approx(56.5)
