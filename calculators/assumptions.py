@@ -41,6 +41,9 @@ class Assumptions:
     micro_batch_overlap: bool = True
     engine: str = ""
     weight_storage_precision: str | None = None
+    attention_weight_precision: str | None = None
+    """Precision of the attention projections (weights and GEMMs) when an engine runs them wider than the rest,
+    e.g. SGLang's GB200 deployment: FP8 attention + NVFP4 MoE. None = the compute precision."""
     """Precision weights are stored (and streamed) in: None = the compute precision; ``native`` = the model's
     checkpoint precision where narrower than the compute precision (upcast on chip); or a catalog precision id.
     Bytes for capacity and bandwidth use it, FLOPs the compute precision (see ``memory.weight_storage_precision``)."""
@@ -119,6 +122,11 @@ def _check(catalog: Catalog, a: Assumptions) -> Assumptions:
         raise ScenarioError(
             f"'weight_storage_precision' must be None, 'native' or a catalog precision "
             f"({', '.join(sorted(catalog.precisions))}) (got {storage!r})"
+        )
+    if a.attention_weight_precision is not None and a.attention_weight_precision not in catalog.precisions:
+        raise ScenarioError(
+            f"'attention_weight_precision' must be None or a catalog precision "
+            f"({', '.join(sorted(catalog.precisions))}) (got {a.attention_weight_precision!r})"
         )
     for name in ("kv_cache_precision", "dispatch_precision", "activation_precision"):
         if getattr(a, name) not in catalog.precisions:

@@ -269,6 +269,16 @@ def evaluate_decode(
     gemm_flop_s = chip.peak_flop_s(precision) * a.compute_efficiency_decode
     attention_precision = a.kv_cache_precision if a.kv_cache_precision in chip.peak_tflops else precision
     attention_flop_s = chip.peak_flop_s(attention_precision) * a.compute_efficiency_decode
+    # attention projections may run wider than the rest (FP8 attention + FP4 MoE): their bytes and GEMM rate
+    projection_precision = a.attention_weight_precision or precision
+    if projection_precision not in chip.peak_tflops:
+        raise ScenarioError(
+            f"accelerator {chip.id!r} has no {projection_precision!r} math for 'attention_weight_precision'"
+        )
+    projection_flop_s = chip.peak_flop_s(projection_precision) * a.compute_efficiency_decode
+    projection_b = (
+        bw if a.attention_weight_precision is None else memory.bytes_per_element(catalog, projection_precision)
+    )
     d = model.hidden_size
     att = model.attention
 
@@ -283,7 +293,7 @@ def evaluate_decode(
 
     # F5 bytes read per step, per chip
     weight = {
-        "attention_weights": p.attention * bw / t,
+        "attention_weights": p.attention * projection_b / t,
         "dense_ffn": p.dense_ffn * bw / t,
         "shared_experts": p.shared * bw / t,  # sharded like the dense FFN; replicated per DP rank (as DeepSeek)
         "lm_head": p.head * bw / t,
@@ -315,7 +325,8 @@ def evaluate_decode(
 
     # F3 capacity and tier placement, hottest first: always-read weights, KV, routed experts
     # (per stage-chip, then split over the P stages; the KV of all P micro-batches = P x one micro-batch's, / P)
-    always_stored = (p.attention + p.dense_ffn + p.shared + p.head + p.embedding + p.mtp) * bw / t / pp
+    always_stored = p.attention * projection_b + (p.dense_ffn + p.shared + p.head + p.embedding + p.mtp) * bw
+    always_stored = always_stored / t / pp
     always_stored = always_stored + memory.activation_bytes(model, tokens_chip, act_b)
     kv_stored = seqs_rank * c * memory.kv_bytes_per_token(model, kv_b) / kv_split
     experts_stored = (
@@ -333,7 +344,8 @@ def evaluate_decode(
     bytes_time = {name: weight[name] * spb_weights for name in always_read}
     bytes_time["routed_experts"] = weight["routed_experts"] * spb_experts
     bytes_time["kv_cache"] = kv_read * spb_kv
-    flop_time = {name: flops[name] / (attention_flop_s if name == "kv_cache" else gemm_flop_s) for name in COMPONENTS}
+    rate = {"kv_cache": attention_flop_s, "attention_weights": projection_flop_s}
+    flop_time = {name: flops[name] / rate.get(name, gemm_flop_s) for name in COMPONENTS}
     component_s = {name: np.maximum(bytes_time[name], flop_time[name]) for name in COMPONENTS}
     memory_s = sum(np.where(bytes_time[j] >= flop_time[j], component_s[j], 0.0) for j in COMPONENTS)
     compute_s = sum(np.where(bytes_time[j] >= flop_time[j], 0.0, component_s[j]) for j in COMPONENTS)

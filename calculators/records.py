@@ -375,7 +375,12 @@ class ValidationPoint(Record):
     context_tokens: int = Field(gt=0)
     mtp_layers: int = Field(default=0, ge=0)
     engine: Id | None = None
-    metric: Literal["per_user_tokens_per_s", "output_tokens_per_s_per_chip", "joules_per_output_token"]
+    metric: Literal[
+        "per_user_tokens_per_s",
+        "output_tokens_per_s_per_chip",
+        "joules_per_output_token",
+        "input_tokens_per_s_per_chip",
+    ]
     measured: float = Field(gt=0)
     tolerance: float = Field(gt=0, le=1)
     note: Text | None = None
@@ -385,6 +390,12 @@ class ValidationPoint(Record):
     saturated: bool = False
     # ``power_scope``: "chip" when the published energy counts accelerators only (ML.ENERGY), else whole nodes.
     power_scope: Literal["node", "chip"] = "node"
+    # ``attention_precision``: the attention projections ran at this precision while the rest ran at ``precision``
+    # (SGLang GB200: FP8 attention + NVFP4 MoE).
+    attention_precision: Id | None = None
+    # ``cache_hit_rate``: share of input tokens served from a prefix cache, for the prefill metric (None = the
+    # serving default).
+    cache_hit_rate: float | None = Field(default=None, ge=0, lt=1)
 
 
 class Catalog(Record):

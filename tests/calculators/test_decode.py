@@ -183,3 +183,18 @@ def test_two_micro_batch_overlap_limits():
     assert decode.two_micro_batch_s(2.0, 2.0, 2.0, 2.0) == pytest.approx(4.0)
     # A = 36, M = 8, D = 14, C = 27 (EP144-like): 1/2 (36 + 14 + 27 + 36) = 56.5 > max(A + M, D + C) = 44
     assert decode.two_micro_batch_s(36.0, 8.0, 14.0, 27.0) == pytest.approx(56.5)
+
+
+def test_attention_weight_precision_widens_only_the_projections(catalog):
+    """FP8 attention + FP4 MoE: the attention projections are stored and streamed at FP8, everything else FP4."""
+    model, chip = catalog.models["deepseek-r1"], catalog.accelerators["gb200"]
+    kw = dict(chips=72, attention_tp=1, moe_ep=72, concurrency=64, context_tokens=2000, mtp_layers=0)
+    fp4 = decode.evaluate_decode(catalog, model, chip, "fp4", resolve_assumptions(catalog, "gb200"), **kw)
+    mixed = decode.evaluate_decode(
+        catalog, model, chip, "fp4", resolve_assumptions(catalog, "gb200", attention_weight_precision="fp8"), **kw
+    )
+    # 187,105,280 x 61 = 11.413e9 attention params x (1.000244 - 0.5625) B = 4.996e9 B more per chip (TP1)
+    extra = float(mixed["weight_bytes_per_chip"] - fp4["weight_bytes_per_chip"])
+    assert extra == pytest.approx(187_105_280 * 61 * (1.000244 - 0.5625), rel=1e-6)
+    assert float(mixed["attention_weights_s"]) > float(fp4["attention_weights_s"])
+    assert float(mixed["routed_experts_s"]) == pytest.approx(float(fp4["routed_experts_s"]))
