@@ -109,6 +109,7 @@ def validate(catalog: Catalog) -> list[ValidationResult]:
     results = []
     for point in catalog.validation.values():
         predicted, label = _predicted(catalog, point)
+        predicted = float(predicted)  # plain floats and bools: the results go to JSON
         error = predicted / point.measured - 1
         results.append(
             ValidationResult(
@@ -122,7 +123,7 @@ def validate(catalog: Catalog) -> list[ValidationResult]:
                 predicted=predicted,
                 error_fraction=error,
                 tolerance=point.tolerance,
-                within_tolerance=abs(error) <= point.tolerance,
+                within_tolerance=bool(abs(error) <= point.tolerance),
                 layout=label,
                 source=point.source,
                 note=point.note,

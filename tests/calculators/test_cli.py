@@ -66,6 +66,13 @@ def test_validate_prints_every_point(capsys):
     assert "sglang-h200-fp8-batch8" in capsys.readouterr().out
 
 
+def test_validate_json_parses(capsys):
+    """validate --json prints every point as plain JSON (numbers and booleans, no numpy types)."""
+    assert main(["validate", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(isinstance(r["within_tolerance"], bool) for r in rows)
+
+
 def test_subprocess_predict():
     """python -m calculators predict runs as a whole process."""
     out = subprocess.run([sys.executable, "-m", "calculators", *PREDICT, "--json"], cwd=ROOT, capture_output=True,
