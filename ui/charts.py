@@ -6,6 +6,8 @@ Each builder draws numbers exactly as the calculators returned them; error bars 
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -67,7 +69,8 @@ def frontier_figure(frontier: pd.DataFrame, metric: str, *, axis_title: str, mea
     fig = go.Figure()
     for chip, part in frontier.groupby("accelerator", sort=False) if not frontier.empty else []:
         fig.add_scatter(
-            x=part["per_user_tokens_per_s"], y=part[metric], mode="lines+markers", name=(names or {}).get(chip, chip),
+            x=part["per_user_tokens_per_s"], y=part[metric], mode="lines+markers",
+            name=html.escape((names or {}).get(chip, chip)),  # Plotly renders <a>, <b>... in names: user text
             customdata=part[["concurrency", "chips", "layout", "mtp_layers", "bound_by"]],
             hovertemplate="%{x:,.4g} tok/s/user, %{y:,.4g}<br>batch %{customdata[0]} on %{customdata[1]} chips "
                           "(%{customdata[2]}, MTP %{customdata[3]})<br>bound by %{customdata[4]}<extra>"

@@ -46,6 +46,13 @@ def neutralise(cell: Any) -> Any:
     return cell
 
 
+def _csv_cell(cell: Any) -> Any:
+    """``neutralise``, then line breaks as LF: the csv writer quotes a cell holding LF but not a bare CR, which a
+    spreadsheet reads as a row break (what follows the CR would start a new row, formula and all)."""
+    cell = neutralise(cell)
+    return cell.replace("\r\n", "\n").replace("\r", "\n") if isinstance(cell, str) else cell
+
+
 def _one_line(text: Any) -> str:
     return " ".join(str(text).split())
 
@@ -136,10 +143,10 @@ def to_csv(frame: pd.DataFrame, *, title: str, scenario: Mapping[str, Any], cata
            source_ids: Iterable[str] = (), version: str | None = None, today: dt.date | None = None) -> str:
     """A table as CSV text with the provenance header; formula-like text neutralised, numbers left as numbers."""
     safe = frame.copy()
-    safe.columns = [neutralise(str(c)) for c in safe.columns]
+    safe.columns = [_csv_cell(str(c)) for c in safe.columns]
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
-            safe[column] = safe[column].map(neutralise)
+            safe[column] = safe[column].map(_csv_cell)
     buffer = io.StringIO()
     buffer.write("\n".join(csv_header(title=title, scenario=scenario, catalog=catalog, source_ids=source_ids,
                                       version=version, today=today)) + "\n")

@@ -107,7 +107,7 @@ def body(ctx: Context) -> None:
         st.info(f"The catalog has no price for {escape_markdown(name)}, so there is no {label.lower()} to move. Pick "
                 "another headline or a priced chip.", icon=":material/info:")
         return
-    st.metric(f"{label}: {name} at the defaults", formatter(getattr(baseline, metric)), border=True,
+    st.metric(f"{label}: {escape_markdown(name)} at the defaults", formatter(getattr(baseline, metric)), border=True,
               help=f"{baseline.reason}.")
     with st.spinner("Sizing each assumption at its low and high end…"):
         table = analysis.tornado_frame(baseline, _inputs(ctx, files, t, chip, s.precision, metric), metric)
