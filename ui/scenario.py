@@ -75,7 +75,9 @@ def _load_layer(raw: dict[str, list[str]], notices: list[Notice]) -> tuple[dict[
         more = f" and {len(exc.problems) - 3} more" if len(exc.problems) > 3 else ""
         notices.append(Notice(CUSTOM_PARAM, "", f"the custom chips are not a valid catalog ({first}{more}); "
                                                 "the shipped catalog is used"))
-    raw.pop(CUSTOM_PARAM, None)
+    # Keep the key (emptied) so _clean_url removes the refused blob from the URL; left there, the reseed rerun
+    # would read it again and its notice would replace the one naming every other bad parameter.
+    raw[CUSTOM_PARAM] = [""]
     return None, base
 
 
