@@ -16,7 +16,7 @@ _LOG = logging.getLogger("rackscale.ui")
 
 def show_catalog_error(exc: CatalogError, what: str = "The catalog") -> None:
     """Every catalog problem as a ``file:line: field: message`` line, rendered as plain text."""
-    st.error(f"{what} has {len(exc.problems)} problem(s):", icon=":material/error:")
+    st.error(f"{escape_markdown(what)} has {len(exc.problems)} problem(s):", icon=":material/error:")
     st.code("\n".join(str(p) for p in exc.problems), language=None, wrap_lines=True)
 
 
