@@ -19,6 +19,13 @@ FRONTIER_METRICS = {
     "output_tokens_per_s_per_rack": "Output tok/s per rack",
     "output_tokens_per_s_per_mw": "Output tok/s per MW (IT power)",
 }
+SENSITIVITY_METRICS = {
+    "racks": "Racks",
+    "usd_per_million_output_tokens": "$ per million output tokens",
+    "chips": "Chips",
+    "facility_power_kw": "Facility power (kW)",
+    "joules_per_output_token": "Joules per output token",
+}
 COMPARISON_COLUMNS = [
     "rank", "accelerator", "name", "feasible", "reason", "precision", "engine", "racks", "rack_limited_by",
     "racks_by_space", "racks_by_power", "chips", "chips_low", "chips_high", "decode_chips", "prefill_chips",

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from calculators.records import Catalog
+from ui.analysis import FRONTIER_METRICS, SENSITIVITY_METRICS
 
 SCENARIO_VERSION = 1
 VERSION_PARAM = "v"
@@ -110,7 +111,7 @@ FIELDS: tuple[Field, ...] = (
     Field("context_tokens", "Mean context while decoding", "int",
           "Tokens in the KV cache of each sequence on average while it decodes (sets KV memory and reads).",
           default=2000, low=1, high=10_000_000, step=100),
-    Field("chips", "Chips to compare", "choices", "Accelerators compared on the sizing and frontier pages.",
+    Field("accelerators", "Chips to compare", "choices", "Accelerators compared on the sizing and frontier pages.",
           default=_default_chips, options="accelerators", group="Chips"),
     Field("accelerator", "Focus chip", "choice",
           "The one chip the sensitivity chart and single-chip views are about.",
@@ -132,12 +133,21 @@ FIELDS: tuple[Field, ...] = (
           low=1.0, high=2000.0, optional=True, unit="kW", step=5.0, group="Datacenter"),
 )
 FIELDS_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
-# Parameters bound to a widget inside one page (not part of the shared scenario): key -> what it is. They are only
-# length-checked here; the page's own widget (options, min/max) rejects bad values, and Streamlit drops the
-# parameter when the user leaves that page. Register a page's keys here so links carrying them raise no notice.
-PAGE_PARAMS: dict[str, str] = {
-    "frontier_metric": "frontier page: throughput per chip, per rack or per MW",
-    "sensitivity_metric": "sensitivity page: the headline answer the tornado moves",
+@dataclass(frozen=True)
+class PageParam:
+    """A parameter bound to a widget inside one page (not part of the shared scenario) and the values it may take."""
+
+    description: str
+    options: tuple[str, ...]
+
+
+# Page-local parameters: checked against their options here, so a bad value is named in the notice like any other;
+# Streamlit drops the parameter when the user leaves that page. Register a page's keys here.
+PAGE_PARAMS: dict[str, PageParam] = {
+    "frontier_metric": PageParam("frontier page: throughput per chip, per rack or per MW",
+                                 tuple(FRONTIER_METRICS)),
+    "sensitivity_metric": PageParam("sensitivity page: the headline answer the tornado moves",
+                                    tuple(SENSITIVITY_METRICS)),
 }
 
 
@@ -160,7 +170,7 @@ class Scenario:
     input_tokens: int
     output_tokens: int
     context_tokens: int
-    chips: tuple[str, ...]
+    accelerators: tuple[str, ...]
     accelerator: str | None
     gpu: str | None
     engine: str | None = None
@@ -285,6 +295,11 @@ def parse_query(params: Mapping[str, str | Sequence[str]], catalog: Catalog) -> 
                                       f"{SCENARIO_VERSION}, the other parameters were read as that version"))
             continue
         if key in PAGE_PARAMS and key not in FIELDS_BY_KEY:
+            options = PAGE_PARAMS[key].options
+            if len(items) > 1:
+                notices.append(Notice(key, "", f"given {len(items)} times; give it once"))
+            elif items[0] not in options:
+                notices.append(Notice(key, shown_value, f"not one of {', '.join(options)}; using the default"))
             continue
         if key == CUSTOM_PARAM:
             if len(items) > 1:

@@ -61,9 +61,9 @@ def test_a_malformed_link_opens_with_a_notice(page, app_url):
 
 def test_scenario_survives_a_page_switch(page, app_url):
     """Moving to another page through the navigation keeps the scenario's parameters in the URL and the inputs."""
-    open_page(page, f"{app_url}/size?v=1&per_user_tokens_per_s=250&chips=sn40l&chips=b200")
+    open_page(page, f"{app_url}/size?v=1&per_user_tokens_per_s=250&accelerators=sn40l&accelerators=b200")
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Catalog", exact=True).click()
     page.wait_for_function("() => location.pathname.endsWith('/catalog')", timeout=15_000)
     wait_idle(page)
-    assert "per_user_tokens_per_s=250" in page.url and "chips=sn40l" in page.url
+    assert "per_user_tokens_per_s=250" in page.url and "accelerators=sn40l" in page.url
     assert page.get_by_role("spinbutton", name="Per-user speed (tok/s)").input_value() == "250.0"

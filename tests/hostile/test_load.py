@@ -21,7 +21,7 @@ RSS_GROWTH_CAP_MB = 600.0
 # in a notice, the rest defaults). Every one must render every page without an error.
 QUERIES = (
     "",
-    urlencode({"per_user_tokens_per_s": "250", "chips": ["sn40l", "b200"], "pue": "1.3"}, doseq=True),
+    urlencode({"per_user_tokens_per_s": "250", "accelerators": ["sn40l", "b200"], "pue": "1.3"}, doseq=True),
     urlencode({"pue": "nan", "gpu": "<script>alert(1)</script>", "input_tokens": "1e999", "zz": "=1+1", "v": "0"}),
     urlencode({"custom": "c1.deadbeef0000.AAAA"}),
 )

@@ -46,7 +46,7 @@ def evil_code() -> str:
 
 def _run(page: str, code: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in {"custom": code, "chips": [EVIL_ID, "sn40l"], "accelerator": EVIL_ID, "gpu": EVIL_ID,
+    for key, value in {"custom": code, "accelerators": [EVIL_ID, "sn40l"], "accelerator": EVIL_ID, "gpu": EVIL_ID,
                        "per_user_tokens_per_s": "20", "precision": "fp8"}.items():
         at.query_params[key] = value
     at.run()

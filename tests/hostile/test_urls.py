@@ -180,15 +180,15 @@ def _check_parse(query: dict[str, str | list[str]]) -> None:
             else:
                 assert got == getattr(defaults, key), (key, items, got)
                 assert key in named or capped, f"bad {key}={items!r} not named in {notices}"
-        elif key == "chips":
+        elif key == "accelerators":
             ids = set(FIELDS_BY_KEY[key].choices(CATALOG))
             good = list(dict.fromkeys(v for v in items if v in ids))
             bad = [v for v in items if v not in ids and v != ""]
             if len(items) > MAX_LIST_ITEMS or not good or any(len(v) > MAX_VALUE_CHARS for v in items):
-                assert scenario.chips == defaults.chips
+                assert scenario.accelerators == defaults.accelerators
                 assert key in named or capped, f"bad chips {items!r} not named"
             else:
-                assert scenario.chips == tuple(good), (items, scenario.chips)
+                assert scenario.accelerators == tuple(good), (items, scenario.accelerators)
                 assert (key in named or capped) == bool(bad), (items, notices)
     for field in FIELDS:  # every value in the scenario is one a widget accepts
         value = getattr(scenario, field.key)
@@ -220,7 +220,7 @@ _chips = st.lists(st.one_of(st.sampled_from(list(CATALOG.accelerators)), _texts)
 def test_parse_query_names_every_bad_value_and_keeps_defaults(query, chips, custom, hostile_report):
     """Random and adversarial queries never raise; bad values are named, good ones kept, the rest default."""
     if chips is not None:
-        query["chips"] = chips
+        query["accelerators"] = chips
     if custom is not None:
         query[CUSTOM_PARAM] = custom
     _check_parse(query)
@@ -359,11 +359,12 @@ def _one_case(page: str, query: dict[str, str | list[str]]) -> list[str]:
             same = shown == want
         if not same:
             problems.append(f"widget {field.key} shows {shown!r}, expected {want!r}")
-    # Ignored scalar parameters leave the URL (``v`` may come back as the current version, ``chips`` as its
+    # Ignored scalar parameters leave the URL (``v`` may come back as the current version, ``accelerators`` as its
     # good ids, both rewritten by the app).
     left = [k for k in expected if k in at.query_params and k in params.known_params()
             and not (k == VERSION_PARAM and at.query_params[k] == str(params.SCENARIO_VERSION))
-            and not (k == "chips" and set(_as_list(at.query_params[k])) <= set(CATALOG.accelerators) | {"link-chip"})]
+            and not (k == "accelerators"
+                     and set(_as_list(at.query_params[k])) <= set(CATALOG.accelerators) | {"link-chip"})]
     if left:
         problems.append(f"ignored parameters still in the URL: {left}")
     return problems
@@ -403,16 +404,10 @@ def test_damaged_blob_does_not_hide_other_notices():
     assert not any(k in at.query_params for k in query), dict(at.query_params)
 
 
-@pytest.mark.xfail(strict=True, reason="page-local parameters with a bad value are dropped without a notice "
-                   "(ui/params.py PAGE_PARAMS: 'the page's own widget rejects bad values')")
 @pytest.mark.parametrize(("page", "key"), [("ui/pages/frontier.py", "frontier_metric"),
                                            ("ui/pages/sensitivity.py", "sensitivity_metric")])
 def test_bad_page_parameter_is_named_in_a_notice(page, key):
-    """A page's own link parameter with a bad value should be named in the notice like every other bad value.
-
-    Gap pinned (strict xfail): the page runs with its default and drops the parameter, but says nothing; the issue
-    asks that every bad value be named. Remove the xfail once PAGE_PARAMS values are checked against the options.
-    """
+    """A page's own link parameter with a bad value is named in the notice like every other bad value."""
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params[key] = "bogus<script>"
     at.switch_page(page)

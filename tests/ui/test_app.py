@@ -32,14 +32,14 @@ def test_each_page_runs_without_exception(page):
 
 def test_query_params_seed_the_sidebar():
     """Values in the URL become the widgets' values (scalar, optional and list parameters)."""
-    at = _app(per_user_tokens_per_s="250", input_tokens="4096", pue="1.4", chips=["sn40l", "b200"],
+    at = _app(per_user_tokens_per_s="250", input_tokens="4096", pue="1.4", accelerators=["sn40l", "b200"],
               model="llama-3.1-70b")
     at.run()
     assert not at.exception
     assert at.number_input(key="per_user_tokens_per_s").value == 250.0
     assert at.number_input(key="input_tokens").value == 4096
     assert at.number_input(key="pue").value == 1.4
-    assert at.multiselect(key="chips").value == ["sn40l", "b200"]
+    assert at.multiselect(key="accelerators").value == ["sn40l", "b200"]
     assert at.selectbox(key="model").value == "llama-3.1-70b"
     assert not at.warning
 
@@ -72,11 +72,11 @@ def test_custom_chip_in_the_link_is_offered():
     chip = default_catalog().accelerators["sn40l"].model_dump(mode="python", exclude_none=True)
     chip.update(id="sn40l-plus", name="SN40L plus")
     code = codec.encode({"accelerators": [codec._jsonable(chip)]})
-    at = _app(custom=code, chips=["sn40l-plus"])
+    at = _app(custom=code, accelerators=["sn40l-plus"])
     at.run()
     assert not at.exception and not at.warning
-    assert "sn40l-plus" in at.multiselect(key="chips").options
-    assert at.multiselect(key="chips").value == ["sn40l-plus"]
+    assert "sn40l-plus" in at.multiselect(key="accelerators").options
+    assert at.multiselect(key="accelerators").value == ["sn40l-plus"]
     bad = _app(custom=code[:-5])
     bad.run()
     assert not bad.exception and len(bad.warning) == 1 and "damaged" in bad.warning[0].value

@@ -13,7 +13,8 @@ CATALOG = default_catalog()
 
 def _csv(frame: pd.DataFrame) -> str:
     ids = export.sources_used(CATALOG, accelerators=["b200"], models=["deepseek-r1"])
-    return export.to_csv(frame, title="comparison", scenario={"model": "deepseek-r1", "chips": ["b200", "sn40l"]},
+    scenario = {"model": "deepseek-r1", "accelerators": ["b200", "sn40l"]}
+    return export.to_csv(frame, title="comparison", scenario=scenario,
                          catalog=CATALOG, source_ids=ids, version="9.9", today=dt.date(2025, 2, 20))
 
 
@@ -22,7 +23,7 @@ def test_header_records_scenario_version_date_and_sources():
     text = _csv(pd.DataFrame({"racks": [1]}))
     header = [line for line in text.splitlines() if line.startswith("# ")]
     assert "# app_version: 9.9" in header and "# date: 2025-02-20" in header
-    assert "# scenario.chips: b200,sn40l" in header
+    assert "# scenario.accelerators: b200,sn40l" in header
     assert any(line.startswith("#   deepseek-v3-config: ") and "http" in line for line in header)
 
 

@@ -40,7 +40,7 @@ def _metrics(at: AppTest) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("params", [{}, {"gpu": "b200", "precision": "fp4", "per_user_tokens_per_s": "100"},
                                     {"total_output_tokens_per_s": "1000000", "pue": "1.5", "engine": "generic-2024",
-                                     "chips": ["h100-sxm", "sn40l", "gb200"], "accelerator": "gb200"}])
+                                     "accelerators": ["h100-sxm", "sn40l", "gb200"], "accelerator": "gb200"}])
 @pytest.mark.parametrize("page", PAGES)
 def test_page_runs_on_defaults_and_linked_scenarios(page, params):
     """Each model page renders with no exception and no error element on defaults and on two linked scenarios."""
@@ -85,7 +85,7 @@ def test_claim_switches_gpu_side_from_the_link():
 
 def test_size_table_matches_fleet_size_and_shows_infeasible_reason():
     """The ranked table's rows are fleet.size per chip; a chip without the precision is infeasible with why."""
-    at = _page("ui/pages/size.py", chips=["b200", "h200-sxm", "sn40l"], pue="1.4")
+    at = _page("ui/pages/size.py", accelerators=["b200", "h200-sxm", "sn40l"], pue="1.4")
     table = at.dataframe[0].value.set_index("accelerator")
     for chip in ("b200", "h200-sxm"):
         s = _size(chip, "fp8", pue=1.4)
@@ -99,7 +99,7 @@ def test_size_table_matches_fleet_size_and_shows_infeasible_reason():
 
 def test_frontier_selector_switches_metric():
     """Choosing 'per rack' redraws the frontier table sorted on output tok/s per rack."""
-    at = _page("ui/pages/frontier.py", chips=["b200", "gb200"])
+    at = _page("ui/pages/frontier.py", accelerators=["b200", "gb200"])
     at.segmented_control(key="frontier_metric").set_value("output_tokens_per_s_per_rack").run()
     assert not at.exception
     frame = at.dataframe[0].value

@@ -25,17 +25,17 @@ def test_defaults_exist_in_the_catalog():
     s = default_scenario(CATALOG)
     assert s.model in CATALOG.models and s.precision in CATALOG.precisions
     assert s.gpu in CATALOG.accelerators and s.accelerator in CATALOG.accelerators
-    assert s.chips and set(s.chips) <= set(CATALOG.accelerators)
+    assert s.accelerators and set(s.accelerators) <= set(CATALOG.accelerators)
 
 
 def test_valid_params_are_read():
     """Valid values of each type reach the scenario unchanged."""
     s, notices = parse_query({"model": "llama-3.1-70b", "per_user_tokens_per_s": "250.5", "input_tokens": "4096",
-                              "chips": ["b200", "sn40l"], "pue": "1.4", "engine": "generic-2024", "v": "1"},
+                              "accelerators": ["b200", "sn40l"], "pue": "1.4", "engine": "generic-2024", "v": "1"},
                              CATALOG)
     assert notices == []
     assert (s.model, s.per_user_tokens_per_s, s.input_tokens) == ("llama-3.1-70b", 250.5, 4096)
-    assert s.chips == ("b200", "sn40l") and s.pue == 1.4 and s.engine == "generic-2024"
+    assert s.accelerators == ("b200", "sn40l") and s.pue == 1.4 and s.engine == "generic-2024"
 
 
 @pytest.mark.parametrize(
@@ -72,8 +72,8 @@ def test_repeated_scalar_and_long_values_are_refused():
 
 def test_chip_list_keeps_known_ids_and_names_unknown_ones():
     """Unknown ids in the chip list are named; the known ones are kept once each, in order."""
-    s, notices = parse_query({"chips": ["b200", "nope", "b200", "h20"]}, CATALOG)
-    assert s.chips == ("b200", "h20")
+    s, notices = parse_query({"accelerators": ["b200", "nope", "b200", "h20"]}, CATALOG)
+    assert s.accelerators == ("b200", "h20")
     assert len(notices) == 1 and "nope" in notices[0].reason
 
 
@@ -85,7 +85,7 @@ def test_empty_optional_means_catalog_default():
 
 def test_round_trip_through_the_share_link():
     """to_query writes only non-default values plus v, and parsing them back gives the same scenario."""
-    s, _ = parse_query({"per_user_tokens_per_s": "123.25", "chips": ["sn40l", "gb200"], "pue": "1.35",
+    s, _ = parse_query({"per_user_tokens_per_s": "123.25", "accelerators": ["sn40l", "gb200"], "pue": "1.35",
                         "total_output_tokens_per_s": "123456789"}, CATALOG)
     query = to_query(s, CATALOG)
     assert query["v"] == "1" and "model" not in query
@@ -119,7 +119,8 @@ def test_parse_query_never_raises_and_always_gives_valid_values(query):
 
 def test_registered_page_params_pass_without_notice(monkeypatch):
     """A page-local parameter registered in PAGE_PARAMS raises no notice; an unregistered one does."""
-    monkeypatch.setitem(params.PAGE_PARAMS, "frontier_axis", "x axis of the frontier chart")
+    monkeypatch.setitem(params.PAGE_PARAMS, "frontier_axis",
+                        params.PageParam("x axis of the frontier chart", ("per_chip", "per_rack")))
     _, notices = parse_query({"frontier_axis": "per_rack", "other_axis": "x"}, CATALOG)
     assert [n.param for n in notices] == ["other_axis"]
 
@@ -129,3 +130,9 @@ def test_chart_choices_of_the_frontier_and_sensitivity_pages_are_known_params():
     _, notices = parse_query({"frontier_metric": "output_tokens_per_s_per_rack", "sensitivity_metric": "racks"},
                              CATALOG)
     assert notices == []
+
+
+def test_bad_page_param_value_is_named():
+    """A page-local parameter with a value outside its options is named in a notice."""
+    _, notices = parse_query({"frontier_metric": "bogus", "sensitivity_metric": "racks"}, CATALOG)
+    assert [(n.param, n.value) for n in notices] == [("frontier_metric", "bogus")]

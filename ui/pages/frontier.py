@@ -25,7 +25,7 @@ def body(ctx: Context) -> None:
     st.write("Serving more users at once gets more tokens out of each chip but slows every user down. For each chip "
              "the line is the best trade-off the model finds over replica sizes, layouts, batch sizes and MTP depths "
              "(predicted, the way InferenceMAX-style dashboards plot measurements).")
-    if not s.model or not s.precision or not s.chips:
+    if not s.model or not s.precision or not s.accelerators:
         st.info("Pick a model, a precision and at least one chip in the sidebar.", icon=":material/info:")
         return
     metric = st.segmented_control("Throughput measured", list(analysis.FRONTIER_METRICS),
@@ -35,7 +35,7 @@ def body(ctx: Context) -> None:
     metric = metric or "output_tokens_per_s_per_chip"
     files = state.files_for(ctx.layer)
     t = results.targets(s)
-    frame, skipped = results.sweep_frame(files, s.model, tuple(s.chips), s.precision, s.context_tokens, s.engine,
+    frame, skipped = results.sweep_frame(files, s.model, tuple(s.accelerators), s.precision, s.context_tokens, s.engine,
                                          t.overrides)
     for u in skipped:
         st.warning(f"{escape_markdown(u.accelerator)} is left out: {escape_markdown(u.reason)}",
@@ -46,16 +46,16 @@ def body(ctx: Context) -> None:
                 "swept, so there is no frontier to draw.", icon=":material/info:")
         return
     left_out = {u.accelerator for u in skipped} | set(frontier["accelerator"])
-    missing = [c for c in s.chips if c not in left_out]
+    missing = [c for c in s.accelerators if c not in left_out]
     if missing:
         st.warning(f"No configuration of {escape_markdown(', '.join(missing))} fits {escape_markdown(s.model)} in "
                    "memory in the replica sizes swept.", icon=":material/block:")
     measured = None
     if metric == "output_tokens_per_s_per_chip":
         validation = state.validation_table(files)
-        measured = analysis.measured_points(validation, ctx.catalog.validation, s.chips) \
+        measured = analysis.measured_points(validation, ctx.catalog.validation, s.accelerators) \
             if not validation.empty else None
-    names = {c: ctx.catalog.accelerators[c].name for c in s.chips if c in ctx.catalog.accelerators}
+    names = {c: ctx.catalog.accelerators[c].name for c in s.accelerators if c in ctx.catalog.accelerators}
     fig = charts.frontier_figure(frontier, metric, axis_title=analysis.FRONTIER_METRICS[metric], measured=measured,
                                  per_user_target=s.per_user_tokens_per_s, names=names)
     st.plotly_chart(fig, key="frontier_chart", width="stretch")
@@ -70,7 +70,7 @@ def body(ctx: Context) -> None:
                f"per-user target ({fmt.tokens_per_s(s.per_user_tokens_per_s)}). " + overlay)
     with st.expander("Frontier points as a table"):
         st.dataframe(frontier, hide_index=True, width="stretch", key="frontier_table")
-    ids = export.sources_used(ctx.catalog, accelerators=s.chips, models=[s.model])
+    ids = export.sources_used(ctx.catalog, accelerators=s.accelerators, models=[s.model])
     st.download_button("Download the frontier (CSV)",
                        data=export.to_csv(frontier, title=f"frontier ({metric})", scenario=ctx.csv_scenario(),
                                           catalog=ctx.catalog, source_ids=ids),

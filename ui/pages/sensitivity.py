@@ -11,13 +11,14 @@ from ui.format import escape_markdown
 from ui.page import run_page
 from ui.scenario import Context
 
-HEADLINES = {
-    "racks": ("Racks", fmt.racks),
-    "usd_per_million_output_tokens": ("$ per million output tokens", fmt.usd_per_million_tokens),
-    "chips": ("Chips", fmt.chips),
-    "facility_power_kw": ("Facility power (kW)", fmt.power_kw),
-    "joules_per_output_token": ("Joules per output token", fmt.joules_per_token),
+_FORMATTERS = {
+    "racks": fmt.racks,
+    "usd_per_million_output_tokens": fmt.usd_per_million_tokens,
+    "chips": fmt.chips,
+    "facility_power_kw": fmt.power_kw,
+    "joules_per_output_token": fmt.joules_per_token,
 }
+HEADLINES = {key: (label, _FORMATTERS[key]) for key, label in analysis.SENSITIVITY_METRICS.items()}
 LABELS = {
     "memory_bandwidth_efficiency": "Memory bandwidth efficiency",
     "compute_efficiency_decode": "Compute efficiency (decode)",

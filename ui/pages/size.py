@@ -76,7 +76,7 @@ def body(ctx: Context) -> None:
     st.title("Size a deployment")
     st.write("Chips, racks, megawatts and dollars for your targets, chip by chip. Change the targets, the chips "
              "and the datacenter assumptions in the sidebar; the link in the sidebar reproduces this page.")
-    if not s.model or not s.precision or not s.chips:
+    if not s.model or not s.precision or not s.accelerators:
         st.info("Pick a model, a precision and at least one chip in the sidebar.", icon=":material/info:")
         return
     st.caption(f"{escape_markdown(s.model)} at {escape_markdown(s.precision)}: "
@@ -84,8 +84,8 @@ def body(ctx: Context) -> None:
                f" in total, {s.input_tokens:,} tokens in / {s.output_tokens:,} out, mean context "
                f"{s.context_tokens:,} tokens.")
     files = state.files_for(ctx.layer)
-    sized = results.sizings(files, results.targets(s), s.chips, s.precision)
-    names = {c: ctx.catalog.accelerators[c].name for c in s.chips if c in ctx.catalog.accelerators}
+    sized = results.sizings(files, results.targets(s), s.accelerators, s.precision)
+    names = {c: ctx.catalog.accelerators[c].name for c in s.accelerators if c in ctx.catalog.accelerators}
     frame = analysis.comparison_frame(sized, names)
     _headline(frame)
 
@@ -101,7 +101,7 @@ def body(ctx: Context) -> None:
     st.caption("Ranked by racks, then cost. Each row is the fewest chips of that type that meet both the per-user "
                "speed and the total output; chips (low/high) is the range the model's uncertainty allows. The CSV "
                "has every column, bands included.")
-    ids = export.sources_used(ctx.catalog, accelerators=s.chips, models=[s.model])
+    ids = export.sources_used(ctx.catalog, accelerators=s.accelerators, models=[s.model])
     st.download_button("Download comparison (CSV)",
                        data=export.to_csv(frame, title="size comparison", scenario=ctx.csv_scenario(),
                                           catalog=ctx.catalog, source_ids=ids),
