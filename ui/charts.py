@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -97,7 +98,27 @@ def frontier_figure(frontier: pd.DataFrame, metric: str, *, axis_title: str, mea
                       annotation_position="bottom right")
     fig.update_layout(xaxis_title="Per-user speed (output tok/s per user)", yaxis_title=axis_title,
                       xaxis_type="log", yaxis_type="log", height=520, margin=_MARGIN, legend=_legend())
+    # Plotly's autorange counts a vline's x on a log axis as an exponent (198 -> 1e198), squashing every line into
+    # one column; pin both ranges to the plotted values instead.
+    xs = [frontier.get("per_user_tokens_per_s"), *(() if per_user_target is None else ([per_user_target],))]
+    ys = [frontier.get(metric), *(() if goal is None else ([goal],))]
+    if measured is not None and not measured.empty and metric in measured:
+        xs.append(measured["per_user_tokens_per_s"])
+        ys.append(measured[metric])
+    fig.update_xaxes(range=_log_range(xs))
+    fig.update_yaxes(range=_log_range(ys))
     return fig
+
+
+def _log_range(columns: list) -> list[float] | None:
+    """[log10(min), log10(max)] of the positive finite values, padded by 10%, or None (autorange) if none."""
+    values = pd.to_numeric(pd.Series([v for c in columns if c is not None for v in c]), errors="coerce")
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.empty:
+        return None
+    low, high = np.log10(values.min()), np.log10(values.max())
+    pad = max(high - low, 0.5) * 0.1
+    return [low - pad, high + pad]
 
 
 def tornado_figure(tornado: pd.DataFrame, *, axis_title: str) -> go.Figure:

@@ -146,3 +146,13 @@ def test_tornado_sorts_by_swing_and_keeps_infeasible_ends_as_notes():
     fig = charts.tornado_figure(table, axis_title="racks")
     assert [t.name for t in fig.data] == ["assumption at its low end", "assumption at its high end"]
     assert list(fig.data[1].y) == ["PUE"]  # the infeasible high end of the fixed latency draws no bar
+
+
+def test_frontier_axes_span_the_plotted_values_not_the_target_line():
+    """The log x range covers the data and the target (log10 units), not 10^target as Plotly's autorange would."""
+    frame = pd.DataFrame({"accelerator": ["a", "a"], "per_user_tokens_per_s": [10.0, 300.0],
+                          "output_tokens_per_s_per_chip": [2000.0, 50.0], "concurrency": [64, 1], "chips": [8, 8],
+                          "layout": ["tp8", "tp8"], "mtp_layers": [0, 0], "bound_by": ["compute", "memory"]})
+    fig = charts.frontier_figure(frame, "output_tokens_per_s_per_chip", axis_title="y", per_user_target=198.0)
+    low, high = fig.layout.xaxis.range
+    assert low < 1.0 < 2.4 < high < 3.0  # log10(10) = 1, log10(300) = 2.48
