@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import open_page, wait_idle
+
+from tests.appserver import open_page, wait_idle
 
 pytestmark = pytest.mark.browser
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import open_page, wait_idle
 
 from calculators import default_catalog
+from tests.appserver import open_page, wait_idle
 
 pytestmark = pytest.mark.browser
 

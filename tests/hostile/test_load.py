@@ -8,6 +8,7 @@ together, then run their pages at the same time. Bounded: a fixed number of sess
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 from urllib.parse import urlencode
 
@@ -74,7 +75,10 @@ async def _load(url: str, pid_rss) -> dict:
 
 def test_concurrent_sessions_walk_every_page_without_errors(app_server, hostile_report):
     """20 concurrent websocket sessions each render all six pages (good and hostile links) with zero errors."""
-    out = asyncio.run(asyncio.wait_for(_load(app_server.url, app_server.rss_mb), WALL_CAP_S + 60))
+    # Its own thread: the browser tests' Playwright (sync API) keeps an event loop running on the main thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        out = pool.submit(asyncio.run, asyncio.wait_for(_load(app_server.url, app_server.rss_mb),
+                                                        WALL_CAP_S + 60)).result()
     pages, walks = out["pages"], out["walks"]
     runs = [r for walk in walks for r in walk]
     errors = [f"{r.page} [{r.query_string[:60]}]: {e}" for r in runs + out["warm"] for e in r.errors]
