@@ -8,6 +8,7 @@ file, 2 a bad argument, with one clear line on stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) closed the pipe: not an error of ours; silence the flush at exit too.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until the process exits
+        return 0
     except CatalogError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

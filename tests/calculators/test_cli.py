@@ -79,3 +79,12 @@ def test_subprocess_predict():
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["layout"]
+
+
+def test_output_cut_short_by_the_reader_is_not_a_traceback():
+    """`predict ... | head -1` exits quietly: a closed pipe is the reader's choice, not an error."""
+    cmd = (f"{sys.executable} -m calculators predict --model deepseek-r1 --accelerator h200-sxm --chips 8 "
+           "--precision fp8 --concurrency 8 --context-tokens 2000 | head -1")
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=60)
+    assert done.stdout.startswith("model") and "Traceback" not in done.stderr
+    assert done.returncode == 0

@@ -211,9 +211,11 @@ def body(ctx: Context) -> None:
     gpu_sweep, skipped = results.sweep_frame(files, model, (s.gpu,), s.precision, s.context_tokens, s.engine,
                                              t.overrides)
     gpu_best = analysis.best_per_user(gpu_sweep, s.gpu)
+    production = cat.validation.get(claims.DEEPSEEK_PRODUCTION_POINT)  # the measured speed, with its source
     faster = claims.speedup_verdict(
         sn_per_user=base.per_user_tokens_per_s if base else 0.0,
-        sn_label="the model's batch-1 prediction for one SambaRack", gpu_best_per_user=gpu_best, gpu_label=s.gpu)
+        sn_label="the model's batch-1 prediction for one SambaRack", gpu_best_per_user=gpu_best, gpu_label=s.gpu,
+        **({"deepseek_per_user": production.measured} if production else {}))
     if isinstance(sn, Sizing) and sn.feasible and isinstance(gpu, Sizing) and gpu.feasible:
         efficient = claims.efficiency_verdict(
             sn_joules=sn.joules_per_output_token, sn_joules_low=sn.joules_per_output_token_low,
