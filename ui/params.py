@@ -21,6 +21,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from calculators.precision import BEST
 from calculators.records import Catalog
+from calculators.shapes import TOPOLOGIES
 from ui.analysis import FRONTIER_METRICS, SENSITIVITY_METRICS
 
 SCENARIO_VERSION = 1
@@ -149,6 +150,8 @@ PAGE_PARAMS: dict[str, PageParam] = {
                                  tuple(FRONTIER_METRICS)),
     "sensitivity_metric": PageParam("sensitivity page: the headline answer the tornado moves",
                                     tuple(SENSITIVITY_METRICS)),
+    "size_topology": PageParam("sizing page: replica shapes as vendors ship them or a larger assumed topology",
+                               TOPOLOGIES),
 }
 
 

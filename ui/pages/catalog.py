@@ -46,9 +46,12 @@ def _tables(ctx: Context) -> None:
         ["Accelerators", "Systems", "Models", "Where each number comes from", "Sources"])
     with tab_chips:
         st.caption(f"{len(chips)} accelerators. Peak FLOP/s are dense (never sparse); link bandwidths are per "
-                   "direction. Open the provenance tab for each number's source, date and kind.")
+                   f"direction. \"{tables.MISSING}\" marks a number the chip does not have or nobody publishes: "
+                   "hover it for why. Open the provenance tab for each number's source, date and kind.")
         # Tall enough to show every chip at once (no inner scrolling to miss one).
-        st.dataframe(chips, hide_index=True, width="stretch", height=38 + 35 * len(chips), key="accelerators_table",
+        styled = (chips.style.format(na_rep=tables.MISSING, precision=4, thousands=",")
+                  .set_tooltips(tables.accelerators_missing_reasons(ctx.catalog, chips), as_title_attribute=True))
+        st.dataframe(styled, hide_index=True, width="stretch", height=38 + 35 * len(chips), key="accelerators_table",
                      column_config={"id": st.column_config.TextColumn("id", pinned=True)})
         _download(chips, ctx, "accelerators", "accelerators", "dl_accelerators")
     with tab_systems:
