@@ -38,10 +38,10 @@ def show_market_prices(catalog: Catalog, model: str, *, modelled_usd_per_million
     if modelled_usd_per_million is not None:
         label = f" for {escape_markdown(modelled_label)}" if modelled_label else ""
         beside = (f" The model's hardware cost here{label}"
-                  f" is {fmt.usd_per_million_tokens(modelled_usd_per_million)} per million output tokens "
+                  f" is {fmt.usd_per_million_tokens(modelled_usd_per_million)} "
                   "(hardware and energy only: no margin, staff, idle capacity or prefill pricing).")
     st.write(f"Public list prices for {escape_markdown(model)} from {frame['provider'].nunique()} providers: "
-             f"{fmt.usd_per_million_tokens(low)} to {fmt.usd_per_million_tokens(high)} per million output tokens."
+             f"{fmt.usd(low)} to {fmt.usd(high)} per million output tokens."
              + beside)
     st.dataframe(frame[[c for c in PRICE_COLUMNS if c in frame]], hide_index=True, width="stretch",
                  column_config=PRICE_COLUMNS, key=key)

@@ -12,7 +12,7 @@ import streamlit as st
 from calculators.decode import Prediction
 from calculators.fleet import Sizing
 from calculators.memory import bytes_per_element, weight_bytes
-from ui import analysis, charts, claims, codec, export, results, state
+from ui import analysis, charts, claims, codec, export, market, results, state
 from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page
@@ -276,6 +276,9 @@ def body(ctx: Context) -> None:
                                           source_ids=ids),
                        file_name="rackscale-claim-sizing.csv", mime="text/csv", on_click="ignore",
                        key="dl_claim_sizing", icon=":material/download:")
+    # what the market charges beside the modelled cost of the SambaRack side (issue 10; self-contained)
+    market.show_market_prices(cat, model, modelled_usd_per_million=getattr(sn, "usd_per_million_output_tokens", None),
+                              modelled_label=sn_label, key="claim_market_prices")
 
 
 run_page(body)
