@@ -111,13 +111,15 @@ SOURCES = {
         "title": "deepseek-ai/DeepEP docs/legacy.md: normal and low-latency kernel performance on H800 + CX7 400 Gb/s",
         "url": "https://github.com/deepseek-ai/DeepEP"},
     "flashmla-readme": {
-        "title": "deepseek-ai/FlashMLA README (dense MLA decode: 3,000 GB/s memory-bound, 660 TFLOPS compute-bound, H800)",
+        "title": "deepseek-ai/FlashMLA README (dense MLA decode: 3,000 GB/s memory-bound, 660 TFLOPS compute-bound, "
+                 "H800)",
         "url": "https://github.com/deepseek-ai/FlashMLA"},
     "mle-mamf": {
         "title": "stas00/ml-engineering compute/accelerator/README.md, 'Maximum Achievable Matmul FLOPS' (MAMF) table",
         "url": "https://github.com/stas00/ml-engineering/blob/master/compute/accelerator/README.md"},
     "rccl-tests-mi300x": {
-        "title": "crickett-hpe/hpc-ai-envs PR 30: rccl-tests all_reduce_perf on 8x MI300X (8 MiB: 161 GB/s bus bandwidth)",
+        "title": "crickett-hpe/hpc-ai-envs PR 30: rccl-tests all_reduce_perf on 8x MI300X "
+                 "(8 MiB: 161 GB/s bus bandwidth)",
         "url": "https://github.com/crickett-hpe/hpc-ai-envs/pull/30"},
 }
 
@@ -171,9 +173,22 @@ def gmean(values) -> float:
 
 
 # --- curves from AIConfigurator ----------------------------------------------------------------------------------
+GEMM_FRAMEWORKS = ((FRAMEWORK, FW_VERSION), ("sglang", "0.5.14"), ("vllm", "0.24.0"))
+
+
+def gemm_table(data: Path, system: str) -> tuple[pd.DataFrame, list[str]]:
+    """Every framework's GEMM table for a system, with the provenance of each one read."""
+    frames, metas = [], []
+    for fw, ver in GEMM_FRAMEWORKS:
+        d = data / system / "gemm" / fw / ver
+        if (d / "gemm_perf.parquet").exists():
+            frames.append(pd.read_parquet(d / "gemm_perf.parquet"))
+            metas.append(meta_text(d))
+    return pd.concat(frames), metas
+
+
 def gemm_curve(data: Path, system: str, peak: dict, precision: str):
-    d = data / system / "gemm" / FRAMEWORK / FW_VERSION
-    t = pd.read_parquet(d / "gemm_perf.parquet")
+    t, metas = gemm_table(data, system)
     t = t[t.gemm_dtype == AIC_GEMM_DTYPE[precision]]
     if t.empty:
         return None
@@ -191,14 +206,16 @@ def gemm_curve(data: Path, system: str, peak: dict, precision: str):
             fr.append(float(frac(roof(bytes_, 2 * m * n * k, peak, precision), row.latency.iloc[0] * 1e-3)))
         if fr:
             points.append((m, gmean(fr)))
-    note = (f"{system} gemm_perf.parquet, dtype {AIC_GEMM_DTYPE[precision]}, best kernel_source per shape, geometric "
-            f"mean over (N,K) {sorted(used)}; {meta_text(d)}")
+    note = (f"{system} gemm_perf.parquet, dtype {AIC_GEMM_DTYPE[precision]}, fastest kernel per shape over the "
+            f"TRT-LLM, SGLang and vLLM tables (DeepGEMM, CUTLASS, FlashInfer, torch), geometric mean over (N,K) "
+            f"{sorted(used)}. At small M every table has a ~10-12 us floor per GEMM (launch and epilogue), so the "
+            f"small-M fractions include a fixed cost; {'; '.join(metas)}")
     return points, note
 
 
 def gemm_point(data: Path, system: str, peak: dict, precision: str, m: int, n: int, k: int) -> float | None:
-    """Fraction of one (M, N, K) in a system's table (best kernel_source), for cross-checks."""
-    t = pd.read_parquet(data / system / "gemm" / FRAMEWORK / FW_VERSION / "gemm_perf.parquet")
+    """Fraction of one (M, N, K) in a system's tables (fastest kernel), for cross-checks."""
+    t, _ = gemm_table(data, system)
     t = t[(t.gemm_dtype == AIC_GEMM_DTYPE[precision]) & (t.m == m) & (t.n == n) & (t.k == k)]
     if t.empty:
         return None
@@ -217,7 +234,7 @@ def moe_curve(data: Path, system: str, peak: dict, precision: str):
     best = t.groupby("num_tokens", as_index=False).latency.min()
     local = EXPERTS // EP
     points = []
-    for tokens, lat in zip(best.num_tokens, best.latency):
+    for tokens, lat in zip(best.num_tokens, best.latency, strict=False):
         x = tokens * TOPK / EXPERTS
         if x < 0.25:
             continue
@@ -238,7 +255,7 @@ def moe_curve(data: Path, system: str, peak: dict, precision: str):
 def binned(xs, fs, lo=None) -> list[tuple[float, float]]:
     """Geometric mean of fraction per power-of-2 bin of x, reported at the bin's geometric-mean x."""
     bins: dict[int, list[tuple[float, float]]] = {}
-    for x, f in zip(xs, fs):
+    for x, f in zip(xs, fs, strict=False):
         bins.setdefault(int(round(math.log2(x))), []).append((x, f))
     out = []
     for key in sorted(bins):
@@ -311,7 +328,7 @@ def mla_prefill_curve(data: Path, system: str, peak: dict):
     f = frac(roof(bytes_, flops, peak, "bf16"), t.latency.to_numpy(float) * 1e-3)
     note = (f"{system} context_mla_perf.parquet, {MLA_HEADS} heads, bf16, causal FLOPs batch x heads x s^2 x "
             f"(192 + 128); per s the row with batch x s nearest {PREFILL_CHUNK} tokens; {meta_text(d)}")
-    return thin(list(zip(s, f))), note
+    return thin(list(zip(s, f, strict=False))), note
 
 
 def gqa_prefill_curve(data: Path, system: str, peak: dict):
@@ -328,7 +345,7 @@ def gqa_prefill_curve(data: Path, system: str, peak: dict):
     f = frac(roof(bytes_, flops, peak, "bf16"), t.latency.to_numpy(float) * 1e-3)
     note = (f"{system} context_attention_perf.parquet, {GQA_HEADS} query / {GQA_KV_HEADS} KV heads, head_dim "
             f"{GQA_DIM}, bf16, causal; per s the row with batch x s nearest {PREFILL_CHUNK} tokens; {meta_text(d)}")
-    return thin(list(zip(s, f))), note
+    return thin(list(zip(s, f, strict=False))), note
 
 
 # --- collectives from AIConfigurator -----------------------------------------------------------------------------
@@ -425,9 +442,10 @@ def h800_curves(data: Path, peaks) -> tuple[list[dict], list[dict]]:
                       "DeepGEMM README FP8 dense GEMM on H800: M=64 (N,K)=(2112,7168) 206 TFLOPS; M=128 (2112,7168) "
                       "352, (4096,7168) 533, (7168,2048) 510 -> roofline/measured with bytes (MK+NK) x 1 + MN x 2; "
                       f"M=4096: geometric mean of the published range 775-1520 TFLOPS over its shapes / 1,979 peak. "
-                      f"Cross-check, AIConfigurator TRT-LLM fp8_block at the same shapes (same SM90 silicon): "
-                      f"{'; '.join(checks)} (DeepGEMM's JIT kernels beat the tables' TRT-LLM block-scale kernels "
-                      f"by 35-55% at M=128; H200's lower fractions are the same time against a 43% higher HBM "
+                      f"Cross-check, AIConfigurator fp8_block (fastest over its tables) at the same shapes (same SM90 "
+                      f"silicon): "
+                      f"{'; '.join(checks)} (the README's DeepGEMM figures beat the tables' by "
+                      f"the ratio shown; H200's lower fractions are the same time against a 43% higher HBM "
                       f"peak)"))
     gg = []
     for m, (lo, hi) in DEEPGEMM_MASKED.items():
@@ -469,9 +487,10 @@ def h800_collectives(peaks, h100_scale_up_alpha, h100_out_fraction: float) -> li
     up_f = gmean(DEEPEP_NORMAL_INTRANODE_GB_S) * 1e9 / p["up"]
     coll.append(collective("h800-sxm", "all_to_all", "scale_up", h100_scale_up_alpha, min(1.0, up_f), "estimate",
                            "deepep-legacy",
-                           "bandwidth: DeepEP normal intranode kernels 153-158 GB/s over NVLink of the catalog's 200 GB/s "
-                           "per direction (measured); alpha: not published for H800, taken from the AIConfigurator H100 "
-                           "single-node DeepEP low-latency fit (same SM90 GPU and NVSwitch generation, assumption)"))
+                           "bandwidth: DeepEP normal intranode kernels 153-158 GB/s over NVLink of the catalog's "
+                           "200 GB/s per direction (measured); alpha: not published for H800, taken from the "
+                           "AIConfigurator H100 single-node DeepEP low-latency fit (same SM90 GPU and NVSwitch "
+                           "generation, assumption)"))
     return coll
 
 
@@ -632,14 +651,16 @@ def class_collectives(colls) -> list[dict]:
                           "assumption", "aiconfigurator-core-0.12",
                           "gpu-class fallback (AMD, Intel, H20): the H100 NVLink all-reduce fit"))
     out.append(collective("gpu", "all_to_all", "scale_up", h_up["latency_us"], h_up["bandwidth_fraction"],
-                          "assumption", "aiconfigurator-core-0.12", "gpu-class fallback: the H100 DeepEP single-node fit"))
+                          "assumption", "aiconfigurator-core-0.12",
+                          "gpu-class fallback: the H100 DeepEP single-node fit"))
     out.append(collective("gpu", "all_to_all", "scale_out", h_out["latency_us"], h_out["bandwidth_fraction"],
-                          "assumption", "aiconfigurator-core-0.12", "gpu-class fallback: the H100 DeepEP multi-node fit"))
+                          "assumption", "aiconfigurator-core-0.12",
+                          "gpu-class fallback: the H100 DeepEP multi-node fit"))
     for acc in ("mi300x", "mi325x", "mi355x"):
         out.append(collective(acc, "all_reduce", "scale_up", h_ar["latency_us"], 0.36, "estimate", "rccl-tests-mi300x",
                               "bandwidth: RCCL all_reduce_perf on 8x MI300X reaches 161 GB/s bus bandwidth at 8 MiB of "
-                              "the 448 GB/s XGMI per direction = 0.36 (measured at a mid-size message, so a lower bound "
-                              "for large ones; taken for MI325X/MI355X too); alpha: H100 NCCL fit (assumption)"))
+                              "the 448 GB/s XGMI per direction = 0.36 (measured at a mid-size message, so a lower "
+                              "bound for large ones; taken for MI325X/MI355X too); alpha: H100 NCCL fit (assumption)"))
     # Other classes: no public per-chip collective measurements found; alpha is the statement of what the link is.
     for cls, up_alpha, out_alpha, f, why in (
         ("tpu", [(8, 10.0), (64, 20.0), (256, 35.0)], [(16, 40.0), (64, 60.0), (256, 80.0)], 0.7,
@@ -723,13 +744,13 @@ def check(text: str) -> None:
             raise SystemExit(f"{c['id']}: unknown source {c['source']}")
     for c in doc["kernel_curves"]:
         xs = [p[0] for p in c["points"]]
-        if any(b <= a for a, b in zip(xs, xs[1:])) or xs[0] <= 0:
+        if any(b <= a for a, b in zip(xs, xs[1:], strict=False)) or xs[0] <= 0:
             raise SystemExit(f"{c['id']}: x not strictly increasing and > 0: {xs}")
         if not all(0 < p[1] <= 1 for p in c["points"]):
             raise SystemExit(f"{c['id']}: fraction outside (0, 1]: {c['points']}")
     for c in doc["collective_curves"]:
         gs = [p[0] for p in c["latency_us"]]
-        if any(b <= a for a, b in zip(gs, gs[1:])) or not 0 < c["bandwidth_fraction"] <= 1:
+        if any(b <= a for a, b in zip(gs, gs[1:], strict=False)) or not 0 < c["bandwidth_fraction"] <= 1:
             raise SystemExit(f"{c['id']}: bad latency_us or bandwidth_fraction")
 
 
