@@ -181,9 +181,10 @@ def body(ctx: Context) -> None:
     t = results.targets(s, model=model)
     gpu_name = cat.accelerators[s.gpu].name
     sn_label = f"{claims.CLAIM_CHIP} (BF16)"
-    gpu_label = f"{s.gpu} ({s.precision.upper()})"
     sn = results.sizing(files, t, claims.CLAIM_CHIP, claims.CLAIM_PRECISION)
     gpu = results.sizing(files, t, s.gpu, s.precision)
+    # 'best' (the default) is labelled with the precision the GPU side's sizing chose
+    gpu_label = f"{s.gpu} ({(getattr(gpu, 'precision', '') or s.precision).upper()})"
 
     st.header("Side by side, same targets")
     st.caption(f"Both sized by the model for {fmt.tokens_per_s(s.per_user_tokens_per_s)} per user and "
