@@ -200,9 +200,10 @@ def size(
     limit = max_replica_nodes(system, topology)
     if limit is not None and low > limit:
         return _infeasible(
-            f"{model} at {precision} needs at least {low * per_node:,} {accelerator} chips to hold its weights, "
-            f"more than the {int(system.max_replica_chips.value):,} chips of the largest replica {system.name} "
-            f"ships or has shown publicly ({system.max_replica_chips.note or 'catalog max_replica_chips'}); "
+            f"no replica of {accelerator} that {system.name} ships or has shown publicly holds {model} at "
+            f"{precision}: its weights need at least {low * per_node:,} chips, the largest such replica has "
+            f"{int(system.max_replica_chips.value):,} chips "
+            f"({system.max_replica_chips.note or 'catalog max_replica_chips'}); "
             f"topology 'assumed' sizes a larger replica",
             bound_by="capacity", **known,
         )
