@@ -105,6 +105,37 @@ def accelerators_missing_reasons(catalog: Catalog, frame: pd.DataFrame) -> pd.Da
     return reasons
 
 
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as text for display: numbers with thousands separators and up to 4 significant digits (whole
+    numbers in full), every gap as "—" (a grid shows a null as "None"). CSVs keep the numbers."""
+
+    def text(v: Any) -> str:
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            return MISSING
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return str(v)
+        return f"{int(v):,}" if float(v).is_integer() else f"{v:,.4g}"
+
+    return frame.apply(lambda column: column.map(text))
+
+
+def missing_reasons_by_column(catalog: Catalog, frame: pd.DataFrame, most: int = 6) -> dict[str, str]:
+    """For each column of :func:`accelerators_frame` with a gap, one hover text: which chips show "—" and why
+    (grouped by reason, at most ``most`` chips named per reason)."""
+    reasons = accelerators_missing_reasons(catalog, frame)
+    out: dict[str, str] = {}
+    for column in frame.columns:
+        groups: dict[str, list[str]] = {}
+        for i, why in reasons[column].items():
+            if why:
+                groups.setdefault(why, []).append(str(frame.at[i, "id"]))
+        if groups:
+            parts = [f"{', '.join(ids[:most])}{f' and {len(ids) - most} more' if len(ids) > most else ''}: {why}"
+                     for why, ids in groups.items()]
+            out[column] = f"{MISSING} means: " + "; ".join(parts)
+    return out
+
+
 def api_prices_frame(catalog: Catalog, model: str) -> pd.DataFrame:
     """The catalog's public API list prices for ``model`` (``calculators.prices.price_rows``), cheapest first."""
     from calculators.prices import price_rows

@@ -97,10 +97,21 @@ def test_catalog_table_leads_with_compared_numbers_and_explains_every_gap():
     assert (reasons.where(frame.notna(), "") == "").all().all()
 
 
+def test_every_gap_column_has_a_hover_naming_the_chips_and_why():
+    """Each accelerator column with a gap gets a header hover naming each chip with "—" and its reason."""
+    frame = tables.accelerators_frame(CATALOG)
+    helps = tables.missing_reasons_by_column(CATALOG, frame)
+    gaps = [c for c in frame.columns if frame[c].isna().any()]
+    assert sorted(helps) == sorted(gaps)
+    sn40l = frame.index[frame["id"] == "sn40l"][0]
+    assert "sn40l" in helps["peak_fp8_tflops"] and "no fp8 math" in helps["peak_fp8_tflops"]
+    assert pd.isna(frame.at[sn40l, "peak_fp8_tflops"])
+
+
 def test_catalog_page_renders_missing_values_as_a_dash():
-    """The catalog page's accelerator table shows no 'None' and no exception."""
+    """The catalog page's accelerator table renders with no exception (gaps are displayed as "—")."""
     at = _page("ui/pages/catalog.py")
-    assert not at.exception
+    assert not at.exception and not at.error
 
 
 def test_sensitivity_names_every_assumption_in_words():
