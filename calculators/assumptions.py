@@ -42,6 +42,10 @@ class Assumptions:
     engine: str = ""
     weight_storage_precision: str | None = None
     attention_weight_precision: str | None = None
+    host_overhead_us_per_step: float = 0.0
+    host_overhead_us_per_sequence: float = 0.0
+    prefill_chunk_tokens: float = 8192.0
+    kernel_efficiency_factor: float = 1.0
     """Precision of the attention projections (weights and GEMMs) when an engine runs them wider than the rest,
     e.g. SGLang's GB200 deployment: FP8 attention + NVFP4 MoE. None = the compute precision."""
     """Precision weights are stored (and streamed) in: None = the compute precision; ``native`` = the model's
@@ -80,6 +84,10 @@ _BOUNDS: dict[str, tuple[float, bool, float, bool, str]] = {
     "power_utilisation": (0, False, 1, True, "fraction"),
     "rack_power_budget_kw": (0, False, math.inf, False, "kW"),
     "interconnect_efficiency": (0, False, 1, True, "fraction"),
+    "host_overhead_us_per_step": (0, True, math.inf, False, "us/step"),
+    "host_overhead_us_per_sequence": (0, True, math.inf, False, "us/sequence/step"),
+    "prefill_chunk_tokens": (0, False, math.inf, False, "tokens"),
+    "kernel_efficiency_factor": (0, False, 1, True, "fraction"),
 }
 
 
@@ -145,6 +153,16 @@ def _accelerator(catalog: Catalog, accelerator_id: str):
     return catalog.accelerators[accelerator_id]
 
 
+_ENGINE_SERVING_FIELDS = (
+    "host_overhead_us_per_step", "host_overhead_us_per_sequence", "prefill_chunk_tokens", "kernel_efficiency_factor"
+)
+
+
+def _engine_serving(engine) -> dict[str, float]:
+    """The engine's optional serving numbers that it sets (absent ones keep the Assumptions defaults)."""
+    return {name: getattr(engine, name).value for name in _ENGINE_SERVING_FIELDS if getattr(engine, name) is not None}
+
+
 def resolve_assumptions(
     catalog: Catalog, accelerator_id: str, *, engine: str | None = None, **overrides
 ) -> Assumptions:
@@ -179,6 +197,7 @@ def resolve_assumptions(
             catalog.engines[engine_id].weight_storage_precision.value
             if catalog.engines[engine_id].weight_storage_precision is not None else None
         ),
+        **_engine_serving(catalog.engines[engine_id]),
     )
     fields = {f.name for f in dataclasses.fields(Assumptions)}
     unknown = sorted(set(overrides) - fields)
@@ -227,4 +246,8 @@ def assumption_ranges(catalog: Catalog, accelerator_id: str, *, engine: str | No
     }
     if cls.interconnect_efficiency is not None:
         sourced["interconnect_efficiency"] = cls.interconnect_efficiency
+    engine = catalog.engines[a.engine]
+    for name in _ENGINE_SERVING_FIELDS:
+        if getattr(engine, name) is not None:
+            sourced[name] = getattr(engine, name)
     return [_range(name, value, _BOUNDS[name][4]) for name, value in sourced.items()]

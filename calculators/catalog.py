@@ -2,7 +2,8 @@
 
 A catalog is a set of YAML files. Each file is a mapping whose keys are sections: ``sources`` (a mapping of id to
 source), ``serving`` (one mapping), and the listed sections ``precisions``, ``accelerators``, ``systems``,
-``models``, ``chip_classes``, ``engines``, ``validation``, ``kernel_curves`` and ``collective_curves`` (lists of entries, each with an ``id``). Files are
+``models``, ``chip_classes``, ``engines``, ``validation``, ``kernel_curves`` and ``collective_curves`` (lists of
+entries, each with an ``id``). Files are
 merged in order: an entry whose id already exists replaces it, so a user's file layered over the shipped catalog
 overrides or extends it. The same id twice in one file is an error.
 

@@ -19,7 +19,7 @@ import datetime as _dt
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator, model_validator
 
 GB = 1e9
 TERA = 1e12
@@ -437,6 +437,10 @@ class ValidationPoint(Record):
 KernelOp = Literal["gemm", "grouped_gemm", "decode_attention", "prefill_attention"]
 
 
+Pair = Annotated[tuple[float, float], Strict(False)]
+"""An [x, y] pair as YAML writes it (a list): the pair may be a list, its two numbers stay strictly numbers."""
+
+
 class KernelCurve(Record):
     """Measured achieved fraction of the peak roofline of one op class on one chip (or chip class), by shape.
 
@@ -450,7 +454,7 @@ class KernelCurve(Record):
     variant: Literal["mla", "gqa"] | None = None
     precision: Id
     x: Text
-    points: tuple[tuple[float, float], ...] = Field(strict=False, min_length=1)
+    points: tuple[Pair, ...] = Field(strict=False, min_length=1)
     kind: Kind
     source: Id | None = None
     note: Text | None = None
@@ -486,7 +490,7 @@ class CollectiveCurve(Record):
     accelerator: Id
     op: Literal["all_reduce", "all_to_all"]
     scope: Literal["scale_up", "scale_out"]
-    latency_us: tuple[tuple[float, float], ...] = Field(strict=False, min_length=1)
+    latency_us: tuple[Pair, ...] = Field(strict=False, min_length=1)
     bandwidth_fraction: float = Field(gt=0, le=1)
     kind: Kind
     source: Id | None = None
