@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from calculators.catalog import catalog_from_texts, shipped_catalog_files
@@ -17,8 +16,8 @@ kernel_curves:
   - {id: gpu.gemm.fp8, accelerator: gpu, op: gemm, precision: fp8, x: tokens, points: [[1, 0.9], [16, 0.9]],
      kind: assumption, note: "test curve"}
 collective_curves:
-  - {id: h200-sxm.all_to_all.scale_out, accelerator: h200-sxm, op: all_to_all, scope: scale_out, latency_us: [[16, 20], [128, 100]],
-     bandwidth_fraction: 0.5, kind: assumption, note: "test curve"}
+  - {id: h200-sxm.all_to_all.scale_out, accelerator: h200-sxm, op: all_to_all, scope: scale_out,
+     latency_us: [[16, 20], [128, 100]], bandwidth_fraction: 0.5, kind: assumption, note: "test curve"}
 """
 
 
