@@ -163,6 +163,15 @@ def _engine_serving(engine) -> dict[str, float]:
     return {name: getattr(engine, name).value for name in _ENGINE_SERVING_FIELDS if getattr(engine, name) is not None}
 
 
+def default_engine_id(catalog: Catalog, chip) -> str:
+    """The serving software a chip runs unless told otherwise: the engine that names it in ``default_for`` (its
+    vendor's stack), else its chip class's default."""
+    for engine in catalog.engines.values():
+        if chip.id in engine.default_for:
+            return engine.id
+    return catalog.chip_classes[chip.chip_class].default_engine
+
+
 def resolve_assumptions(
     catalog: Catalog, accelerator_id: str, *, engine: str | None = None, **overrides
 ) -> Assumptions:
@@ -172,7 +181,7 @@ def resolve_assumptions(
     if chip.chip_class not in catalog.chip_classes:
         raise ScenarioError(f"accelerator {accelerator_id!r} names unknown chip class {chip.chip_class!r}")
     cls = catalog.chip_classes[chip.chip_class]
-    engine_id = engine or cls.default_engine
+    engine_id = engine or default_engine_id(catalog, chip)
     if engine_id not in catalog.engines:
         raise ScenarioError(f"unknown engine {engine_id!r}; known: {', '.join(sorted(catalog.engines)) or 'none'}")
     if catalog.serving is None:
@@ -199,6 +208,11 @@ def resolve_assumptions(
         ),
         **_engine_serving(catalog.engines[engine_id]),
     )
+    chosen = catalog.engines[engine_id]
+    if chosen.kv_cache_precision is not None:
+        base = dataclasses.replace(base, kv_cache_precision=chosen.kv_cache_precision.value)
+    if chosen.compute_efficiency_prefill is not None:
+        base = dataclasses.replace(base, compute_efficiency_prefill=chosen.compute_efficiency_prefill.value)
     fields = {f.name for f in dataclasses.fields(Assumptions)}
     unknown = sorted(set(overrides) - fields)
     if unknown:
@@ -232,10 +246,11 @@ def assumption_ranges(catalog: Catalog, accelerator_id: str, *, engine: str | No
     a = resolve_assumptions(catalog, accelerator_id, engine=engine)
     cls = catalog.chip_classes[_accelerator(catalog, accelerator_id).chip_class]
     s = catalog.serving
+    engine = catalog.engines[a.engine]
     sourced = {
         "memory_bandwidth_efficiency": cls.memory_bandwidth_efficiency,
         "compute_efficiency_decode": cls.compute_efficiency_decode,
-        "compute_efficiency_prefill": cls.compute_efficiency_prefill,
+        "compute_efficiency_prefill": engine.compute_efficiency_prefill or cls.compute_efficiency_prefill,
         "fixed_latency_us_per_layer": catalog.engines[a.engine].fixed_latency_us_per_layer,
         "usable_memory_fraction": cls.usable_memory_fraction,
         "pue": s.pue,
@@ -246,7 +261,6 @@ def assumption_ranges(catalog: Catalog, accelerator_id: str, *, engine: str | No
     }
     if cls.interconnect_efficiency is not None:
         sourced["interconnect_efficiency"] = cls.interconnect_efficiency
-    engine = catalog.engines[a.engine]
     for name in _ENGINE_SERVING_FIELDS:
         if getattr(engine, name) is not None:
             sourced[name] = getattr(engine, name)

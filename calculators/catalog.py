@@ -404,12 +404,18 @@ def _reference_problems(merged: dict[str, dict[str, tuple[Any, _Origin]]]) -> li
                 need("models", record.model, origin, label, "model")
             elif isinstance(record, ChipClass):
                 need("engines", record.default_engine, origin, label, "default_engine")
+            elif isinstance(record, Engine):
+                for i, chip in enumerate(record.default_for):
+                    need("accelerators", chip, origin, label, "default_for", i)
+                if record.kv_cache_precision is not None:
+                    need("precisions", record.kv_cache_precision.value, origin, label, "kv_cache_precision", "value")
             elif isinstance(record, ValidationPoint):
                 need("sources", record.source, origin, label, "source")
                 need("models", record.model, origin, label, "model")
                 need("accelerators", record.accelerator, origin, label, "accelerator")
                 need("precisions", record.precision, origin, label, "precision")
                 need("engines", record.engine, origin, label, "engine")
+                need("precisions", record.kv_cache_precision, origin, label, "kv_cache_precision")
             elif isinstance(record, KernelCurve | CollectiveCurve):
                 chip_ids = ids["accelerators"] | ids["chip_classes"]
                 if record.accelerator not in chip_ids:

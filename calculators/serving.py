@@ -9,7 +9,9 @@ Three modes, each a thin loop over the one vectorised step (:func:`calculators.m
   prefill tokens (E_k tokens emitted per step with MTP), capped by the engine's prefill chunk per DP rank. A request
   waits TTFT = ceil(I / chunk) steps for its prompt, then decodes O tokens at TPOT = t_step / E_k; of C concurrent
   requests (a closed loop: each finished request is replaced) B_d = C x O TPOT / (TTFT + O TPOT) decode at once,
-  solved by fixed-point iteration. Throughput = B_d E_k / t_step.
+  solved by fixed-point iteration. Throughput = B_d E_k / t_step. Prefill FLOPs run at the engine's end-to-end
+  prefill efficiency; TTFT adds the prompt's own prefill time and its queueing behind others'
+  (:func:`time_to_first_token_s`).
 - ``disaggregated``: a separate prefill pool (``prefill_chips``; sized to keep up when not given) prefills at the
   chip class's prefill efficiency; the decode chips run pure decode steps at context I + O / 2. TTFT is one prompt's
   compute time on a prefill instance; throughput per chip counts both pools.
@@ -28,12 +30,21 @@ from calculators import prefill
 from calculators.assumptions import Assumptions
 from calculators.errors import ScenarioError
 from calculators.layout import Layout, candidate_layouts, parse_layout, sram_only
-from calculators.model.step import engine_efficiency, evaluate_step, mtp_table
+from calculators.model.step import engine_efficiency, evaluate_step, mtp_table, prefill_time_s
 from calculators.records import Accelerator, Catalog, Model
 
 SERVING_MODES = ("decode", "aggregated", "disaggregated")
 FIXED_POINT_ITERATIONS = 3
 """Aggregated serving's decode share converges in 2-3 iterations (it moves by TTFT / (O TPOT), a small ratio)."""
+
+
+def time_to_first_token_s(decode_step_s, prefill_share, prompt_steps, own_prefill_s):
+    """A prompt's wait under aggregated serving: its chunks ride ``prompt_steps`` steps (each with the decode batch's
+    own time), its FLOPs take ``own_prefill_s``, and it queues behind other prompts' prefill, which keeps the chips
+    busy ``prefill_share`` of the time: the mean wait of a single-server queue with deterministic service,
+    rho / (2 (1 - rho)) x service (M/D/1), added to its own service."""
+    rho = np.minimum(np.asarray(prefill_share, dtype=float), 0.95)
+    return prompt_steps * decode_step_s + own_prefill_s * (1 + rho / (2 * (1 - rho)))
 
 
 def mean_context_tokens(input_tokens, output_tokens):
@@ -97,13 +108,16 @@ def evaluate_serving(
         dp = np.asarray(chips, dtype=float) / np.asarray(pipeline_stages, dtype=float) / np.asarray(attention_tp)
         chunk_total = a.prefill_chunk_tokens * dp
         prompt_steps = np.ceil(i_tok / a.prefill_chunk_tokens)
+        chips_all = np.asarray(chips, dtype=float)
+        own_prefill_s = prefill_time_s(model, chip, precision, a, i_tok, i_tok, chips_all)
         decoding = running
         for iteration in range(FIXED_POINT_ITERATIONS):
             # prefill can feed at most chunk_total tokens a step: beyond that the decode batch starves
             decoding = np.minimum(decoding, chunk_total * o_tok / (e_k * i_tok))
             prefill_per_step = decoding * e_k * i_tok / o_tok
             out = step(decoding, prefill_per_step, i_tok)
-            ttft = prompt_steps * out["step_time_s"]
+            ttft = time_to_first_token_s(out["step_time_s"] - out["prefill_s"], out["prefill_s"] / out["step_time_s"],
+                                         prompt_steps, own_prefill_s)
             if iteration == FIXED_POINT_ITERATIONS - 1:
                 break
             tpot = out["step_time_s"] / e_k

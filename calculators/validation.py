@@ -58,7 +58,8 @@ class ValidationResult:
 
 def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
     a = resolve_assumptions(
-        catalog, point.accelerator, engine=point.engine, attention_weight_precision=point.attention_precision
+        catalog, point.accelerator, engine=point.engine, attention_weight_precision=point.attention_precision,
+        kv_cache_precision=point.kv_cache_precision,
     )
     chip = catalog.accelerators[point.accelerator]
     model = catalog.models[point.model]
@@ -106,6 +107,10 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         return power_w / values["total_output_tokens_per_s"], label
     if point.metric == "time_per_output_token_ms":
         return float(values["time_per_output_token_s"]) * 1e3, label
+    if point.metric == "request_output_tokens_per_s":
+        # a closed loop of C clients: each request's output over its latency = total output rate / C
+        return float(values["total_output_tokens_per_s"]) / float(values["running_concurrency"] if point.saturated
+                                                                   else point.concurrency), label
     return float(values[point.metric]), label
 
 

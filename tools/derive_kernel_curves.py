@@ -499,6 +499,21 @@ def scaled(points, factor):
     return [(x, min(1.0, max(1e-4, f * factor))) for x, f in points]
 
 
+BYTES_PER_WEIGHT = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5625}
+
+
+def scaled_compute(points, factor, op, peak, precision):
+    """A reference chip's curve carried to a chip whose *compute-bound* kernels reach ``factor`` of the reference's
+    (a MAMF ratio): the factor applies in proportion to how compute-bound the shape is, so memory-bound small shapes
+    (bandwidth streaming, which MAMF does not measure) keep the reference fraction. A GEMM of M tokens reading
+    b-byte weights turns compute-bound at M* = C b / (2 BW) (its ridge); the share s = M / (M + M*) blends 1 -> factor.
+    Prefill attention is compute-bound at every length, so it takes the factor whole."""
+    if op == "prefill_attention" or peak["bw"] is None:
+        return scaled(points, factor)
+    ridge = peak["tflops"][precision] * BYTES_PER_WEIGHT.get(precision, 1.0) / (2 * peak["bw"])
+    return [(x, min(1.0, max(1e-4, f * (1 + (factor - 1) * x / (x + ridge))))) for x, f in points]
+
+
 def curve(acc, op, variant, precision, points, kind, source, note) -> dict:
     c = {"id": ".".join(p for p in (acc, op, variant, precision) if p), "accelerator": acc, "op": op}
     if variant:
@@ -600,9 +615,11 @@ def derive(data: Path, peaks: dict) -> tuple[list[dict], list[dict]]:
             if racc != ref or prec not in pk["tflops"]:
                 continue
             if op in ("gemm", "grouped_gemm", "prefill_attention"):
-                kern.append(curve(acc, op, variant, prec, scaled(c["points"], ratio), "assumption", "mle-mamf",
-                                  f"{ref} curve x {ratio:.3f} ({why}); no published {acc} kernel table at these shapes "
-                                  f"was found"))
+                kern.append(curve(acc, op, variant, prec, scaled_compute(c["points"], ratio, op, pk, prec),
+                                  "assumption", "mle-mamf",
+                                  f"{ref} curve with its compute-bound part x {ratio:.3f} ({why}; the factor blends in "
+                                  f"with the shape's compute share, memory-bound small shapes keep {ref}'s fraction); "
+                                  f"no published {acc} kernel table at these shapes was found"))
     # Class fallbacks.
     for cls, (g_r, d_r, p_r) in CLASS_RATIO.items():
         for (racc, op, variant, prec), c in list(by_id.items()):

@@ -35,6 +35,19 @@ def kv_split(model: Model, attention_tp):
     return np.minimum(np.asarray(attention_tp, dtype=float), model.attention.kv_heads)
 
 
+CURVE_REFERENCE_KV_ELEMENTS = {"mla": 576, "gqa": 256}
+"""KV elements per token per layer per chip in the shapes the decode-attention curves were measured at: MLA's one
+576-wide latent (512 + 64 RoPE); GQA with one KV head of 128 per chip (K and V). A curve's x is tokens of that
+size; another shape is placed on it by its size in such tokens."""
+
+
+def decode_attention_curve_tokens(model: Model, kv_tokens_per_chip, attention_tp):
+    """Where a decode-attention call sits on the measured curve: the KV it reads per chip per layer, in tokens of the
+    curve's reference shape (a chip holding 8 GQA KV heads reads 8 reference tokens per cached token)."""
+    per_token = memory.kv_elements_per_token(model) / model.layers / kv_split(model, attention_tp)
+    return np.asarray(kv_tokens_per_chip, dtype=float) * per_token / CURVE_REFERENCE_KV_ELEMENTS[model.attention.type]
+
+
 def prefill_attention_flops_per_token(model: Model, prompt_tokens) -> np.ndarray:
     """Causal attention FLOPs per prefill token of a prompt of ``prompt_tokens`` (everything but the weights)."""
     prompt_tokens = np.asarray(prompt_tokens, dtype=float)

@@ -1,16 +1,17 @@
 """The step time of one replica (F4-F9): the one vectorised core every prediction, sweep and validation calls.
 
 A step carries B decode sequences (each verifying 1 + k tokens with k MTP drafts) and, under chunked prefill, P
-prompt tokens beside them. Per chip of the busiest rank, each component j (attention projections, attention core,
-dense FFN, shared experts and routers, routed experts, LM head, prefill attention) costs its roofline at the chip's
+prompt tokens beside them. Per chip of the busiest rank, each decode component j (attention projections, attention
+core, dense FFN, shared experts and routers, routed experts, LM head) costs its roofline at the chip's
 peaks over the measured fraction its kernel reaches at its shape (:mod:`.efficiency`):
     t_j = max(bytes_j x s/B at peak, FLOPs_j / peak FLOP/s) / f_j(shape_j)
 the GEMMs' shape being their tokens M, the routed experts' the tokens per expert, decode attention's the KV tokens
 read per chip. Collectives are alpha-beta (:mod:`.collectives`); two micro-batches overlap compute with
 communication where that wins. The step (F9) is
-    t_step = L tau s_k + host(B) + sum_j t_j + exposed communication
-with tau the engine's fixed cost per layer (launches, synchronisation; s_k its MTP inflation) and host(B) the
-engine's scheduler and sampling time per step that the accelerator does not hide.
+    t_step = L tau s_k + host(B) + sum_j t_j + exposed communication + t_prefill(P)
+with tau the engine's fixed cost per layer (launches, synchronisation; s_k its MTP inflation), host(B) the
+engine's scheduler and sampling time per step that the accelerator does not hide, and t_prefill the prompt tokens'
+FLOPs at the engine's end-to-end prefill efficiency (:func:`prefill_time_s`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ COMPONENTS = (
     "shared_experts",
     "routed_experts",
     "lm_head",
-    "prefill_attention",
 )
 BOUND_CATEGORIES = ("fixed latency", "memory bandwidth", "compute", "interconnect")
 BOUND_LABELS = (*BOUND_CATEGORIES, "capacity")
@@ -53,6 +53,19 @@ def mtp_expected_tokens(acceptance: tuple[float, ...], mtp_layers):
 def mtp_inflation(inflation: tuple[float, ...], mtp_layers):
     """The fixed-cost multiplier s_k of a step with k draft tokens (s_0 = 1)."""
     return np.concatenate([[1.0], inflation])[np.asarray(mtp_layers)]
+
+
+def prefill_time_s(model: Model, chip: Accelerator, precision: str, assumptions: Assumptions, prefill_tokens,
+                   prompt_tokens, chips):
+    """Time the replica's ``chips`` spend prefilling ``prefill_tokens`` prompt tokens (of prompts of
+    ``prompt_tokens``) in a step: FLOPs (F12's per-token count, weights and causal attention) over the chips' peak at
+    the engine's end-to-end prefill efficiency, the one number every prefill in the model uses (chunked beside
+    decode, a separate pool, a prompt's time to first token), calibrated on published prefill rates."""
+    prefill_tokens = np.asarray(prefill_tokens, dtype=float)
+    weights = FLOPS_PER_MAC * memory.parameter_counts(model).active_matmul
+    flops = prefill_tokens * (weights + attention.prefill_attention_flops_per_token(model, prompt_tokens))
+    return np.where(prefill_tokens > 0, flops / (np.asarray(chips, dtype=float) * chip.peak_flop_s(precision)
+                                                 * assumptions.compute_efficiency_prefill), 0.0)
 
 
 def engine_efficiency(catalog: Catalog, chip: Accelerator, assumptions: Assumptions) -> ChipEfficiency:
@@ -102,7 +115,6 @@ def evaluate_step(
     )
     n = n_all / pp  # chips of one pipeline stage
     b = b_all / pp  # sequences of one micro-batch
-    pf = pf_all / pp  # prefill tokens of one micro-batch
     storage = memory.weight_storage_precision(catalog, model, precision, a.weight_storage_precision)
     bw = memory.bytes_per_element(catalog, storage)  # weights: stored/streamed bytes; FLOPs use ``precision``
     kv_b = memory.bytes_per_element(catalog, a.kv_cache_precision)
@@ -128,11 +140,10 @@ def evaluate_step(
     dp = n / t
     moe_tp = n / ep
     seqs_rank = np.ceil(b / dp)  # sequences on the busiest attention DP rank
-    prefill_rank = pf / dp  # prompt tokens on each DP rank (the scheduler balances chunks)
     decode_tokens_replica = b * (1 + k)  # tokens verified per step (MTP drafts included)
-    tokens_replica = decode_tokens_replica + pf
+    tokens_replica = decode_tokens_replica
     decode_tokens_rank = seqs_rank * (1 + k)
-    tokens_rank = decode_tokens_rank + prefill_rank
+    tokens_rank = decode_tokens_rank
     tokens_chip = tokens_rank / t  # tokens each chip of the rank carries through the FFN/MoE
     c_eff = memory.effective_context_tokens(model, c)
     kv_split = attention.kv_split(model, t)
@@ -143,7 +154,6 @@ def evaluate_step(
         "dense_ffn": p.dense_ffn * bw / t,
         "shared_experts": p.shared * bw / t,  # sharded like the dense FFN; replicated per DP rank (as DeepSeek)
         "lm_head": p.head * bw / t,
-        "prefill_attention": np.zeros_like(n),
     }
     if model.moe:
         experts_rank = moe.busiest_rank_experts(p.routed_experts, p.active_experts, ep, tokens_replica)
@@ -170,7 +180,6 @@ def evaluate_step(
         "routed_experts": FLOPS_PER_MAC * p.expert * p.active_experts * p.moe_layers * tokens_replica / n
         * load_factor,
         "lm_head": FLOPS_PER_MAC * p.head * decode_tokens_rank / t,
-        "prefill_attention": attention.prefill_attention_flops_per_token(model, prompt) * prefill_rank / t,
     }
 
     # F3 capacity and tier placement, hottest first: always-read weights, KV, routed experts
@@ -195,7 +204,7 @@ def evaluate_step(
         "routed_experts": spb_peak["experts"], "kv_cache": spb_peak["kv"]
     }
     rate_of = {name: peak["gemm"] for name in COMPONENTS} | {
-        "attention_weights": peak["projection"], "kv_cache": peak["attention"], "prefill_attention": peak["attention"]
+        "attention_weights": peak["projection"], "kv_cache": peak["attention"]
     }
     # each component's shape on its kernel curve
     shape = {
@@ -204,8 +213,8 @@ def evaluate_step(
         "shared_experts": ("gemm", precision, tokens_rank, None),
         "lm_head": ("gemm", precision, decode_tokens_rank, None),
         "routed_experts": ("grouped_gemm", precision, tokens_per_expert, None),
-        "kv_cache": ("decode_attention", attention_precision, seqs_rank * c_eff / kv_split, model.attention.type),
-        "prefill_attention": ("prefill_attention", attention_precision, prompt, model.attention.type),
+        "kv_cache": ("decode_attention", attention_precision,
+                     attention.decode_attention_curve_tokens(model, seqs_rank * c_eff, t), model.attention.type),
     }
 
     # F7 per-component roofline at the kernel's achieved fraction of peak
@@ -274,7 +283,7 @@ def evaluate_step(
     # split evenly). Each micro-batch reads the weights again, so weight-streaming components count bytes twice, and
     # each calls every collective once, so the latencies count twice (D = 2 x one half-size call). The engine
     # overlaps only when that beats running the batch whole: t_step = min(overlapped, roofline + comm).
-    attention_side = ("attention_weights", "kv_cache", "dense_ffn", "lm_head", "prefill_attention")
+    attention_side = ("attention_weights", "kv_cache", "dense_ffn", "lm_head")
     moe_side = ("shared_experts", "routed_experts")
     weight_read = ("attention_weights", "dense_ffn", "shared_experts", "routed_experts", "lm_head")
     split = {
@@ -293,7 +302,9 @@ def evaluate_step(
     # F9 step, F10 speed
     fixed_s = model.layers * a.fixed_latency_us_per_layer * 1e-6 * mtp_inflation(a.mtp_step_inflation, k)
     host_s = (a.host_overhead_us_per_step + a.host_overhead_us_per_sequence * seqs_rank) * 1e-6
-    step_s = fixed_s + host_s + roofline_s + exposed_comm_s
+    prefill_s = prefill_time_s(model, chip, precision, a, pf_all, prompt, n_all)
+    step_s = fixed_s + host_s + roofline_s + exposed_comm_s + prefill_s
+    compute_s = compute_s + prefill_s
     tokens_per_step = mtp_table(a.mtp_acceptance)[k]
     per_user = tokens_per_step / step_s
     total = b_all * per_user
@@ -321,6 +332,7 @@ def evaluate_step(
         "joules_per_output_token": power_w / total,
         "fixed_latency_s": fixed_s,
         "host_overhead_s": host_s,
+        "prefill_s": prefill_s,
         "communication_s": exposed_comm_s,
         "communication_total_s": comm_s,
         **{f"{name}_s": component_s[name] for name in COMPONENTS},
