@@ -72,7 +72,6 @@ def _cmd_size(args: argparse.Namespace) -> int:
 
 
 def _cmd_prices(args: argparse.Namespace) -> int:
-    from calculators.cli import catalog_for
     from calculators.prices import format_prices, price_rows
 
     rows = price_rows(catalog_for(args), args.model)
