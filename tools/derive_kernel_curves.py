@@ -18,7 +18,7 @@ How it fits
                       shapes in ``GEMM_SHAPES`` (DeepSeek-R1 hidden 7168, q_lora 1536, expert intermediate 2048);
                       best kernel_source per shape (what a tuned engine picks).
       grouped_gemm    DeepSeek-R1 MoE (hidden 7168, inter 2048, top-8 of 256, gated: 3 matrices) at EP8, TP1,
-                      ``balanced`` routing; x = tokens x 8 / 256; bytes = expected distinct experts touched on one
+                      power-law routing (``MOE_ROUTING``); x = tokens x 8 / 256; bytes = expected distinct experts touched on one
                       rank x expert weight bytes (F4 of calculators/decode.py) + token activations in and out.
       decode_attention MLA: 128 heads per chip (DP attention), latent 512 + rope 64, bf16 KV; x = batch x context,
                       geometric mean of fraction over batch/context pairs with context 1k-16k in each power-of-2
@@ -223,12 +223,20 @@ def gemm_point(data: Path, system: str, peak: dict, precision: str, m: int, n: i
     return float(frac(roof(bytes_, 2 * m * n * k, peak, precision), t.latency.min() * 1e-3))
 
 
+MOE_ROUTING = "power_law_1.01"
+"""The routing the MoE curves are read at. Real routers are skewed: hot experts get more tokens, so the busiest
+expert and rank set the layer's time. AIConfigurator's own serving estimates default to power-law routing
+(sdk/config.py ``workload_distribution = "power_law"``); at EP8 its power_law_1.01 tables run 1.3-1.7x slower than
+``balanced`` from ~4k tokens a step and alike below ~1k. Balanced routing is the ideal a load balancer (EPLB)
+approaches, not what an engine gets by default."""
+
+
 def moe_curve(data: Path, system: str, peak: dict, precision: str):
     d = data / system / "moe" / FRAMEWORK / FW_VERSION
     t = pd.read_parquet(d / "moe_perf.parquet")
     t = t[(t.moe_dtype == AIC_MOE_DTYPE[precision]) & (t.hidden_size == HIDDEN) & (t.inter_size == INTER)
           & (t.topk == TOPK) & (t.num_experts == EXPERTS) & (t.moe_tp_size == 1) & (t.moe_ep_size == EP)
-          & (t.distribution == "balanced")]
+          & (t.distribution == MOE_ROUTING)]
     if t.empty:
         return None
     best = t.groupby("num_tokens", as_index=False).latency.min()
@@ -246,7 +254,7 @@ def moe_curve(data: Path, system: str, peak: dict, precision: str):
         points.append((x, float(frac(roof(bytes_, flops, peak, precision), lat * 1e-3))))
     points = thin(points)
     note = (f"{system} moe_perf.parquet, DeepSeek-R1 MoE (hidden {HIDDEN}, inter {INTER}, top-{TOPK} of {EXPERTS}), "
-            f"moe_ep {EP}, moe_tp 1, balanced routing, dtype {AIC_MOE_DTYPE[precision]}, best kernel_source; x = "
+            f"moe_ep {EP}, moe_tp 1, {MOE_ROUTING} routing, dtype {AIC_MOE_DTYPE[precision]}, best kernel_source; x = "
             f"tokens x {TOPK}/{EXPERTS}; bytes = expected distinct experts touched on one rank (F4) x 3 matrices + "
             f"activations; {meta_text(d)}")
     return points, note
