@@ -80,7 +80,8 @@ def _headline(frame: pd.DataFrame) -> None:
     c2.metric("Facility power", fmt.power_kw(top["facility_power_kw"]), border=True)
     c3.metric("Cost", fmt.usd_per_million_tokens(top["usd_per_million_output_tokens"]), border=True,
               help=f"Band {fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_low'])} to "
-                   f"{fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_high'])}.")
+                   f"{fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_high'])}. Based on: "
+                   f"{top['cost_basis']} (an estimate or assumption is not a list price).")
     c4.metric("Energy", fmt.joules_per_token(top["joules_per_output_token"]), border=True,
               help=f"Band {fmt.joules_per_token(top['joules_per_output_token_low'])} to "
                    f"{fmt.joules_per_token(top['joules_per_output_token_high'])}.")
