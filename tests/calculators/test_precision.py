@@ -62,3 +62,30 @@ def test_an_unknown_precision_names_best_among_the_valid_ones():
     """A precision that is neither 'best' nor a catalog id is a ScenarioError listing both."""
     with pytest.raises(ScenarioError, match="best"):
         size(CATALOG, accelerator="b200", precision="fp3", **TARGETS)
+
+
+def test_sweep_best_covers_each_chips_candidates_and_names_them():
+    """sweep(precisions=['best']) has, per chip, exactly its candidate precisions, each row naming its own."""
+    from calculators.sweep import sweep
+
+    frame = sweep(CATALOG, model="deepseek-r1", accelerators=["sn40l", "b200"], precisions=[BEST],
+                  concurrencies=[1, 64], mtp_layers=(0,), context_tokens=2000, max_replica_nodes=4)
+    model = CATALOG.models["deepseek-r1"]
+    for chip in ("sn40l", "b200"):
+        got = set(frame.loc[frame["accelerator"] == chip, "precision"])
+        assert got == set(candidate_precisions(CATALOG, model, CATALOG.accelerators[chip]))
+
+
+def test_cli_size_best_json_names_the_precision_chosen(capsys):
+    """`size --precision best --json` reports the chosen precision, the request and how each candidate did."""
+    import json
+
+    from calculators.cli import main
+
+    args = ["size", "--model", "deepseek-r1", "--accelerator", "b200", "--precision", "best",
+            "--per-user-tokens-per-s", "198", "--total-output-tokens-per-s", "20000", "--input-tokens", "1000",
+            "--output-tokens", "2000", "--json"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["precision_requested"] == BEST and out["precision"] in CATALOG.accelerators["b200"].precisions
+    assert all(p in out["precision_choice"] for p in CATALOG.accelerators["b200"].precisions)

@@ -50,3 +50,18 @@ def test_an_unknown_topology_is_refused_with_the_choices():
     """A topology other than shipped/assumed is a ScenarioError naming both."""
     with pytest.raises(ScenarioError, match="shipped, assumed"):
         check_topology("huge")
+
+
+def test_cli_size_topology_assumed_is_labelled(capsys):
+    """`size --topology assumed --json` labels the answer 'assumed'; the default is 'shipped' for SN40L."""
+    import json
+
+    from calculators.cli import main
+
+    base = ["size", "--model", "deepseek-r1", "--accelerator", "sn40l", "--precision", "bf16",
+            "--per-user-tokens-per-s", "198", "--total-output-tokens-per-s", "20000", "--input-tokens", "1000",
+            "--output-tokens", "2000", "--json"]
+    assert main(base) == 0
+    assert json.loads(capsys.readouterr().out)["replica_shape"] == SHIPPED
+    assert main([*base, "--topology", "assumed"]) == 0
+    assert json.loads(capsys.readouterr().out)["replica_shape"] == ASSUMED
