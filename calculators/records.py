@@ -435,6 +435,8 @@ class ValidationPoint(Record):
     # ``kv_cache_precision``: the KV cache format the measured run used (FP8 KV in TensorRT-LLM's and vLLM's FP8
     # recipes), when the source says; None = the engine's default.
     kv_cache_precision: Id | None = None
+    # ``micro_batch_overlap``: False when the source says the run had two-batch overlap off (None = the default)
+    micro_batch_overlap: bool | None = None
     # ``calibrates``: which engine number a calibrate point sets (tools/calibrate_engines.py solves it): the fixed
     # cost per layer (a batch-1 point) or the host and scheduler time per running sequence per step (a point at
     # high concurrency); None on a test point.
@@ -485,6 +487,9 @@ class KernelCurve(Record):
     precision: Id
     x: Text
     points: tuple[Pair, ...] = Field(strict=False, min_length=1)
+    # a fixed cost per kernel call (us): when given, t = calls x floor + roofline / fraction, the fraction then being
+    # the asymptotic one of large shapes; when absent the fraction already holds the per-call cost at these shapes
+    floor_us: float | None = Field(default=None, ge=0)
     kind: Kind
     source: Id | None = None
     note: Text | None = None

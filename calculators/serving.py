@@ -27,11 +27,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from calculators import prefill
 from calculators.assumptions import Assumptions
 from calculators.errors import ScenarioError
 from calculators.layout import Layout, candidate_layouts, parse_layout, sram_only
-from calculators.model.step import engine_efficiency, evaluate_step, mtp_table, prefill_time_s
+from calculators.model.step import (
+    engine_efficiency,
+    evaluate_step,
+    mtp_table,
+    prefill_seconds_per_token,
+    prefill_time_s,
+)
 from calculators.records import Accelerator, Catalog, Model
 
 SERVING_MODES = ("decode", "aggregated", "disaggregated")
@@ -110,7 +115,7 @@ def evaluate_serving(
         chunk_total = a.prefill_chunk_tokens * dp
         prompt_steps = np.ceil(i_tok / a.prefill_chunk_tokens)
         chips_all = np.asarray(chips, dtype=float)
-        own_prefill_s = prefill_time_s(model, chip, precision, a, i_tok, i_tok, chips_all)
+        own_prefill_s = prefill_time_s(model, chip, precision, a, i_tok, i_tok, chips_all, efficiency=eff, ranks=dp)
         decoding = running
         for iteration in range(FIXED_POINT_ITERATIONS):
             # prefill can feed at most chunk_total tokens a step: beyond that the decode batch starves
@@ -135,9 +140,8 @@ def evaluate_serving(
         i_tok = np.asarray(input_tokens, dtype=float)
         o_tok = np.asarray(output_tokens, dtype=float)
         out = dict(step(running))
-        prefill_rate = prefill.prefill_tokens_per_s_per_chip(
-            model, chip, precision, i_tok, a.compute_efficiency_prefill
-        )
+        prefill_rate = 1.0 / prefill_seconds_per_token(model, chip, precision, a, i_tok, efficiency=eff,
+                                                       chunk_tokens=a.prefill_chunk_tokens)
         needed = out["total_output_tokens_per_s"] * i_tok / o_tok / prefill_rate
         pool = np.ceil(needed) if prefill_chips is None else np.asarray(prefill_chips, dtype=float)
         # a fixed prefill pool too small for the decode pool's appetite caps the output rate

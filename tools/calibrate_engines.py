@@ -9,12 +9,15 @@ Two numbers of an engine come from measurements of that engine rather than from 
   not hide (scheduling, sampling, the elementwise work no kernel table holds), set by a point at high concurrency
   where it dominates.
 A calibrate point names the number it sets (``calibrates``; default tau). For each engine, this script solves tau
-first, then the prefill efficiency, then the per-sequence overhead, each with the earlier ones in place, each by bisection so the model reproduces its point exactly
-(several points: their geometric mean). It prints the table; copy the values into hardware_catalog/assumptions.yaml
-with the derivation in each note. Nothing is written.
+first, then the prefill efficiency, then the per-sequence overhead, each with the earlier ones in place, each by
+bisection so the model reproduces its point exactly (several points: their geometric mean). It prints the table;
+with ``--write`` it also replaces each solved ``value:`` in hardware_catalog/assumptions.yaml (the field's line must
+exist there, with its source and note: the derivation is stated once, in the catalog; the script refreshes the
+number).
 
-    python tools/calibrate_engines.py            # every engine with a calibrate point
+    python tools/calibrate_engines.py                  # every engine with a calibrate point
     python tools/calibrate_engines.py neuron-2025
+    python tools/calibrate_engines.py --write          # and write the solved values
 
 A point the model cannot reach (the modelled kernels and collectives alone are slower than the measurement) is
 reported as such: that is a finding about the mechanism, not a value to force.
@@ -23,6 +26,7 @@ reported as such: that is a finding about the mechanism, not a value to force.
 from __future__ import annotations
 
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -33,6 +37,8 @@ from calculators.catalog import default_catalog  # noqa: E402
 from calculators.records import Catalog, Fraction, NonNegative, ValidationPoint  # noqa: E402
 from calculators.validation import _predicted  # noqa: E402
 
+ASSUMPTIONS = Path(__file__).resolve().parent.parent / "hardware_catalog" / "assumptions.yaml"
+SIGNIFICANT = 3
 SPEED_METRICS = ("per_user_tokens_per_s", "request_output_tokens_per_s", "output_tokens_per_s_per_chip")
 ORDER = ("fixed_latency_us_per_layer", "compute_efficiency_prefill", "host_overhead_us_per_sequence")
 BOUNDS = {  # (low, high, speed rises with the value)
@@ -85,9 +91,29 @@ def solve(catalog: Catalog, point: ValidationPoint, field: str) -> float | None:
     return (lo + hi) / 2
 
 
+def write_values(solved: dict[tuple[str, str], float], path: Path = ASSUMPTIONS) -> None:
+    """Replace the ``value:`` of each solved engine field in the catalog file, rounded to SIGNIFICANT digits."""
+    text = path.read_text()
+    for (engine_id, field), value in solved.items():
+        start = text.index(f"  - id: {engine_id}\n")
+        end = text.find("\n  - id:", start + 1)
+        end = len(text) if end < 0 else end
+        block = text[start:end]
+        new, count = re.subn(rf"(    {field}: \{{value: )[-0-9.e]+", rf"\g<1>{float(f'{value:.{SIGNIFICANT}g}'):g}",
+                             block)
+        if count != 1:
+            raise SystemExit(f"{path.name}: engine {engine_id!r} has no '{field}:' line to update; add it with its "
+                             "source and note first")
+        text = text[:start] + new + text[end:]
+    path.write_text(text)
+
+
 def main(argv: list[str]) -> int:
+    write = "--write" in argv
+    argv = [a for a in argv if a != "--write"]
     catalog = default_catalog()
     wanted = set(argv)
+    written: dict[tuple[str, str], float] = {}
     points = [
         p for p in catalog.validation.values()
         # MTP points calibrate the draft acceptances, not an engine number
@@ -106,12 +132,16 @@ def main(argv: list[str]) -> int:
             if value is not None and value > 0:
                 solved.setdefault(engine_of(catalog, p), []).append(value)
         for engine_id, values in solved.items():  # later fields are solved with these in place
-            catalog = with_value(catalog, engine_id, field, math.exp(sum(map(math.log, values)) / len(values)))
+            written[(engine_id, field)] = math.exp(sum(map(math.log, values)) / len(values))
+            catalog = with_value(catalog, engine_id, field, written[(engine_id, field)])
     print()
     for engine_id in sorted({engine_of(catalog, p) for p in points}):
         e = catalog.engines[engine_id]
         parts = [f"{f} {getattr(e, f).value:.4g}" for f in ORDER if getattr(e, f) is not None]
         print(f"{engine_id:<20} {', '.join(parts)}")
+    if write:
+        write_values(written)
+        print(f"wrote {len(written)} value(s) to {ASSUMPTIONS.name}")
     return 0
 
 
