@@ -1,10 +1,12 @@
 """Fleet sizing for a target (F11-F15): decode and prefill chips, nodes, racks, power, energy and money.
 
-``size`` searches every replica size, layout, batch and MTP depth of one chip (one vectorised call, see
-:mod:`calculators.sweep`) for the fewest decode chips that reach the per-user speed and the total output rate, then
-adds prefill chips, packs nodes into racks by space and by the rack power budget (whichever binds), and prices the
-result. An unreachable target is an answer (``feasible=False`` with the best reachable speed and why), never an
-exception, and no output is ever NaN or infinite.
+``size`` serves the workload disaggregated (:mod:`calculators.serving`): it searches every replica size, layout,
+batch and MTP depth of one chip (one vectorised call of the same step, see :mod:`calculators.sweep`; the engine's
+per-step host time and the KV capacity included) for the fewest decode chips that reach the per-user speed and the
+total output rate at context I + O / 2, then adds a prefill pool at the serving model's prefill rate, packs nodes
+into racks by space and by the rack power budget (whichever binds), and prices the result. An unreachable target is
+an answer (``feasible=False`` with the best reachable speed and why), never an exception, and no output is ever NaN
+or infinite.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from calculators.decode import (
     sram_only,
     uncertainty_fraction,
 )
+from calculators.model.step import engine_efficiency, prefill_seconds_per_token
 from calculators.precision import BEST, candidate_precisions, check_requested_precision, is_best, no_candidate_reason
 from calculators.records import Catalog
 from calculators.shapes import (
@@ -243,8 +246,12 @@ def size(
     # prefill (F12)
     input_rate = target_total * input_tokens / output_tokens
     unit = low * per_node
-    eta = a.compute_efficiency_prefill
-    rate_per_chip = prefill.prefill_tokens_per_s_per_chip(m, chip, precision, input_tokens, eta)
+    # the serving model's prefill rate (measured large-shape kernel curves where the chip has them, else the engine's
+    # or class's end-to-end efficiency): the same number as disaggregated serving and the prefill validation points
+    rate_per_chip = float(1.0 / prefill_seconds_per_token(
+        m, chip, precision, a, input_tokens, efficiency=engine_efficiency(catalog, chip, a),
+        chunk_tokens=a.prefill_chunk_tokens, ranks=unit,
+    ))
     n_prefill = prefill.prefill_chips(input_rate, a.prefill_cache_hit_rate, rate_per_chip, unit)
     ttft = prefill.time_to_first_token_s(input_tokens, a.prefill_cache_hit_rate, rate_per_chip, unit)
 
