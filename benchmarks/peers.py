@@ -13,11 +13,16 @@ What it does
        TP=EP=chips at <= 16 concurrent requests, else attention DP x EP (its max-throughput layout); several nodes:
        SGLang wide EP (it has multi-node DeepEP data only for 16/32/64 GPUs). ``decode`` points run ``static_gen``
        at the point's context, ``aggregated`` ones ``agg`` with the point's ISL/OSL, ``disaggregated`` ones the
-       decode pool as ``static_gen`` at ISL + OSL/2. Metrics: tokens/s/user, tokens/s/gpu, TTFT, TPOT.
+       decode pool as ``static_gen`` at ISL + OSL/2; prefill throughput ``static_ctx`` with ~16k tokens per rank.
+       MTP points pass ``--nextn k --nextn-accepted`` from the catalog's published acceptances (it has no default).
+       Points measured on SGLang (engine generic-2024) use its SGLang tables. Metrics: tokens/s/user,
+       tokens/s/gpu, seq/s x ISL, TTFT, TPOT; it reports no power on these systems.
      * GenZ: ``decode_moddeling`` / ``prefill_moddeling`` with the catalog's own peaks for the chip (its roofline at
        100% efficiency, GenZ's default), for the models it ships (DeepSeek-V3 = R1's architecture, Llama 3.1 405B,
        Llama 3.1 70B which GenZ maps to its Llama-2-70B config). TP = min(chips, 8), EP (MoE) or PP (dense) across
-       the rest. Per-user speed = 1000 / step ms; per-chip = batch / step / chips.
+       the rest (EP a power of two dividing 256 experts, so 72 GPUs run as 64). Per-user speed = 1000 / step ms;
+       per-chip = batch / step / chips used. GenZ's capacity check ignores tensor/expert sharding, so it is given
+       the group's memory (the check only; no time depends on it).
      A point a peer cannot answer prints ``n/a`` with the reason; medians are over the points each tool answered.
   4. Prints a markdown table (date and versions in its heading) to paste into the README section "Peers side by
      side".
@@ -83,7 +88,7 @@ def installed_version(bindir: Path, dist: str) -> str:
 
 
 # --- one question per point --------------------------------------------------------------------------------------
-def job_for(point) -> dict:
+def job_for(point, catalog) -> dict:
     """The question a validation point asks, in plain JSON (the peers' workers do not import the project)."""
     isl = point.input_tokens
     osl = point.output_tokens
@@ -91,7 +96,18 @@ def job_for(point) -> dict:
     return {"id": point.id, "model": point.model, "accelerator": point.accelerator, "chips": point.chips,
             "precision": point.precision, "concurrency": point.concurrency, "isl": isl, "osl": osl,
             "context": context, "serving": point.serving, "metric": point.metric, "mtp": point.mtp_layers,
+            "mtp_accepted": mtp_accepted(catalog, point.mtp_layers), "engine": point.engine,
             "saturated": point.saturated}
+
+
+def mtp_accepted(catalog, drafts: int) -> float:
+    """Mean accepted draft tokens per step with ``drafts`` MTP drafts, from the catalog's published acceptances
+    (AIConfigurator has no built-in acceptance and asks for it)."""
+    total, chain = 0.0, 1.0
+    for p in catalog.serving.mtp_acceptance[:drafts]:
+        chain *= p.value
+        total += chain
+    return round(total, 3)
 
 
 def aic_args(job: dict) -> list[str] | str:
@@ -102,8 +118,8 @@ def aic_args(job: dict) -> list[str] | str:
         return "model not in its configs"
     if job["precision"] not in AIC_QUANT:
         return f"precision {job['precision']} not mapped"
-    if job["metric"] in ("joules_per_output_token", "input_tokens_per_s_per_chip"):
-        return "metric not reported (power 'unavailable'; prefill throughput not a CLI output)"
+    if job["metric"] == "joules_per_output_token":
+        return "no power figure (its power tables cover 0% of these ops)"
     system, per_node = AIC_SYSTEMS[job["accelerator"]]
     gemm, moe, kv = AIC_QUANT[job["precision"]]
     chips, conc = job["chips"], job["concurrency"]
@@ -111,16 +127,23 @@ def aic_args(job: dict) -> list[str] | str:
             "--kvcache-quant-mode", kv, "--log-level", "ERROR"]
     if job["model"] in ("deepseek-r1", "qwen3-235b-a22b"):
         args += ["--moe-quant-mode", moe, "--moe-tp-size", "1", "--moe-ep-size", str(chips)]
-    if chips <= per_node and conc <= 16:
-        args += ["--backend", "trtllm", "--tp-size", str(chips), "--batch-size", str(conc)]
+    # SGLang-measured points (generic-2024 engine) and every multi-node case run its SGLang tables.
+    single = "sglang" if job["engine"] == "generic-2024" else "trtllm"
+    prefill = job["metric"] == "input_tokens_per_s_per_chip"
+    if chips <= per_node and conc <= 16 and not prefill:
+        args += ["--backend", single, "--tp-size", str(chips), "--batch-size", str(conc)]
     else:
-        backend = "trtllm" if chips <= per_node else "sglang"
+        backend = single if chips <= per_node else "sglang"
         per_rank = max(1, math.ceil(conc / chips))
+        if prefill:   # a prefill chunk of ~16k tokens per rank, as large-EP prefill servers run
+            per_rank = max(1, 16384 // (job["isl"] or job["context"]))
         args += ["--backend", backend, "--tp-size", "1", "--attention-dp-size", str(chips),
                  "--batch-size", str(per_rank)]
     if job["mtp"]:
-        args += ["--nextn", str(job["mtp"])]
-    if job["serving"] == "aggregated" and job["isl"] and job["osl"]:
+        args += ["--nextn", str(job["mtp"]), "--nextn-accepted", str(job["mtp_accepted"])]
+    if prefill:
+        args += ["--estimate-mode", "static_ctx", "--isl", str(job["isl"] or job["context"]), "--osl", "2"]
+    elif job["serving"] == "aggregated" and job["isl"] and job["osl"]:
         args += ["--estimate-mode", "agg", "--isl", str(job["isl"]), "--osl", str(job["osl"])]
     else:
         args += ["--estimate-mode", "static_gen", "--isl", str(job["context"]), "--osl", "2"]
@@ -138,20 +161,33 @@ def run_aic(bindir: Path, job: dict) -> dict:
     proc = subprocess.run([str(bindir / "aiconfigurator"), "cli", "estimate", *args], capture_output=True,
                           text=True, timeout=600)
     text = proc.stdout + proc.stderr
-    label, scale = AIC_FIELDS[job["metric"]]
-    m = re.search(rf"^\s*{re.escape(label)}:\s*([\d,.]+)", text, re.M)
-    if not m:
-        err = re.search(r"Error: (.*)", text)
-        return {"error": (err.group(1)[:90] + "...") if err else "no estimate in its output"}
-    return {"predicted": float(m.group(1).replace(",", "")) * scale, "how": " ".join(args)}
+    def number(label: str) -> float | None:
+        m = re.search(rf"^\s*{re.escape(label)}:\s*([\d,.]+)", text, re.M)
+        return float(m.group(1).replace(",", "")) if m else None
+
+    if job["metric"] == "input_tokens_per_s_per_chip":
+        seq_s = number("seq/s")
+        value = seq_s * (job["isl"] or job["context"]) / job["chips"] if seq_s is not None else None
+    else:
+        label, scale = AIC_FIELDS[job["metric"]]
+        value = number(label)
+        value = value * scale if value is not None else None
+    if value is None and "Cross-node EP requires DeepEP" in text:
+        return {"error": f"no multi-node DeepEP table for EP{job['chips']} on this system"}
+    if value is None:
+        err = re.search(r"(?:Error: |requires )(.*)", text)
+        return {"error": (err.group(1)[:70] + "...") if err else "no estimate in its output"}
+    return {"predicted": value, "how": " ".join(args)}
 
 
-def genz_system(acc) -> dict:
-    """GenZ's system dict from the catalog's own numbers for the chip."""
+def genz_system(acc, chips: int) -> dict:
+    """GenZ's system dict from the catalog's own numbers for the chip. GenZ 0.0.16's capacity check compares one
+    chip's memory x pipeline stages with the whole model's weights (tensor and expert sharding ignored), so the
+    memory given is the group's: it decides only that check, not any time."""
     tiers = {t.tier: t for t in acc.memory_tiers}
     tier = tiers.get("hbm") or next(iter(tiers.values()))
     flops = acc.peak_tflops.get("bf16") or next(iter(acc.peak_tflops.values()))
-    return {"Flops": flops.value, "Memory_size": tier.capacity_gb.value, "Memory_BW": tier.bandwidth_gb_s.value,
+    return {"Flops": flops.value, "Memory_size": tier.capacity_gb.value * chips, "Memory_BW": tier.bandwidth_gb_s.value,
             "ICN": acc.scale_up_gb_s_per_direction.value, "real_values": True}
 
 
@@ -166,9 +202,12 @@ def genz_job(job: dict, catalog) -> dict | str:
     tp = min(chips, 8)
     rest = max(1, chips // tp)
     moe = job["model"] in ("deepseek-r1",)
+    if moe:   # expert parallelism must divide DeepSeek's 256 experts: the largest power of two that fits
+        rest = 2 ** int(math.log2(rest))
+    used = tp * rest
     return {**job, "genz_model": GENZ_MODELS[job["model"]], "bits": GENZ_BITS[job["precision"]],
-            "system": genz_system(catalog.accelerators[job["accelerator"]]), "tp": tp,
-            "ep": rest if moe else 1, "pp": 1 if moe else rest}
+            "system": genz_system(catalog.accelerators[job["accelerator"]], used), "tp": tp,
+            "ep": rest if moe else 1, "pp": 1 if moe else rest, "chips_used": used}
 
 
 def genz_worker() -> None:
@@ -186,13 +225,13 @@ def genz_worker() -> None:
             if job["metric"] == "input_tokens_per_s_per_chip":
                 isl = job["isl"] or job["context"]
                 out = prefill_moddeling(batch_size=1, input_tokens=isl, **common)
-                value = 1000 * isl / out["Latency"] / job["chips"]
+                value = 1000 * isl / out["Latency"] / job["chips_used"]
             else:
                 out = decode_moddeling(batch_size=job["concurrency"], input_tokens=job["context"], output_tokens=1,
                                        Bb=1, **common)
                 step_ms = out["Latency"]
                 value = {"per_user_tokens_per_s": 1000 / step_ms,
-                         "output_tokens_per_s_per_chip": 1000 * job["concurrency"] / step_ms / job["chips"],
+                         "output_tokens_per_s_per_chip": 1000 * job["concurrency"] / step_ms / job["chips_used"],
                          "time_per_output_token_ms": step_ms}[job["metric"]]
             result = {"id": job["id"], "predicted": value}
         except Exception as exc:  # a peer's refusal is data here, not a crash of the comparison
@@ -291,7 +330,7 @@ def main(argv=None) -> int:
     base = Path(args.venv_dir)
     aic_bin = ensure_venv(base / "aiconfigurator", AIC_PACKAGE)
     genz_bin = ensure_venv(base / "genz", GENZ_PACKAGE)
-    jobs = [job_for(p) for p in points]
+    jobs = [job_for(p, catalog) for p in points]
 
     aic = {}
     for job in jobs:
