@@ -2,7 +2,8 @@
 
 A catalog is a set of YAML files. Each file is a mapping whose keys are sections: ``sources`` (a mapping of id to
 source), ``serving`` (one mapping), and the listed sections ``precisions``, ``accelerators``, ``systems``,
-``models``, ``chip_classes``, ``engines``, ``validation``, ``kernel_curves`` and ``collective_curves`` (lists of entries, each with an ``id``). Files are
+``models``, ``chip_classes``, ``engines``, ``validation``, ``kernel_curves`` and ``collective_curves`` (lists of
+entries, each with an ``id``). Files are
 merged in order: an entry whose id already exists replaces it, so a user's file layered over the shipped catalog
 overrides or extends it. The same id twice in one file is an error.
 
@@ -396,12 +397,18 @@ def _reference_problems(merged: dict[str, dict[str, tuple[Any, _Origin]]]) -> li
                 need("precisions", record.native_precision, origin, label, "native_precision")
             elif isinstance(record, ChipClass):
                 need("engines", record.default_engine, origin, label, "default_engine")
+            elif isinstance(record, Engine):
+                for i, chip in enumerate(record.default_for):
+                    need("accelerators", chip, origin, label, "default_for", i)
+                if record.kv_cache_precision is not None:
+                    need("precisions", record.kv_cache_precision.value, origin, label, "kv_cache_precision", "value")
             elif isinstance(record, ValidationPoint):
                 need("sources", record.source, origin, label, "source")
                 need("models", record.model, origin, label, "model")
                 need("accelerators", record.accelerator, origin, label, "accelerator")
                 need("precisions", record.precision, origin, label, "precision")
                 need("engines", record.engine, origin, label, "engine")
+                need("precisions", record.kv_cache_precision, origin, label, "kv_cache_precision")
             elif isinstance(record, KernelCurve | CollectiveCurve):
                 chip_ids = ids["accelerators"] | ids["chip_classes"]
                 if record.accelerator not in chip_ids:

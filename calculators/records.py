@@ -348,6 +348,14 @@ class Engine(Record):
     # a factor on the kernel curves: this engine's kernels reach this share of what the curve's reference stack
     # measured on the same chip (1 = the curves as measured; < 1 for a software stack not yet as tuned)
     kernel_efficiency_factor: Fraction | None = None
+    # the accelerators whose serving software this engine is by default (a vendor's stack); others take their chip
+    # class's default engine
+    default_for: tuple[Id, ...] = Field(default=(), strict=False)
+    # the KV cache format the engine serves with by default (None = the catalog's serving default, BF16)
+    kv_cache_precision: SourcedChoice | None = None
+    # the engine's prefill efficiency (achieved fraction of peak FLOP/s, end to end) where it differs from its chip
+    # class's: a software stack's prefill kernels mature at their own pace
+    compute_efficiency_prefill: Fraction | None = None
 
 
 class Serving(Record):
@@ -392,6 +400,7 @@ class ValidationPoint(Record):
         "input_tokens_per_s_per_chip",
         "time_to_first_token_s",
         "time_per_output_token_ms",
+        "request_output_tokens_per_s",
     ]
     measured: float = Field(gt=0)
     tolerance: float = Field(gt=0, le=1)
@@ -415,6 +424,11 @@ class ValidationPoint(Record):
     output_tokens: int | None = Field(default=None, gt=0)
     serving: Literal["decode", "aggregated", "disaggregated"] = "decode"
     prefill_chips: int | None = Field(default=None, gt=0)
+    # ``kv_cache_precision``: the KV cache format the measured run used (FP8 KV in TensorRT-LLM's and vLLM's FP8
+    # recipes), when the source says; None = the engine's default.
+    kv_cache_precision: Id | None = None
+    # ``request_output_tokens_per_s`` is a per-user speed over the whole request: output tokens / request latency
+    # (prefill and queueing included), the "[w/ ctx]" figure of trtllm-bench; ``per_user_tokens_per_s`` is 1 / TPOT.
 
     @model_validator(mode="after")
     def _workload(self) -> ValidationPoint:

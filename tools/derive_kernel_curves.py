@@ -499,6 +499,21 @@ def scaled(points, factor):
     return [(x, min(1.0, max(1e-4, f * factor))) for x, f in points]
 
 
+BYTES_PER_WEIGHT = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5625}
+
+
+def scaled_compute(points, factor, op, peak, precision):
+    """A reference chip's curve carried to a chip whose *compute-bound* kernels reach ``factor`` of the reference's
+    (a MAMF ratio): the factor applies in proportion to how compute-bound the shape is, so memory-bound small shapes
+    (bandwidth streaming, which MAMF does not measure) keep the reference fraction. A GEMM of M tokens reading
+    b-byte weights turns compute-bound at M* = C b / (2 BW) (its ridge); the share s = M / (M + M*) blends 1 -> factor.
+    Prefill attention is compute-bound at every length, so it takes the factor whole."""
+    if op == "prefill_attention" or peak["bw"] is None:
+        return scaled(points, factor)
+    ridge = peak["tflops"][precision] * BYTES_PER_WEIGHT.get(precision, 1.0) / (2 * peak["bw"])
+    return [(x, min(1.0, max(1e-4, f * (1 + (factor - 1) * x / (x + ridge))))) for x, f in points]
+
+
 def curve(acc, op, variant, precision, points, kind, source, note) -> dict:
     c = {"id": ".".join(p for p in (acc, op, variant, precision) if p), "accelerator": acc, "op": op}
     if variant:
@@ -527,12 +542,14 @@ COMPUTE_SCALED = {
 # Class fallbacks: the H100 curve (B200 for fp4) times the ratio of assumptions.yaml class constants to the gpu
 # class's (compute_efficiency_decode for GEMMs, memory_bandwidth_efficiency for decode attention,
 # compute_efficiency_prefill for prefill attention).
+# No kernel curves for the dataflow, sram and wafer classes: their compilers fuse whole decoder blocks into one
+# program, so a GPU curve's small-shape floor (each kernel's launch and tail, a few us, measured into every small
+# GEMM and attention call) is not a fact about them; scaling it in would charge them a GPU's kernel overheads twice
+# (their engines' fixed cost per layer is calibrated separately). They keep their class's single efficiencies
+# (assumptions.yaml) and get collective curves below.
 CLASS_RATIO = {  # class: (gemm, decode attention, prefill attention)
     "gpu": (1.0, 1.0, 1.0),
     "tpu": (0.45 / 0.5, 0.7 / 0.7, 0.3 / 0.25),
-    "dataflow": (0.5 / 0.5, 0.75 / 0.7, 0.3 / 0.25),
-    "sram": (0.4 / 0.5, 0.6 / 0.7, 0.3 / 0.25),
-    "wafer": (0.3 / 0.5, 0.5 / 0.7, 0.25 / 0.25),
 }
 
 
@@ -598,9 +615,11 @@ def derive(data: Path, peaks: dict) -> tuple[list[dict], list[dict]]:
             if racc != ref or prec not in pk["tflops"]:
                 continue
             if op in ("gemm", "grouped_gemm", "prefill_attention"):
-                kern.append(curve(acc, op, variant, prec, scaled(c["points"], ratio), "assumption", "mle-mamf",
-                                  f"{ref} curve x {ratio:.3f} ({why}); no published {acc} kernel table at these shapes "
-                                  f"was found"))
+                kern.append(curve(acc, op, variant, prec, scaled_compute(c["points"], ratio, op, pk, prec),
+                                  "assumption", "mle-mamf",
+                                  f"{ref} curve with its compute-bound part x {ratio:.3f} ({why}; the factor blends in "
+                                  f"with the shape's compute share, memory-bound small shapes keep {ref}'s fraction); "
+                                  f"no published {acc} kernel table at these shapes was found"))
     # Class fallbacks.
     for cls, (g_r, d_r, p_r) in CLASS_RATIO.items():
         for (racc, op, variant, prec), c in list(by_id.items()):
