@@ -1,5 +1,5 @@
-"""The shipped kernel and collective curves (hardware_catalog/kernels.yaml): they load, cover every chip, and a
-badly typed point is refused at its line."""
+"""The shipped kernel and collective curves (hardware_catalog/kernels.yaml): they load, cover the chips they should,
+and a badly typed point is refused at its line."""
 
 from __future__ import annotations
 
@@ -22,17 +22,35 @@ def curve_file(points: str) -> str:
     )
 
 
-def test_every_accelerator_resolves_to_a_curve_for_every_op():
-    """Each catalog chip has its own curve or its chip class's fallback for every op, and both collective scopes."""
+FUSED_CLASSES = ("dataflow", "sram", "wafer")
+
+
+def test_every_kernel_launching_chip_resolves_to_a_curve_for_every_op():
+    """Each GPU- and TPU-class chip has its own kernel curve or its class's fallback for every op."""
     catalog = load_catalog()
-    kernel_owners = {(c.accelerator, c.op) for c in catalog.kernel_curves.values()}
-    collective_owners = {(c.accelerator, c.op, c.scope) for c in catalog.collective_curves.values()}
+    owners = {(c.accelerator, c.op) for c in catalog.kernel_curves.values()}
     for chip in catalog.accelerators.values():
+        if chip.chip_class in FUSED_CLASSES:
+            continue
         for op in OPS:
-            assert {(chip.id, op), (chip.chip_class, op)} & kernel_owners, (chip.id, op)
+            assert {(chip.id, op), (chip.chip_class, op)} & owners, (chip.id, op)
+
+
+def test_fused_program_classes_have_no_kernel_curves():
+    """Dataflow, SRAM and wafer chips keep their class efficiencies: a GPU curve's per-kernel floor is not theirs."""
+    catalog = load_catalog()
+    fused = {a.id for a in catalog.accelerators.values() if a.chip_class in FUSED_CLASSES} | set(FUSED_CLASSES)
+    assert not [c.id for c in catalog.kernel_curves.values() if c.accelerator in fused]
+
+
+def test_every_chip_resolves_to_both_collectives_in_both_scopes():
+    """Each chip has its own or its class's alpha-beta curve for all-reduce and all-to-all, inside and across."""
+    catalog = load_catalog()
+    owners = {(c.accelerator, c.op, c.scope) for c in catalog.collective_curves.values()}
+    for chip in catalog.accelerators.values():
         for op in ("all_reduce", "all_to_all"):
             for scope in ("scale_up", "scale_out"):
-                assert {(chip.id, op, scope), (chip.chip_class, op, scope)} & collective_owners, (chip.id, op, scope)
+                assert {(chip.id, op, scope), (chip.chip_class, op, scope)} & owners, (chip.id, op, scope)
 
 
 def test_measured_curves_are_the_nvidia_and_deepseek_tables_only():
