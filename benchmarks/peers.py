@@ -51,18 +51,21 @@ GENZ_PACKAGE = "genz-llm==0.0.16"
 AIC_SYSTEMS = {"h100-sxm": ("h100_sxm", 8), "h200-sxm": ("h200_sxm", 8), "b200": ("b200_sxm", 8),
                "b300": ("b300_sxm", 8), "gb200": ("gb200", 4), "gb300": ("gb300", 4)}
 AIC_MODELS = {"deepseek-r1": "deepseek-ai/DeepSeek-R1", "llama-3.1-70b": "meta-llama/Meta-Llama-3.1-70B",
-              "llama-3.1-405b": "meta-llama/Meta-Llama-3.1-405B", "qwen3-235b-a22b": "Qwen/Qwen3-235B-A22B"}
+              "llama-3.1-405b": "meta-llama/Meta-Llama-3.1-405B", "qwen3-235b-a22b": "Qwen/Qwen3-235B-A22B",
+              "kimi-k2": "moonshotai/Kimi-K2-Instruct"}
+AIC_MOE = ("deepseek-r1", "qwen3-235b-a22b", "kimi-k2")
 AIC_QUANT = {  # precision -> (gemm, moe, kv cache)
     "fp8": ("fp8_block", "fp8_block", "fp8"),
     "fp4": ("fp8_block", "nvfp4", "fp8"),    # NVIDIA's R1 FP4 checkpoints: NVFP4 experts, FP8 attention
     "bf16": ("bfloat16", "bfloat16", "bfloat16"),
 }
 GENZ_MODELS = {"deepseek-r1": "deepseek-ai/DeepSeek-V3-Base", "llama-3.1-405b": "meta-llama/meta-llama-3.1-405b",
-               "llama-3.1-70b": "meta-llama/meta-llama-3.1-70b"}
+               "llama-3.1-70b": "meta-llama/meta-llama-3.1-70b", "llama-2-70b": "meta-llama/llama-2-70b"}
 GENZ_BITS = {"bf16": "bf16", "fp8": "fp8", "fp4": "fp4", "int8": "int8"}
 METRIC_UNIT = {"per_user_tokens_per_s": "tok/s/user", "output_tokens_per_s_per_chip": "tok/s/chip",
                "input_tokens_per_s_per_chip": "in tok/s/chip", "joules_per_output_token": "J/tok",
-               "time_to_first_token_s": "s TTFT", "time_per_output_token_ms": "ms TPOT"}
+               "time_to_first_token_s": "s TTFT", "time_per_output_token_ms": "ms TPOT",
+               "request_output_tokens_per_s": "tok/s/request"}
 
 
 # --- virtualenvs -------------------------------------------------------------------------------------------------
@@ -120,12 +123,17 @@ def aic_args(job: dict) -> list[str] | str:
         return f"precision {job['precision']} not mapped"
     if job["metric"] == "joules_per_output_token":
         return "no power figure (its power tables cover 0% of these ops)"
+    if job["metric"] not in AIC_FIELDS and job["metric"] not in ("input_tokens_per_s_per_chip",
+                                                                   "request_output_tokens_per_s"):
+        return f"metric {job['metric']} not mapped"
     system, per_node = AIC_SYSTEMS[job["accelerator"]]
     gemm, moe, kv = AIC_QUANT[job["precision"]]
+    if job["model"] not in AIC_MOE and gemm == "fp8_block":
+        gemm = "fp8"   # dense Llama FP8 checkpoints are per-tensor scaled
     chips, conc = job["chips"], job["concurrency"]
     args = ["--model-path", AIC_MODELS[job["model"]], "--system", system, "--gemm-quant-mode", gemm,
             "--kvcache-quant-mode", kv, "--log-level", "ERROR"]
-    if job["model"] in ("deepseek-r1", "qwen3-235b-a22b"):
+    if job["model"] in AIC_MOE:
         args += ["--moe-quant-mode", moe, "--moe-tp-size", "1", "--moe-ep-size", str(chips)]
     # SGLang-measured points (generic-2024 engine) and every multi-node case run its SGLang tables.
     single = "sglang" if job["engine"] == "generic-2024" else "trtllm"
@@ -165,7 +173,10 @@ def run_aic(bindir: Path, job: dict) -> dict:
         m = re.search(rf"^\s*{re.escape(label)}:\s*([\d,.]+)", text, re.M)
         return float(m.group(1).replace(",", "")) if m else None
 
-    if job["metric"] == "input_tokens_per_s_per_chip":
+    if job["metric"] == "request_output_tokens_per_s":   # output tokens over the whole request's latency
+        latency_ms = number("Request Latency")
+        value = (job["osl"] or 2) / (latency_ms / 1e3) if latency_ms else None
+    elif job["metric"] == "input_tokens_per_s_per_chip":
         seq_s = number("seq/s")
         value = seq_s * (job["isl"] or job["context"]) / job["chips"] if seq_s is not None else None
     else:
@@ -196,8 +207,9 @@ def genz_job(job: dict, catalog) -> dict | str:
         return "model not in its model sets"
     if job["precision"] not in GENZ_BITS:
         return f"precision {job['precision']} not mapped"
-    if job["metric"] in ("joules_per_output_token", "time_to_first_token_s"):
-        return "metric not modelled (no power; TTFT needs queueing)"
+    if job["metric"] not in ("per_user_tokens_per_s", "output_tokens_per_s_per_chip", "time_per_output_token_ms",
+                             "input_tokens_per_s_per_chip"):
+        return "metric not modelled (no power, no queueing)"
     chips = job["chips"]
     tp = min(chips, 8)
     rest = max(1, chips // tp)
@@ -298,7 +310,7 @@ def table(points, ours, aic, genz, versions: dict[str, str]) -> str:
                 errs[name].append(abs(err(r["predicted"], p.measured)))
                 if o:
                     paired[name].append(abs(o.error_fraction))
-        lines.append(f"| {p.id} | {p.use} | {METRIC_UNIT[p.metric]} | {fmt(p.measured)} | {o_cell} | "
+        lines.append(f"| {p.id} | {p.use} | {METRIC_UNIT.get(p.metric, p.metric)} | {fmt(p.measured)} | {o_cell} | "
                      f"{cell(aic.get(p.id), p.measured)} | {cell(genz.get(p.id), p.measured)} |")
 
     def med(v):
