@@ -10,12 +10,14 @@ What it does
   3. Asks each peer the same question of each point it covers:
      * AIConfigurator: ``aiconfigurator cli estimate`` on its own measured tables; only its NVIDIA systems (H100, H200,
        B200, B300, GB200, GB300) and its model configs (DeepSeek-R1, Llama 3.1, Qwen3-235B). Single node: TRT-LLM,
-       TP=EP=chips at <= 16 concurrent requests, else attention DP x EP (its max-throughput layout); several nodes:
+       dense models TP=chips; MoE TP=EP=chips at <= 16 concurrent requests, else attention DP x EP (its
+       max-throughput layout); several nodes:
        SGLang wide EP (it has multi-node DeepEP data only for 16/32/64 GPUs). ``decode`` points run ``static_gen``
        at the point's context, ``aggregated`` ones ``agg`` with the point's ISL/OSL, ``disaggregated`` ones the
        decode pool as ``static_gen`` at ISL + OSL/2; prefill throughput ``static_ctx`` with ~16k tokens per rank.
        MTP points pass ``--nextn k --nextn-accepted`` from the catalog's published acceptances (it has no default).
-       Points measured on SGLang (engine generic-2024) use its SGLang tables. Metrics: tokens/s/user,
+       Points measured on SGLang (engine generic-2024) use its SGLang tables. A saturated point (concurrency an
+       upper bound) halves the batch until it reports no OOM. Metrics: tokens/s/user,
        tokens/s/gpu, seq/s x ISL, TTFT, TPOT; it reports no power on these systems.
      * GenZ: ``decode_moddeling`` / ``prefill_moddeling`` with the catalog's own peaks for the chip (its roofline at
        100% efficiency, GenZ's default), for the models it ships (DeepSeek-V3 = R1's architecture, Llama 3.1 405B,
@@ -54,6 +56,8 @@ AIC_MODELS = {"deepseek-r1": "deepseek-ai/DeepSeek-R1", "llama-3.1-70b": "meta-l
               "llama-3.1-405b": "meta-llama/Meta-Llama-3.1-405B", "qwen3-235b-a22b": "Qwen/Qwen3-235B-A22B",
               "kimi-k2": "moonshotai/Kimi-K2-Instruct"}
 AIC_MOE = ("deepseek-r1", "qwen3-235b-a22b", "kimi-k2")
+# FP8 checkpoints whose config tells it the weights' size (its BF16 Llama configs run out of memory on one chip).
+AIC_FP8_CHECKPOINTS = {"llama-3.1-70b": "nvidia/Llama-3.1-70B-Instruct-FP8"}
 AIC_QUANT = {  # precision -> (gemm, moe, kv cache)
     "fp8": ("fp8_block", "fp8_block", "fp8"),
     "fp4": ("fp8_block", "nvfp4", "fp8"),    # NVIDIA's R1 FP4 checkpoints: NVFP4 experts, FP8 attention
@@ -119,6 +123,7 @@ def aic_args(job: dict) -> list[str] | str:
         return "chip not in its tables"
     if job["model"] not in AIC_MODELS:
         return "model not in its configs"
+    model_path = AIC_FP8_CHECKPOINTS.get(job["model"]) if job["precision"] == "fp8" else None
     if job["precision"] not in AIC_QUANT:
         return f"precision {job['precision']} not mapped"
     if job["metric"] == "joules_per_output_token":
@@ -131,14 +136,16 @@ def aic_args(job: dict) -> list[str] | str:
     if job["model"] not in AIC_MOE and gemm == "fp8_block":
         gemm = "fp8"   # dense Llama FP8 checkpoints are per-tensor scaled
     chips, conc = job["chips"], job["concurrency"]
-    args = ["--model-path", AIC_MODELS[job["model"]], "--system", system, "--gemm-quant-mode", gemm,
+    args = ["--model-path", model_path or AIC_MODELS[job["model"]], "--system", system, "--gemm-quant-mode", gemm,
             "--kvcache-quant-mode", kv, "--log-level", "ERROR"]
     if job["model"] in AIC_MOE:
         args += ["--moe-quant-mode", moe, "--moe-tp-size", "1", "--moe-ep-size", str(chips)]
     # SGLang-measured points (generic-2024 engine) and every multi-node case run its SGLang tables.
     single = "sglang" if job["engine"] == "generic-2024" else "trtllm"
     prefill = job["metric"] == "input_tokens_per_s_per_chip"
-    if chips <= per_node and conc <= 16 and not prefill:
+    dense = job["model"] not in AIC_MOE
+    # A dense model is tensor parallel over the node (attention DP would copy its weights to every rank).
+    if chips <= per_node and (dense or (conc <= 16 and not prefill)):
         args += ["--backend", single, "--tp-size", str(chips), "--batch-size", str(conc)]
     else:
         backend = single if chips <= per_node else "sglang"
@@ -163,12 +170,20 @@ AIC_FIELDS = {"per_user_tokens_per_s": ("tokens/s/user", 1.0), "output_tokens_pe
 
 
 def run_aic(bindir: Path, job: dict) -> dict:
-    args = aic_args(job)
-    if isinstance(args, str):
-        return {"error": args}
-    proc = subprocess.run([str(bindir / "aiconfigurator"), "cli", "estimate", *args], capture_output=True,
-                          text=True, timeout=600)
-    text = proc.stdout + proc.stderr
+    """One estimate; a saturated point (its concurrency an upper bound) halves the batch until it fits in memory,
+    as Rackscale takes the best batch that fits."""
+    while True:
+        args = aic_args(job)
+        if isinstance(args, str):
+            return {"error": args}
+        proc = subprocess.run([str(bindir / "aiconfigurator"), "cli", "estimate", *args], capture_output=True,
+                              text=True, timeout=600)
+        text = proc.stdout + proc.stderr
+        if "OOM" in text and job["saturated"] and job["concurrency"] > 1:
+            job = {**job, "concurrency": job["concurrency"] // 2}
+            continue
+        break
+
     def number(label: str) -> float | None:
         m = re.search(rf"^\s*{re.escape(label)}:\s*([\d,.]+)", text, re.M)
         return float(m.group(1).replace(",", "")) if m else None
@@ -239,11 +254,19 @@ def genz_worker() -> None:
                 out = prefill_moddeling(batch_size=1, input_tokens=isl, **common)
                 value = 1000 * isl / out["Latency"] / job["chips_used"]
             else:
-                out = decode_moddeling(batch_size=job["concurrency"], input_tokens=job["context"], output_tokens=1,
-                                       Bb=1, **common)
+                batch = job["concurrency"]
+                while True:   # a saturated point takes the largest batch that fits, halving from its bound
+                    try:
+                        out = decode_moddeling(batch_size=batch, input_tokens=job["context"], output_tokens=1,
+                                               Bb=1, **common)
+                        break
+                    except ValueError as exc:
+                        if not (job["saturated"] and batch > 1 and "fit" in str(exc)):
+                            raise
+                        batch //= 2
                 step_ms = out["Latency"]
                 value = {"per_user_tokens_per_s": 1000 / step_ms,
-                         "output_tokens_per_s_per_chip": 1000 * job["concurrency"] / step_ms / job["chips_used"],
+                         "output_tokens_per_s_per_chip": 1000 * batch / step_ms / job["chips_used"],
                          "time_per_output_token_ms": step_ms}[job["metric"]]
             result = {"id": job["id"], "predicted": value}
         except Exception as exc:  # a peer's refusal is data here, not a crash of the comparison
