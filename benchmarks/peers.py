@@ -320,28 +320,34 @@ def table(points, ours, aic, genz, versions: dict[str, str]) -> str:
              "",
              "| point | use | metric | measured | Rackscale | AIConfigurator | GenZ |",
              "|---|---|---|---|---|---|---|"]
-    errs: dict[str, list[float]] = {"rackscale": [], "aic": [], "genz": []}
-    paired: dict[str, list[float]] = {"aic": [], "genz": []}
+    errs: dict[tuple[str, bool], list[float]] = {}
+    paired: dict[tuple[str, bool], list[float]] = {}
     for p in points:
         o = ours.get(p.id)
         o_cell = f"{fmt(o.predicted)} ({o.error_fraction:+.0%})" if o else "-"
-        if o:
-            errs["rackscale"].append(abs(o.error_fraction))
-        for name, res in (("aic", aic), ("genz", genz)):
-            r = res.get(p.id)
-            if r and "predicted" in r:
-                errs[name].append(abs(err(r["predicted"], p.measured)))
-                if o:
-                    paired[name].append(abs(o.error_fraction))
+        for test_only in (False, True):
+            if test_only and p.use != "test":
+                continue
+            if o:
+                errs.setdefault(("rackscale", test_only), []).append(abs(o.error_fraction))
+            for name, res in (("aic", aic), ("genz", genz)):
+                r = res.get(p.id)
+                if r and "predicted" in r:
+                    errs.setdefault((name, test_only), []).append(abs(err(r["predicted"], p.measured)))
+                    if o:
+                        paired.setdefault((name, test_only), []).append(abs(o.error_fraction))
         lines.append(f"| {p.id} | {p.use} | {METRIC_UNIT.get(p.metric, p.metric)} | {fmt(p.measured)} | {o_cell} | "
                      f"{cell(aic.get(p.id), p.measured)} | {cell(genz.get(p.id), p.measured)} |")
 
-    def med(v):
+    def med(key, pool=errs):
+        v = pool.get(key, [])
         return f"{statistics.median(v):.0%} over {len(v)}" if v else "-"
 
-    lines += ["", f"Median |error|: Rackscale {med(errs['rackscale'])} points; AIConfigurator {med(errs['aic'])} "
-              f"(Rackscale on the same points: {med(paired['aic'])}); GenZ {med(errs['genz'])} (Rackscale on the "
-              f"same points: {med(paired['genz'])})."]
+    for test_only, label in ((False, "all points"), (True, "test points only")):
+        lines += ["", f"Median |error|, {label}: Rackscale {med(('rackscale', test_only))}; AIConfigurator "
+                  f"{med(('aic', test_only))} (Rackscale on the same points: {med(('aic', test_only), paired)}); "
+                  f"GenZ {med(('genz', test_only))} (Rackscale on the same points: "
+                  f"{med(('genz', test_only), paired)})."]
     return "\n".join(lines)
 
 
