@@ -204,6 +204,11 @@ class System(Record):
     cooling: Literal["air", "liquid"]
     scale_up_domain_chips: Positive
     price_usd: Positive | None = None
+    # Optional, added for the replica shapes vendors ship (absent = no shipped limit known: any replica size the
+    # layouts allow is tried, and sizes are labelled "assumed"): the most chips one replica (one copy of the model)
+    # spans in a deployment the vendor ships or has shown publicly (SambaRack: 16, one rack; NVL72: 72, one NVLink
+    # domain; 8-GPU nodes: the largest expert-parallel deployment published). More throughput = more replicas.
+    max_replica_chips: Positive | None = None
 
 
 # --- models -------------------------------------------------------------------------------------------------------
@@ -280,6 +285,9 @@ class Model(Record):
     mtp: MTP | None = None
     native_precision: Id
     max_context_tokens: int = Field(gt=0)
+    # Optional, added for the best-precision choice (absent = any precision a chip supports): the precisions this
+    # model is published or served in (a released checkpoint or a public serving recipe), each with its source.
+    serving_precisions: tuple[SourcedChoice, ...] | None = Field(default=None, strict=False)
 
     @model_validator(mode="after")
     def _layers(self) -> Model:
@@ -427,6 +435,14 @@ class ValidationPoint(Record):
     # ``kv_cache_precision``: the KV cache format the measured run used (FP8 KV in TensorRT-LLM's and vLLM's FP8
     # recipes), when the source says; None = the engine's default.
     kv_cache_precision: Id | None = None
+    # ``micro_batch_overlap``: False when the source says the run had two-batch overlap off (None = the default)
+    micro_batch_overlap: bool | None = None
+    # ``calibrates``: which engine number a calibrate point sets (tools/calibrate_engines.py solves it): the fixed
+    # cost per layer (a batch-1 point) or the host and scheduler time per running sequence per step (a point at
+    # high concurrency); None on a test point.
+    calibrates: Literal[
+        "fixed_latency_us_per_layer", "compute_efficiency_prefill", "host_overhead_us_per_sequence"
+    ] | None = None
     # ``request_output_tokens_per_s`` is a per-user speed over the whole request: output tokens / request latency
     # (prefill and queueing included), the "[w/ ctx]" figure of trtllm-bench; ``per_user_tokens_per_s`` is 1 / TPOT.
 
@@ -436,6 +452,8 @@ class ValidationPoint(Record):
             raise ValueError("a 'decode' point needs 'context_tokens'")
         if self.serving != "decode" and (self.input_tokens is None or self.output_tokens is None):
             raise ValueError(f"a '{self.serving}' point needs 'input_tokens' and 'output_tokens'")
+        if self.calibrates is not None and self.use != "calibrate":
+            raise ValueError("'calibrates' is only for a 'calibrate' point")
         if self.prefill_chips is not None and self.serving != "disaggregated":
             raise ValueError("'prefill_chips' applies only to 'disaggregated' serving")
         return self
@@ -469,6 +487,9 @@ class KernelCurve(Record):
     precision: Id
     x: Text
     points: tuple[Pair, ...] = Field(strict=False, min_length=1)
+    # a fixed cost per kernel call (us): when given, t = calls x floor + roofline / fraction, the fraction then being
+    # the asymptotic one of large shapes; when absent the fraction already holds the per-call cost at these shapes
+    floor_us: float | None = Field(default=None, ge=0)
     kind: Kind
     source: Id | None = None
     note: Text | None = None
@@ -527,6 +548,22 @@ class CollectiveCurve(Record):
         return KernelCurve._provenance(self)
 
 
+class ApiPrice(Record):
+    """A public list price for serving a model through an API: what the market charges, beside what the hardware
+    costs. ``date`` is the day the price was read (prices change); ``output_tokens_per_s`` is the output speed per
+    user the provider advertises, where it states one."""
+
+    id: Id
+    provider: Text
+    model: Id
+    offering: Text | None = None
+    usd_per_million_input_tokens: Positive
+    usd_per_million_output_tokens: Positive
+    output_tokens_per_s: Positive | None = None
+    date: _dt.date
+    note: Text | None = None
+
+
 class Catalog(Record):
     """The whole catalog after files are merged: entries keyed by id."""
 
@@ -541,3 +578,4 @@ class Catalog(Record):
     validation: dict[Id, ValidationPoint] = Field(default_factory=dict)
     kernel_curves: dict[Id, KernelCurve] = Field(default_factory=dict)
     collective_curves: dict[Id, CollectiveCurve] = Field(default_factory=dict)
+    api_prices: dict[Id, ApiPrice] = Field(default_factory=dict)

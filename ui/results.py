@@ -19,6 +19,8 @@ from calculators.assumptions import AssumptionRange, assumption_ranges, resolve_
 from calculators.decode import Prediction, predict
 from calculators.errors import ScenarioError
 from calculators.fleet import Sizing, size
+from calculators.precision import candidate_precisions, is_best, no_candidate_reason
+from calculators.shapes import SHIPPED
 from calculators.sweep import sweep
 from ui.params import Scenario
 from ui.state import catalog_from_files
@@ -67,15 +69,17 @@ def targets(scenario: Scenario, **changes: Any) -> Targets:
 
 @st.cache_data(max_entries=2048, show_spinner=False)
 def sizing(files: Files, t: Targets, accelerator: str, precision: str,
-           extra: Overrides = ()) -> Sizing | Unavailable:
-    """``calculators.fleet.size`` for one chip; ``extra`` overrides assumptions on top of the scenario's."""
+           extra: Overrides = (), topology: str = SHIPPED) -> Sizing | Unavailable:
+    """``calculators.fleet.size`` for one chip; ``extra`` overrides assumptions on top of the scenario's;
+    ``topology`` is the replica shape (``shipped`` by the vendor, or a larger ``assumed`` one)."""
     catalog = catalog_from_files(files)
     try:
         a = resolve_assumptions(catalog, accelerator, engine=t.engine, **{**dict(t.overrides), **dict(extra)})
         return size(catalog, model=t.model, accelerator=accelerator, precision=precision,
                     per_user_tokens_per_s=t.per_user_tokens_per_s,
                     total_output_tokens_per_s=t.total_output_tokens_per_s, input_tokens=t.input_tokens,
-                    output_tokens=t.output_tokens, context_tokens=t.context_tokens, assumptions=a)
+                    output_tokens=t.output_tokens, context_tokens=t.context_tokens, assumptions=a,
+                    topology=topology)
     except ScenarioError as exc:
         return Unavailable(accelerator, str(exc))
 
@@ -98,14 +102,20 @@ def prediction(files: Files, model: str, accelerator: str, chips: int, precision
 @st.cache_data(max_entries=64, show_spinner="Sweeping batch sizes and layouts…")
 def sweep_frame(files: Files, model: str, accelerators: tuple[str, ...], precision: str, context_tokens: int,
                 engine: str | None, overrides: Overrides = ()) -> tuple[pd.DataFrame, tuple[Unavailable, ...]]:
-    """``calculators.sweep.sweep`` for the chips that support ``precision``; the others come back as Unavailable."""
+    """``calculators.sweep.sweep`` for the chips that support ``precision`` (``best``: each chip over every
+    precision it computes in and the model is served in); the others come back as Unavailable."""
     catalog = catalog_from_files(files)
     frames: list[pd.DataFrame] = []
     skipped: list[Unavailable] = []
     for chip in accelerators:
         try:
             a = resolve_assumptions(catalog, chip, engine=engine, **dict(overrides))
-            if precision not in catalog.accelerators[chip].peak_tflops:
+            if is_best(precision):
+                if not candidate_precisions(catalog, catalog.models[model], catalog.accelerators[chip]):
+                    skipped.append(Unavailable(chip, no_candidate_reason(catalog, catalog.models[model],
+                                                                         catalog.accelerators[chip])))
+                    continue
+            elif precision not in catalog.accelerators[chip].peak_tflops:
                 skipped.append(Unavailable(chip, f"{chip} has no {precision} math; it supports: "
                                                  f"{', '.join(catalog.accelerators[chip].precisions)}"))
                 continue
@@ -126,6 +136,7 @@ def ranges(files: Files, accelerator: str, engine: str | None) -> list[Assumptio
         return Unavailable(accelerator, str(exc))
 
 
-def sizings(files: Files, t: Targets, accelerators: Sequence[str], precision: str) -> dict[str, Sizing | Unavailable]:
+def sizings(files: Files, t: Targets, accelerators: Sequence[str], precision: str,
+            topology: str = SHIPPED) -> dict[str, Sizing | Unavailable]:
     """:func:`sizing` for each chip, in order."""
-    return {chip: sizing(files, t, chip, precision) for chip in accelerators}
+    return {chip: sizing(files, t, chip, precision, topology=topology) for chip in accelerators}
