@@ -148,6 +148,13 @@ def _validation(ctx: Context) -> None:
     st.dataframe(frame, hide_index=True, width="stretch",
                  column_config={"error_fraction": st.column_config.NumberColumn("error_fraction", format="percent"),
                                 "tolerance": st.column_config.NumberColumn("tolerance", format="percent")})
+    st.subheader("Serving engines and their evidence")
+    st.write("Each vendor's serving software is its own engine, its numbers set from that vendor's own published "
+             "measurements (calibrate) and checked on others (test). An engine nobody has published a measurement "
+             "of says so, and the chips that run it carry the widest measured band.")
+    st.dataframe(state.engine_evidence_table(state.files_for(ctx.layer)), hide_index=True, width="stretch",
+                 column_config={"median_abs_error": st.column_config.NumberColumn("median |error|",
+                                                                                  format="percent")})
     ids = list(dict.fromkeys(frame["source"].dropna()))
     st.download_button("Download validation (CSV)",
                        data=export.to_csv(frame, title="validation", scenario=ctx.csv_scenario(),
