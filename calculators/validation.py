@@ -263,13 +263,28 @@ _CACHE: dict[int, tuple[Catalog, dict[str, ClassUncertainty]]] = {}
 _CACHE_SIZE = 8
 
 
+_RESULTS_CACHE: dict[int, tuple[Catalog, list[ValidationResult]]] = {}
+
+
+def validate_cached(catalog: Catalog) -> list[ValidationResult]:
+    """:func:`validate` computed once per catalog object (the catalog is immutable; the entry keeps it alive)."""
+    hit = _RESULTS_CACHE.get(id(catalog))
+    if hit is not None and hit[0] is catalog:
+        return hit[1]
+    results = validate(catalog)
+    if len(_RESULTS_CACHE) >= _CACHE_SIZE:
+        _RESULTS_CACHE.pop(next(iter(_RESULTS_CACHE)))
+    _RESULTS_CACHE[id(catalog)] = (catalog, results)
+    return results
+
+
 def class_uncertainties(catalog: Catalog) -> dict[str, ClassUncertainty]:
     """:func:`uncertainty_from_results` of :func:`validate` for this catalog, computed once per catalog object
     (~30 ms) and cached (the catalog is immutable; the entry keeps it alive so its id cannot be reused)."""
     hit = _CACHE.get(id(catalog))
     if hit is not None and hit[0] is catalog:
         return hit[1]
-    bands = uncertainty_from_results(catalog, validate(catalog))
+    bands = uncertainty_from_results(catalog, validate_cached(catalog))
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[id(catalog)] = (catalog, bands)
@@ -283,7 +298,7 @@ def engine_evidence_by_id(catalog: Catalog) -> dict[str, EngineEvidence]:
     """:func:`engine_evidence` of :func:`validate` for this catalog, by engine id, computed once per catalog object."""
     hit = _ENGINE_CACHE.get(id(catalog))
     if hit is None or hit[0] is not catalog:
-        rows = {e.engine: e for e in engine_evidence(catalog, validate(catalog))}
+        rows = {e.engine: e for e in engine_evidence(catalog, validate_cached(catalog))}
         if len(_ENGINE_CACHE) >= _CACHE_SIZE:
             _ENGINE_CACHE.pop(next(iter(_ENGINE_CACHE)))
         _ENGINE_CACHE[id(catalog)] = hit = (catalog, rows)
