@@ -115,7 +115,10 @@ def evaluate_serving(
         chunk_total = a.prefill_chunk_tokens * dp
         prompt_steps = np.ceil(i_tok / a.prefill_chunk_tokens)
         chips_all = np.asarray(chips, dtype=float)
-        own_prefill_s = prefill_time_s(model, chip, precision, a, i_tok, i_tok, chips_all, efficiency=eff, ranks=dp)
+        # a prompt is prefilled by one attention-DP rank, the others prefilling theirs at the same time: its own
+        # prefill runs at 1/dp of the replica's prefill rate (all of it at DP 1)
+        own_prefill_s = prefill_time_s(model, chip, precision, a, i_tok, i_tok, chips_all / dp, efficiency=eff,
+                                       ranks=dp)
         decoding = running
         for iteration in range(FIXED_POINT_ITERATIONS):
             # prefill can feed at most chunk_total tokens a step: beyond that the decode batch starves
