@@ -18,12 +18,12 @@ from calculators import memory
 from calculators.assumptions import Assumptions, check_assumptions, resolve_assumptions
 from calculators.errors import ScenarioError
 from calculators.layout import sram_only
-from calculators.model.step import BOUND_LABELS, COMPONENTS, evaluate_step
+from calculators.model.step import BOUND_LABELS, COMPONENTS
 from calculators.records import Accelerator, Catalog, Model
 from calculators.serving import SERVING_MODES, best_layout
 from calculators.validation import chip_uncertainty
 
-__all__ = ["BOUND_LABELS", "COMPONENTS", "Prediction", "band", "best_layout", "evaluate_decode", "predict", "sram_only"]
+__all__ = ["BOUND_LABELS", "COMPONENTS", "Prediction", "band", "best_layout", "predict", "sram_only"]
 
 
 # --- inputs ----------------------------------------------------------------------------------------------------------
@@ -73,36 +73,6 @@ def check_mtp_layers(model: Model, assumptions: Assumptions, mtp_layers) -> int:
     if k > assumptions.max_mtp_layers:
         raise ScenarioError(f"'mtp_layers' must be <= {assumptions.max_mtp_layers} (got {k})")
     return k
-
-
-# --- the vectorised decode step (the model lives in calculators.model; this is the decode-only entry) ---------------
-
-
-def evaluate_decode(
-    catalog: Catalog,
-    model: Model,
-    chip: Accelerator,
-    precision: str,
-    assumptions: Assumptions,
-    *,
-    chips,
-    attention_tp,
-    moe_ep,
-    concurrency,
-    context_tokens,
-    mtp_layers,
-    pipeline_stages=1,
-) -> dict[str, np.ndarray]:
-    """Every output of a pure decode step for arrays of configurations: :func:`calculators.model.step.evaluate_step`
-    with no prefill tokens."""
-    return evaluate_step(
-        catalog, model, chip, precision, assumptions, chips=chips, attention_tp=attention_tp, moe_ep=moe_ep,
-        concurrency=concurrency, context_tokens=context_tokens, mtp_layers=mtp_layers,
-        pipeline_stages=pipeline_stages,
-    )
-
-
-# --- the single-configuration API ------------------------------------------------------------------------------------
 
 
 def uncertainty_fraction(catalog: Catalog, chip: Accelerator) -> float:

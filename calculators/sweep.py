@@ -1,5 +1,5 @@
 """The vectorised sweep: every chip x precision x replica size x layout x concurrency x MTP of one model, one row
-each, computed by one numpy call per chip and precision (:func:`calculators.decode.evaluate_decode`).
+each, computed by one numpy call per chip and precision (:func:`calculators.model.step.evaluate_step`).
 
 The app draws the speed-vs-throughput frontier from it (per-user tok/s against output tok/s per chip, per rack,
 per MW). Column names are the CLI's JSON keys.
@@ -24,12 +24,12 @@ from calculators.decode import (
     check_accelerator,
     check_model,
     check_precision,
-    evaluate_decode,
     sram_only,
     uncertainty_fraction,
 )
 from calculators.errors import ScenarioError
 from calculators.layout import candidate_layouts
+from calculators.model.step import evaluate_step
 from calculators.precision import BEST, candidate_precisions
 from calculators.records import Accelerator, Catalog, Model
 
@@ -131,7 +131,7 @@ def decode_grid_columns(
     tp = np.array([lay.attention_tp for lay in layouts])[lay_i]
     ep = np.array([lay.moe_ep for lay in layouts])[lay_i]
     pp = np.array([lay.pipeline_stages for lay in layouts])[lay_i]
-    out = evaluate_decode(
+    out = evaluate_step(
         catalog, model, chip, precision, assumptions,
         chips=chips, attention_tp=tp, moe_ep=ep, pipeline_stages=pp,
         concurrency=conc, context_tokens=context_tokens, mtp_layers=mtp,

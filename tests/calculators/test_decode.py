@@ -11,6 +11,7 @@ from calculators import decode
 from calculators.assumptions import resolve_assumptions
 from calculators.catalog import default_catalog
 from calculators.errors import ScenarioError
+from calculators.model import step
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def test_fixed_latency_term(catalog):
 def test_mla_kv_replicated_under_tp_not_dp(catalog):
     """Under TP attention every chip holds the whole MLA latent; DP attention holds 1/dp of the sequences."""
     a = resolve_assumptions(catalog, "h200-sxm")
-    out = decode.evaluate_decode(
+    out = step.evaluate_step(
         catalog, catalog.models["deepseek-r1"], catalog.accelerators["h200-sxm"], "fp8", a,
         chips=8, attention_tp=np.array([8, 1]), moe_ep=8, concurrency=64, context_tokens=8192, mtp_layers=0,
     )
@@ -108,7 +109,7 @@ def test_sn40l_stores_fp8_weights_and_computes_bf16(catalog):
     # FP8: (671.03 + 11.5)e9 x 1.000244 B / 16 = 42.7 GB per chip < 0.9 x 68.7 GB HBM; BF16 85.3 GB spills to DDR
     out = {}
     for name, storage in (("fp8", "native"), ("bf16", "bf16")):
-        out[name] = decode.evaluate_decode(
+        out[name] = step.evaluate_step(
             catalog, catalog.models["deepseek-r1"], catalog.accelerators["sn40l"], "bf16",
             resolve_assumptions(catalog, "sn40l", weight_storage_precision=storage),
             chips=16, attention_tp=16, moe_ep=1, concurrency=1, context_tokens=1000, mtp_layers=0,
@@ -128,8 +129,8 @@ def test_attention_weight_precision_widens_only_the_projections(catalog):
     """FP8 attention + FP4 MoE: the attention projections are stored and streamed at FP8, everything else FP4."""
     model, chip = catalog.models["deepseek-r1"], catalog.accelerators["gb200"]
     kw = dict(chips=72, attention_tp=1, moe_ep=72, concurrency=64, context_tokens=2000, mtp_layers=0)
-    fp4 = decode.evaluate_decode(catalog, model, chip, "fp4", resolve_assumptions(catalog, "gb200"), **kw)
-    mixed = decode.evaluate_decode(
+    fp4 = step.evaluate_step(catalog, model, chip, "fp4", resolve_assumptions(catalog, "gb200"), **kw)
+    mixed = step.evaluate_step(
         catalog, model, chip, "fp4", resolve_assumptions(catalog, "gb200", attention_weight_precision="fp8"), **kw
     )
     # 187,105,280 x 61 = 11.413e9 attention params x (1.000244 - 0.5625) B = 4.996e9 B more per chip (TP1)
