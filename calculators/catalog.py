@@ -2,9 +2,9 @@
 
 A catalog is a set of YAML files. Each file is a mapping whose keys are sections: ``sources`` (a mapping of id to
 source), ``serving`` (one mapping), and the listed sections ``precisions``, ``accelerators``, ``systems``,
-``models``, ``chip_classes``, ``engines`` and ``validation`` (lists of entries, each with an ``id``). Files are
-merged in order: an entry whose id already exists replaces it, so a user's file layered over the shipped catalog
-overrides or extends it. The same id twice in one file is an error.
+``models``, ``chip_classes``, ``engines``, ``validation`` and ``claims`` (lists of entries, each with an
+``id``). Files are merged in order: an entry whose id already exists replaces it, so a user's file layered over
+the shipped catalog overrides or extends it. The same id twice in one file is an error.
 
 Catalog files are untrusted (users upload them), so parsing is defensive: size is capped, the text must be UTF-8,
 only YAML's plain data tags are allowed (no ``!!python/...``), anchors and aliases are refused (which also stops
@@ -29,6 +29,7 @@ from calculators.records import (
     Accelerator,
     Catalog,
     ChipClass,
+    Claim,
     Engine,
     Model,
     Precision,
@@ -52,6 +53,7 @@ LIST_SECTIONS: dict[str, type[BaseModel]] = {
     "chip_classes": ChipClass,
     "engines": Engine,
     "validation": ValidationPoint,
+    "claims": Claim,
 }
 SECTIONS = ("sources", "serving", *LIST_SECTIONS)
 
@@ -358,6 +360,16 @@ def _reference_problems(merged: dict[str, dict[str, tuple[Any, _Origin]]]) -> li
                 need("accelerators", record.accelerator, origin, label, "accelerator")
                 need("precisions", record.precision, origin, label, "precision")
                 need("engines", record.engine, origin, label, "engine")
+            elif isinstance(record, Claim):
+                s = record.scenario
+                need("sources", record.source, origin, label, "source")
+                need("models", s.model, origin, label, "scenario", "model")
+                need("accelerators", s.accelerator, origin, label, "scenario", "accelerator")
+                need("precisions", s.precision, origin, label, "scenario", "precision")
+                need("engines", s.engine, origin, label, "scenario", "engine")
+                need("accelerators", s.baseline_accelerator, origin, label, "scenario", "baseline_accelerator")
+                need("precisions", s.baseline_precision, origin, label, "scenario", "baseline_precision")
+                need("validation", s.baseline_measurement, origin, label, "scenario", "baseline_measurement")
     return problems
 
 
