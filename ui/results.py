@@ -126,6 +126,22 @@ def ranges(files: Files, accelerator: str, engine: str | None) -> list[Assumptio
         return Unavailable(accelerator, str(exc))
 
 
+@st.cache_data(max_entries=64, show_spinner="Checking the claims…")
+def story_checks(files: Files, scenario: Scenario) -> list:
+    """:func:`ui.claims.story_checks`: the landing page's story claims checked for this scenario."""
+    from ui.claims import story_checks as check
+
+    return check(catalog_from_files(files), scenario)
+
+
+@st.cache_data(max_entries=16, show_spinner="Checking the claims…")
+def all_claim_checks(files: Files) -> list:
+    """``calculators.claims.check_claims`` on every claim of these catalog files, as the registry states them."""
+    from calculators.claims import check_claims
+
+    return check_claims(catalog_from_files(files))
+
+
 def sizings(files: Files, t: Targets, accelerators: Sequence[str], precision: str) -> dict[str, Sizing | Unavailable]:
     """:func:`sizing` for each chip, in order."""
     return {chip: sizing(files, t, chip, precision) for chip in accelerators}
