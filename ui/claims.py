@@ -9,6 +9,7 @@ link's ``custom`` layer (:func:`user_claim_layer`), validated by the same strict
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from typing import Any
 
 from calculators.claims import ClaimCheck, check_claim, story
 from calculators.records import Catalog, Claim
-from ui.params import Scenario
+from ui.params import FIELDS_BY_KEY, Scenario, default_scenario
 
 STORY_ID = "sambanova-2025-02"
 CLAIM_CHIP = "sn40l"
@@ -84,7 +85,7 @@ def user_claim_layer(form: Mapping[str, Any], existing: Mapping[str, Any] | None
              for k, v in (existing or {}).items()}
     claims = [dict(e) for e in layer.get("claims", []) if isinstance(e, dict)]
     taken = {e.get("id") for e in claims}
-    base = USER_PREFIX + _slug(f"{form.get('vendor', '')}-{form.get('kind', '')}")
+    base = f"{USER_PREFIX}{_slug(str(form.get('vendor', '')))[:24].strip('-')}-{_slug(str(form.get('kind', '')))}"
     cid, i = base, 2
     while cid in taken:
         cid, i = f"{base}-{i}", i + 1
@@ -108,3 +109,30 @@ def user_claim_layer(form: Mapping[str, Any], existing: Mapping[str, Any] | None
     layer["claims"] = [*claims, entry]
     layer["sources"] = sources
     return layer
+
+
+def scenario_for_claim(catalog: Catalog, check: ClaimCheck, custom: str | None = None) -> Scenario:
+    """The app scenario that opens a claim's setting on the sizing page: its model, precision and chips (the
+    baseline too), its targets where it has them, and the link's custom layer. Values outside what the sidebar
+    accepts keep the default (the link must stay valid)."""
+    s = check.scenario
+    values: dict[str, Any] = {"model": s["model"], "precision": s["precision"], "accelerator": s["accelerator"],
+                              "custom": custom}
+    chips = [s["accelerator"], *([s["baseline_accelerator"]] if s.get("baseline_accelerator") else [])]
+    values["accelerators"] = tuple(dict.fromkeys(c for c in chips if c in catalog.accelerators))
+    gpu = next((c for c in chips if c in catalog.accelerators and catalog.accelerators[c].chip_class == "gpu"), None)
+    if gpu:
+        values["gpu"] = gpu
+    for key in ("per_user_tokens_per_s", "total_output_tokens_per_s", "input_tokens", "output_tokens",
+                "context_tokens", "engine"):
+        value = s.get(key)
+        field = FIELDS_BY_KEY[key]
+        if value is None or (field.low is not None and value < field.low) or (field.high is not None
+                                                                             and value > field.high):
+            continue
+        values[key] = float(value) if field.kind == "float" else value
+    if check.kind == "per-user-speed" and "per_user_tokens_per_s" not in values:
+        field = FIELDS_BY_KEY["per_user_tokens_per_s"]
+        if field.low <= check.claimed <= field.high:
+            values["per_user_tokens_per_s"] = float(check.claimed)
+    return dataclasses.replace(default_scenario(catalog), **values)
