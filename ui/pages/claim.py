@@ -5,14 +5,13 @@ GPU side, both sized by the calculators for the sidebar's targets, then each cla
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
 from calculators.claims import ClaimCheck
 from calculators.fleet import Sizing
-from ui import analysis, charts, claims, export, results, state
+from ui import analysis, charts, claims, comparison, export, report, results, state
 from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page
@@ -28,48 +27,6 @@ STORY = (
 BADGE = {"holds": ("green", ":material/check_circle:"), "conditional": ("orange", ":material/rule:"),
          "fails": ("red", ":material/cancel:"), "unknown": ("gray", ":material/help:")}
 STATUS_TEXT = {"holds": "Holds", "conditional": "Conditional", "fails": "Does not hold", "unknown": "Can't tell"}
-# (label, formatter, value key, band keys) for the side-by-side table
-ROWS: tuple[tuple[str, Callable, str, tuple[str, str] | None], ...] = (
-    ("Chips", fmt.chips, "chips", ("chips_low", "chips_high")),
-    ("Nodes", lambda n: fmt.count(n, "node"), "nodes", None),
-    ("Racks", fmt.racks, "racks", None),
-    ("IT power", fmt.power_kw, "it_power_kw", ("it_power_kw_low", "it_power_kw_high")),
-    ("Facility power", fmt.power_kw, "facility_power_kw", None),
-    ("Energy per day (facility)", lambda kwh: fmt.energy_j(None if kwh is None else kwh * 3.6e6),
-     "energy_per_day_kwh", None),
-    ("Energy per output token (IT)", fmt.joules_per_token, "joules_per_output_token",
-     ("joules_per_output_token_low", "joules_per_output_token_high")),
-    ("Per-user speed reached", fmt.tokens_per_s, "per_user_tokens_per_s",
-     ("per_user_tokens_per_s_low", "per_user_tokens_per_s_high")),
-    ("Total output", fmt.tokens_per_s, "total_output_tokens_per_s", None),
-    ("Capex", fmt.usd, "capex_usd", None),
-    ("$ per million output tokens", fmt.usd_per_million_tokens, "usd_per_million_output_tokens",
-     ("usd_per_million_output_tokens_low", "usd_per_million_output_tokens_high")),
-    ("Decode bound by", str, "bound_by", None),
-    ("Replica layout", str, "layout", None),
-)
-
-
-def cell(result: object, key: str, formatter: Callable, band: tuple[str, str] | None) -> str:
-    """One side-by-side cell: the formatted calculator value with its band, or why there is none."""
-    if not isinstance(result, Sizing):
-        return "not available"
-    if not result.feasible:
-        return "infeasible"
-    value = getattr(result, key)
-    text = formatter(value)
-    if band is not None and getattr(result, band[0]) is not None:
-        text += f" ({formatter(getattr(result, band[0]))} to {formatter(getattr(result, band[1]))})"
-    return text
-
-
-def side_by_side(sn: object, gpu: object, sn_label: str, gpu_label: str) -> pd.DataFrame:
-    """The table of both sides, one row per quantity, values as people read them."""
-    return pd.DataFrame({"quantity": [r[0] for r in ROWS],
-                         sn_label: [cell(sn, key, f, band) for _, f, key, band in ROWS],
-                         gpu_label: [cell(gpu, key, f, band) for _, f, key, band in ROWS]})
-
-
 def _why(result: object) -> str:
     if isinstance(result, Sizing):
         return result.reason
@@ -139,7 +96,7 @@ def body(ctx: Context) -> None:
         _metrics(sn, f"SambaNova: {cat.accelerators[claims.CLAIM_CHIP].name}", "claim_sn")
     with right:
         _metrics(gpu, f"GPU side: {gpu_name}", "claim_gpu")
-    table = side_by_side(sn, gpu, sn_label, gpu_label)
+    table = comparison.side_by_side(sn, gpu, sn_label, gpu_label)
     st.dataframe(table, hide_index=True, width="stretch", key="claim_table")
     st.caption("Each side is the fewest chips that reach both targets. Brackets give the range the model's "
                "uncertainty allows (wider for chips with fewer public measurements). A dash means the catalog has "
@@ -184,6 +141,12 @@ def body(ctx: Context) -> None:
                                   "date": v.date} for _, v in verdicts])
     both = analysis.comparison_frame({claims.CLAIM_CHIP: sn, s.gpu: gpu})
     ids = export.sources_used(cat, accelerators=[claims.CLAIM_CHIP, s.gpu], models=[model])
+    link = ctx.share_url
+    st.download_button("Download report", data=lambda: report.report_for_share_url(link),
+                       file_name="rackscale-report.html", mime="text/html", on_click="ignore", key="dl_report",
+                       icon=":material/description:",
+                       help="One HTML file with this scenario, the sizing, the verdicts, the chart, the assumptions "
+                            "and every source; it opens offline and holds the link that reopens it.")
     c1, c2 = st.columns(2)
     c1.download_button("Download the verdicts (CSV)",
                        data=export.to_csv(export_frame, title="claim verdicts", scenario=ctx.csv_scenario(),
