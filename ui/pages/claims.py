@@ -157,7 +157,9 @@ def body(ctx: Context) -> None:
     shown = [c for c in checks if not chosen or c.vendor in chosen]
     links = {c.id: _link(ctx, c) for c in shown}
     frame = claims_frame(shown, yours, links)
-    st.dataframe(frame, hide_index=True, width="stretch", key="claims_table", column_config={
+    # Tall enough to show every claim at once (no inner scrolling to miss one).
+    st.dataframe(frame, hide_index=True, width="stretch", height=38 + 35 * max(len(frame), 1), key="claims_table",
+                 column_config={
         "id": st.column_config.TextColumn("id", pinned=True),
         "claimed": st.column_config.NumberColumn("Claimed", format="%.4g"),
         "predicted": st.column_config.NumberColumn("Model", format="%.4g",
