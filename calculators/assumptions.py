@@ -42,6 +42,10 @@ class Assumptions:
     engine: str = ""
     weight_storage_precision: str | None = None
     attention_weight_precision: str | None = None
+    host_overhead_us_per_step: float = 0.0
+    host_overhead_us_per_sequence: float = 0.0
+    prefill_chunk_tokens: float = 8192.0
+    kernel_efficiency_factor: float = 1.0
     """Precision of the attention projections (weights and GEMMs) when an engine runs them wider than the rest,
     e.g. SGLang's GB200 deployment: FP8 attention + NVFP4 MoE. None = the compute precision."""
     """Precision weights are stored (and streamed) in: None = the compute precision; ``native`` = the model's
@@ -80,6 +84,10 @@ _BOUNDS: dict[str, tuple[float, bool, float, bool, str]] = {
     "power_utilisation": (0, False, 1, True, "fraction"),
     "rack_power_budget_kw": (0, False, math.inf, False, "kW"),
     "interconnect_efficiency": (0, False, 1, True, "fraction"),
+    "host_overhead_us_per_step": (0, True, math.inf, False, "us/step"),
+    "host_overhead_us_per_sequence": (0, True, math.inf, False, "us/sequence/step"),
+    "prefill_chunk_tokens": (0, False, math.inf, False, "tokens"),
+    "kernel_efficiency_factor": (0, False, 1, True, "fraction"),
 }
 
 
@@ -145,6 +153,25 @@ def _accelerator(catalog: Catalog, accelerator_id: str):
     return catalog.accelerators[accelerator_id]
 
 
+_ENGINE_SERVING_FIELDS = (
+    "host_overhead_us_per_step", "host_overhead_us_per_sequence", "prefill_chunk_tokens", "kernel_efficiency_factor"
+)
+
+
+def _engine_serving(engine) -> dict[str, float]:
+    """The engine's optional serving numbers that it sets (absent ones keep the Assumptions defaults)."""
+    return {name: getattr(engine, name).value for name in _ENGINE_SERVING_FIELDS if getattr(engine, name) is not None}
+
+
+def default_engine_id(catalog: Catalog, chip) -> str:
+    """The serving software a chip runs unless told otherwise: the engine that names it in ``default_for`` (its
+    vendor's stack), else its chip class's default."""
+    for engine in catalog.engines.values():
+        if chip.id in engine.default_for:
+            return engine.id
+    return catalog.chip_classes[chip.chip_class].default_engine
+
+
 def resolve_assumptions(
     catalog: Catalog, accelerator_id: str, *, engine: str | None = None, **overrides
 ) -> Assumptions:
@@ -154,7 +181,7 @@ def resolve_assumptions(
     if chip.chip_class not in catalog.chip_classes:
         raise ScenarioError(f"accelerator {accelerator_id!r} names unknown chip class {chip.chip_class!r}")
     cls = catalog.chip_classes[chip.chip_class]
-    engine_id = engine or cls.default_engine
+    engine_id = engine or default_engine_id(catalog, chip)
     if engine_id not in catalog.engines:
         raise ScenarioError(f"unknown engine {engine_id!r}; known: {', '.join(sorted(catalog.engines)) or 'none'}")
     if catalog.serving is None:
@@ -179,7 +206,13 @@ def resolve_assumptions(
             catalog.engines[engine_id].weight_storage_precision.value
             if catalog.engines[engine_id].weight_storage_precision is not None else None
         ),
+        **_engine_serving(catalog.engines[engine_id]),
     )
+    chosen = catalog.engines[engine_id]
+    if chosen.kv_cache_precision is not None:
+        base = dataclasses.replace(base, kv_cache_precision=chosen.kv_cache_precision.value)
+    if chosen.compute_efficiency_prefill is not None:
+        base = dataclasses.replace(base, compute_efficiency_prefill=chosen.compute_efficiency_prefill.value)
     fields = {f.name for f in dataclasses.fields(Assumptions)}
     unknown = sorted(set(overrides) - fields)
     if unknown:
@@ -213,10 +246,11 @@ def assumption_ranges(catalog: Catalog, accelerator_id: str, *, engine: str | No
     a = resolve_assumptions(catalog, accelerator_id, engine=engine)
     cls = catalog.chip_classes[_accelerator(catalog, accelerator_id).chip_class]
     s = catalog.serving
+    engine = catalog.engines[a.engine]
     sourced = {
         "memory_bandwidth_efficiency": cls.memory_bandwidth_efficiency,
         "compute_efficiency_decode": cls.compute_efficiency_decode,
-        "compute_efficiency_prefill": cls.compute_efficiency_prefill,
+        "compute_efficiency_prefill": engine.compute_efficiency_prefill or cls.compute_efficiency_prefill,
         "fixed_latency_us_per_layer": catalog.engines[a.engine].fixed_latency_us_per_layer,
         "usable_memory_fraction": cls.usable_memory_fraction,
         "pue": s.pue,
@@ -227,4 +261,7 @@ def assumption_ranges(catalog: Catalog, accelerator_id: str, *, engine: str | No
     }
     if cls.interconnect_efficiency is not None:
         sourced["interconnect_efficiency"] = cls.interconnect_efficiency
+    for name in _ENGINE_SERVING_FIELDS:
+        if getattr(engine, name) is not None:
+            sourced[name] = getattr(engine, name)
     return [_range(name, value, _BOUNDS[name][4]) for name, value in sourced.items()]

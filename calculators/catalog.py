@@ -2,9 +2,10 @@
 
 A catalog is a set of YAML files. Each file is a mapping whose keys are sections: ``sources`` (a mapping of id to
 source), ``serving`` (one mapping), and the listed sections ``precisions``, ``accelerators``, ``systems``,
-``models``, ``chip_classes``, ``engines``, ``validation`` and ``claims`` (lists of entries, each with an
-``id``). Files are merged in order: an entry whose id already exists replaces it, so a user's file layered over
-the shipped catalog overrides or extends it. The same id twice in one file is an error.
+``models``, ``chip_classes``, ``engines``, ``validation``, ``kernel_curves``, ``collective_curves`` and
+``claims`` (lists of entries, each with an ``id``). Files are merged in order: an entry whose id already
+exists replaces it, so a user's file layered over the shipped catalog overrides or extends it. The same id
+twice in one file is an error.
 
 Catalog files are untrusted (users upload them), so parsing is defensive: size is capped, the text must be UTF-8,
 only YAML's plain data tags are allowed (no ``!!python/...``), anchors and aliases are refused (which also stops
@@ -30,7 +31,9 @@ from calculators.records import (
     Catalog,
     ChipClass,
     Claim,
+    CollectiveCurve,
     Engine,
+    KernelCurve,
     Model,
     Precision,
     Serving,
@@ -53,6 +56,8 @@ LIST_SECTIONS: dict[str, type[BaseModel]] = {
     "chip_classes": ChipClass,
     "engines": Engine,
     "validation": ValidationPoint,
+    "kernel_curves": KernelCurve,
+    "collective_curves": CollectiveCurve,
     "claims": Claim,
 }
 SECTIONS = ("sources", "serving", *LIST_SECTIONS)
@@ -65,6 +70,20 @@ Path_ = tuple[str | int, ...]
 
 # libyaml's parser when PyYAML was built with it (5-10x faster); composing builds nodes only, never objects.
 _FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _first_line_past_depth(text: str, loader: type) -> int | None:
+    """Read ``text``'s YAML events with ``loader`` until a collection opens deeper than MAX_DEPTH: its 1-based line,
+    or None when the whole document stays within the limit."""
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return event.start_mark.line + 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
 
 
 @dataclass(frozen=True)
@@ -123,6 +142,10 @@ class _Reader:
                 self.problem(0, (), f"file is larger than the limit of {MAX_FILE_BYTES:,} bytes")
                 return None
         try:
+            too_deep_at = self._nesting_past_limit(text)
+            if too_deep_at is not None:
+                self.problem(too_deep_at, (), f"nesting is too deep (the limit is {MAX_DEPTH} levels)")
+                return None
             node = yaml.compose(text, Loader=_FAST_SAFE_LOADER)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
@@ -142,6 +165,28 @@ class _Reader:
             return self._build(node, (), 0)
         except _Abort:
             return None
+
+    def _nesting_past_limit(self, text: str) -> int | None:
+        """The 1-based line where the document first nests deeper than MAX_DEPTH, or None.
+
+        Rackscale owns this refusal whichever parser layer would notice first. The event stream is read lazily and
+        stopped at the first collection past the limit, so a parser's own nesting guard normally never speaks. When
+        the fast parser fails anyway (libyaml looks ahead and refuses deep flow nesting itself, with its own words
+        and its own limit, which releases change), the pure-Python parser, which has no such guard and stops at our
+        limit, decides whether the failure was depth; if it was not, the original error stands.
+        """
+        try:
+            return _first_line_past_depth(text, _FAST_SAFE_LOADER)
+        except (yaml.YAMLError, RecursionError):
+            if _FAST_SAFE_LOADER is yaml.SafeLoader:
+                raise
+            try:
+                line = _first_line_past_depth(text, yaml.SafeLoader)
+            except (yaml.YAMLError, RecursionError):
+                line = None
+            if line is None:
+                raise
+            return line
 
     def _build(self, node: yaml.Node, path: Path_, depth: int) -> Any:
         line = node.start_mark.line + 1
@@ -354,12 +399,29 @@ def _reference_problems(merged: dict[str, dict[str, tuple[Any, _Origin]]]) -> li
                 need("precisions", record.native_precision, origin, label, "native_precision")
             elif isinstance(record, ChipClass):
                 need("engines", record.default_engine, origin, label, "default_engine")
+            elif isinstance(record, Engine):
+                for i, chip in enumerate(record.default_for):
+                    need("accelerators", chip, origin, label, "default_for", i)
+                if record.kv_cache_precision is not None:
+                    need("precisions", record.kv_cache_precision.value, origin, label, "kv_cache_precision", "value")
             elif isinstance(record, ValidationPoint):
                 need("sources", record.source, origin, label, "source")
                 need("models", record.model, origin, label, "model")
                 need("accelerators", record.accelerator, origin, label, "accelerator")
                 need("precisions", record.precision, origin, label, "precision")
                 need("engines", record.engine, origin, label, "engine")
+                need("precisions", record.kv_cache_precision, origin, label, "kv_cache_precision")
+            elif isinstance(record, KernelCurve | CollectiveCurve):
+                chip_ids = ids["accelerators"] | ids["chip_classes"]
+                if record.accelerator not in chip_ids:
+                    problems.append(
+                        Problem(origin.reader.name, origin.line("accelerator"), _dotted((label, "accelerator")),
+                                f"unknown accelerator or chip class id; known: {_some(chip_ids)}",
+                                record.accelerator, True)
+                    )
+                need("sources", record.source, origin, label, "source")
+                if isinstance(record, KernelCurve):
+                    need("precisions", record.precision, origin, label, "precision")
             elif isinstance(record, Claim):
                 s = record.scenario
                 need("sources", record.source, origin, label, "source")

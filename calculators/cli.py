@@ -13,7 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from calculators.catalog import catalog_from_texts, load_catalog, read_files, shipped_catalog_files
+from calculators.catalog import catalog_from_texts, read_files, shipped_catalog_files
+from calculators.commands import add_model_commands
 from calculators.errors import CatalogError, RackscaleError
 
 
@@ -57,8 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=_cmd_catalog_check)
 
-    from calculators.commands import add_model_commands
-
     add_model_commands(commands, add_catalog_option)
     return parser
 
@@ -66,11 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
 def add_catalog_option(parser: argparse.ArgumentParser) -> None:
     """``--catalog PATH``: extra catalog files layered over the shipped one (user chips override or extend)."""
     parser.add_argument("--catalog", nargs="+", default=[], metavar="PATH", help="extra catalog YAML files")
-
-
-def catalog_for(args: argparse.Namespace):
-    """The shipped catalog with any ``--catalog`` files layered over it."""
-    return load_catalog(extra=getattr(args, "catalog", []) or [])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

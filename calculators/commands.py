@@ -23,8 +23,14 @@ def _print_fields(d: dict) -> None:
         print(f"{key:<{width}}  {value}")
 
 
+def catalog_for(args: argparse.Namespace):
+    """The shipped catalog with any ``--catalog`` files layered over it."""
+    from calculators.catalog import load_catalog
+
+    return load_catalog(extra=getattr(args, "catalog", []) or [])
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from calculators.cli import catalog_for
     from calculators.decode import predict
 
     p = predict(
@@ -37,13 +43,16 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         context_tokens=args.context_tokens,
         mtp_layers=args.mtp_layers,
         layout=args.layout,
+        input_tokens=args.input_tokens,
+        output_tokens=args.output_tokens,
+        serving=args.serving,
+        prefill_chips=args.prefill_chips,
     )
     print(_json(p.to_dict())) if args.json else _print_fields(p.to_dict())
     return 0
 
 
 def _cmd_size(args: argparse.Namespace) -> int:
-    from calculators.cli import catalog_for
     from calculators.fleet import size
 
     s = size(
@@ -63,7 +72,6 @@ def _cmd_size(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from calculators.cli import catalog_for
     from calculators.sweep import iter_sweep_blocks, write_csv
 
     # columns straight to pyarrow's CSV writer: no pandas import, no per-row Python (the whole process costs little
@@ -83,7 +91,6 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from calculators.cli import catalog_for
     from calculators.validation import format_bands, format_table, uncertainty_from_results, validate
 
     catalog = catalog_for(args)
@@ -132,13 +139,22 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def add_model_commands(commands, add_catalog_option) -> None:
     """Add predict / size / sweep / validate to the CLI's subcommand set (flag names are URL and CSV names)."""
-    p = commands.add_parser("predict", help="decode speed of one replica")
+    p = commands.add_parser(
+        "predict", help="what one replica serves: a decode step (--context-tokens) or a workload (--input-tokens ...)"
+    )
     p.add_argument("--model", required=True)
     p.add_argument("--accelerator", required=True)
     p.add_argument("--chips", type=int, required=True)
     p.add_argument("--precision", required=True)
     p.add_argument("--concurrency", type=int, required=True)
-    p.add_argument("--context-tokens", type=int, required=True)
+    p.add_argument("--context-tokens", type=int, default=None, help="mean context of a pure decode step")
+    p.add_argument("--input-tokens", type=int, default=None, help="the workload's prompt length")
+    p.add_argument("--output-tokens", type=int, default=None, help="the workload's output length")
+    p.add_argument("--serving", choices=("decode", "aggregated", "disaggregated"), default=None,
+                   help="decode (with --context-tokens), aggregated (default with a workload: chunked prefill on "
+                        "the same chips) or disaggregated (a separate prefill pool)")
+    p.add_argument("--prefill-chips", type=int, default=None, help="disaggregated: chips of the prefill pool "
+                   "(default: as many as keep up)")
     p.add_argument("--mtp-layers", type=int, default=0, choices=range(0, 4), metavar="{0..3}")
     p.add_argument("--layout", default="auto")
     p.add_argument("--json", action="store_true")

@@ -19,7 +19,13 @@ import re
 from dataclasses import dataclass
 
 from calculators.errors import ScenarioError
-from calculators.records import Model
+from calculators.records import Accelerator, Model
+
+
+def sram_only(chip: Accelerator) -> bool:
+    """A chip whose only memory is on-chip SRAM (Groq, Cerebras): its chip count is set by capacity alone, and only
+    its layouts may add pipeline stages."""
+    return all(t.tier == "sram" for t in chip.memory_tiers)
 
 
 @dataclass(frozen=True)

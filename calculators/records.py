@@ -19,7 +19,7 @@ import datetime as _dt
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator, model_validator
 
 GB = 1e9
 TERA = 1e12
@@ -338,6 +338,24 @@ class Engine(Record):
     # when it is narrower than the compute precision, upcast on chip). Bytes for capacity and bandwidth use it,
     # FLOPs the compute precision.
     weight_storage_precision: SourcedChoice | None = None
+    # Optional, second-generation model (absent = 0 / the serving default):
+    # host and scheduler work per decode step that the engine does not hide behind the accelerator (Python
+    # scheduling, sampling, detokenisation): a fixed part per step and a part per running sequence.
+    host_overhead_us_per_step: NonNegative | None = None
+    host_overhead_us_per_sequence: NonNegative | None = None
+    # the largest prefill chunk (tokens) the engine schedules beside decode in one step (chunked prefill)
+    prefill_chunk_tokens: Positive | None = None
+    # a factor on the kernel curves: this engine's kernels reach this share of what the curve's reference stack
+    # measured on the same chip (1 = the curves as measured; < 1 for a software stack not yet as tuned)
+    kernel_efficiency_factor: Fraction | None = None
+    # the accelerators whose serving software this engine is by default (a vendor's stack); others take their chip
+    # class's default engine
+    default_for: tuple[Id, ...] = Field(default=(), strict=False)
+    # the KV cache format the engine serves with by default (None = the catalog's serving default, BF16)
+    kv_cache_precision: SourcedChoice | None = None
+    # the engine's prefill efficiency (achieved fraction of peak FLOP/s, end to end) where it differs from its chip
+    # class's: a software stack's prefill kernels mature at their own pace
+    compute_efficiency_prefill: Fraction | None = None
 
 
 class Serving(Record):
@@ -372,7 +390,7 @@ class ValidationPoint(Record):
     chips: int = Field(gt=0)
     precision: Id
     concurrency: int = Field(gt=0)
-    context_tokens: int = Field(gt=0)
+    context_tokens: int | None = Field(default=None, gt=0)
     mtp_layers: int = Field(default=0, ge=0)
     engine: Id | None = None
     metric: Literal[
@@ -380,6 +398,9 @@ class ValidationPoint(Record):
         "output_tokens_per_s_per_chip",
         "joules_per_output_token",
         "input_tokens_per_s_per_chip",
+        "time_to_first_token_s",
+        "time_per_output_token_ms",
+        "request_output_tokens_per_s",
     ]
     measured: float = Field(gt=0)
     tolerance: float = Field(gt=0, le=1)
@@ -396,6 +417,114 @@ class ValidationPoint(Record):
     # ``cache_hit_rate``: share of input tokens served from a prefix cache, for the prefill metric (None = the
     # serving default).
     cache_hit_rate: float | None = Field(default=None, ge=0, lt=1)
+    # The workload of an end-to-end serving measurement: mean prompt and output lengths, and how it was served
+    # (``decode``: a pure decode step at ``context_tokens``; ``aggregated``: prefill and decode share the chips;
+    # ``disaggregated``: a separate prefill pool of ``prefill_chips``, not counted in ``chips``).
+    input_tokens: int | None = Field(default=None, gt=0)
+    output_tokens: int | None = Field(default=None, gt=0)
+    serving: Literal["decode", "aggregated", "disaggregated"] = "decode"
+    prefill_chips: int | None = Field(default=None, gt=0)
+    # ``kv_cache_precision``: the KV cache format the measured run used (FP8 KV in TensorRT-LLM's and vLLM's FP8
+    # recipes), when the source says; None = the engine's default.
+    kv_cache_precision: Id | None = None
+    # ``request_output_tokens_per_s`` is a per-user speed over the whole request: output tokens / request latency
+    # (prefill and queueing included), the "[w/ ctx]" figure of trtllm-bench; ``per_user_tokens_per_s`` is 1 / TPOT.
+
+    @model_validator(mode="after")
+    def _workload(self) -> ValidationPoint:
+        if self.serving == "decode" and self.context_tokens is None:
+            raise ValueError("a 'decode' point needs 'context_tokens'")
+        if self.serving != "decode" and (self.input_tokens is None or self.output_tokens is None):
+            raise ValueError(f"a '{self.serving}' point needs 'input_tokens' and 'output_tokens'")
+        if self.prefill_chips is not None and self.serving != "disaggregated":
+            raise ValueError("'prefill_chips' applies only to 'disaggregated' serving")
+        return self
+
+    @property
+    def mean_context_tokens(self) -> int:
+        """The decode context: as given, else the prompt plus half the output (the mean over a sequence's life)."""
+        if self.context_tokens is not None:
+            return self.context_tokens
+        return int(self.input_tokens + self.output_tokens / 2)
+
+
+KernelOp = Literal["gemm", "grouped_gemm", "decode_attention", "prefill_attention"]
+
+
+Pair = Annotated[tuple[float, float], Strict(False)]
+"""An [x, y] pair as YAML writes it (a list): the pair may be a list, its two numbers stay strictly numbers."""
+
+
+class KernelCurve(Record):
+    """Measured achieved fraction of the peak roofline of one op class on one chip (or chip class), by shape.
+
+    ``points`` are (x, fraction): x is the op's shape axis (gemm: tokens M; grouped_gemm: tokens per expert;
+    decode_attention: KV tokens read per chip per step; prefill_attention: prompt tokens); fraction = roofline time
+    at the catalog's peaks / measured time, in (0, 1]. Interpolated linearly in log2(x), clamped at the ends."""
+
+    id: Id
+    accelerator: Id
+    op: KernelOp
+    variant: Literal["mla", "gqa"] | None = None
+    precision: Id
+    x: Text
+    points: tuple[Pair, ...] = Field(strict=False, min_length=1)
+    kind: Kind
+    source: Id | None = None
+    note: Text | None = None
+
+    @field_validator("points")
+    @classmethod
+    def _points(cls, v: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+        xs = [x for x, _ in v]
+        if any(not x > 0 for x in xs):
+            raise ValueError("every x must be > 0")
+        if any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
+            raise ValueError("x must be strictly increasing")
+        if any(not 0 < f <= 1 for _, f in v):
+            raise ValueError("every fraction must be in (0, 1]")
+        return v
+
+    @model_validator(mode="after")
+    def _provenance(self) -> KernelCurve:
+        if self.source is None and self.kind != "assumption":
+            raise ValueError(f"a '{self.kind}' curve needs a 'source' (only an 'assumption' may go without)")
+        if self.kind == "assumption" and self.note is None:
+            raise ValueError("an 'assumption' needs a 'note' saying why it was assumed")
+        return self
+
+
+class CollectiveCurve(Record):
+    """Alpha-beta cost of one collective on one chip (or chip class) inside or across its scale-up domain:
+    t = alpha(group) + bytes sent per chip / (link bandwidth per direction x ``bandwidth_fraction``).
+
+    ``latency_us`` are (group size in chips, alpha in us), interpolated linearly in log2(group), clamped."""
+
+    id: Id
+    accelerator: Id
+    op: Literal["all_reduce", "all_to_all"]
+    scope: Literal["scale_up", "scale_out"]
+    latency_us: tuple[Pair, ...] = Field(strict=False, min_length=1)
+    bandwidth_fraction: float = Field(gt=0, le=1)
+    kind: Kind
+    source: Id | None = None
+    note: Text | None = None
+
+    @field_validator("latency_us")
+    @classmethod
+    def _latency(cls, v: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+        groups = [g for g, _ in v]
+        if any(not g >= 1 for g in groups):
+            raise ValueError("every group size must be >= 1")
+        if any(b <= a for a, b in zip(groups, groups[1:], strict=False)):
+            raise ValueError("group sizes must be strictly increasing")
+        if any(not alpha >= 0 for _, alpha in v):
+            raise ValueError("every latency must be >= 0")
+        return v
+
+    @model_validator(mode="after")
+    def _provenance(self) -> CollectiveCurve:
+        return KernelCurve._provenance(self)
 
 
 # --- vendor claims ---------------------------------------------------------------------------------------------------
@@ -507,4 +636,6 @@ class Catalog(Record):
     engines: dict[Id, Engine] = Field(default_factory=dict)
     serving: Serving | None = None
     validation: dict[Id, ValidationPoint] = Field(default_factory=dict)
+    kernel_curves: dict[Id, KernelCurve] = Field(default_factory=dict)
+    collective_curves: dict[Id, CollectiveCurve] = Field(default_factory=dict)
     claims: dict[Id, Claim] = Field(default_factory=dict)

@@ -22,9 +22,9 @@ import numpy as np
 
 from calculators import prefill
 from calculators.assumptions import resolve_assumptions
-from calculators.decode import best_layout, evaluate_decode
 from calculators.layout import candidate_layouts
 from calculators.records import Catalog, ValidationPoint
+from calculators.serving import best_layout, evaluate_serving
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,49 +58,59 @@ class ValidationResult:
 
 def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
     a = resolve_assumptions(
-        catalog, point.accelerator, engine=point.engine, attention_weight_precision=point.attention_precision
+        catalog, point.accelerator, engine=point.engine, attention_weight_precision=point.attention_precision,
+        kv_cache_precision=point.kv_cache_precision,
     )
     chip = catalog.accelerators[point.accelerator]
+    model = catalog.models[point.model]
+    context = point.mean_context_tokens
     if point.metric == "input_tokens_per_s_per_chip":
-        # F12: compute-bound prefill of prompts of ``context_tokens``; tokens served from the prefix cache are
+        # F12: compute-bound prefill of prompts of the point's length; tokens served from the prefix cache are
         # counted in the published rate but cost nothing, so the rate including hits is computed / (1 - hit)
         hit = point.cache_hit_rate if point.cache_hit_rate is not None else a.prefill_cache_hit_rate
+        prompt = point.input_tokens or context
         computed = prefill.prefill_tokens_per_s_per_chip(
-            catalog.models[point.model], chip, point.precision, point.context_tokens, a.compute_efficiency_prefill
+            model, chip, point.precision, prompt, a.compute_efficiency_prefill
         )
         return computed / (1 - hit), f"prefill, cache hit {hit:.0%}"
+    workload = dict(
+        serving=point.serving, context_tokens=context, input_tokens=point.input_tokens,
+        output_tokens=point.output_tokens, prefill_chips=point.prefill_chips, mtp_layers=point.mtp_layers,
+    )
     if point.saturated:
         # the best fitting throughput over layouts and power-of-two batches up to the stated concurrency
-        model = catalog.models[point.model]
         system = catalog.systems[chip.system]
         layouts = candidate_layouts(model, point.chips, int(system.scale_up_domain_chips.value))
         batches = [2**i for i in range(int(np.log2(point.concurrency)) + 1)]
         lay_i, conc = (x.ravel() for x in np.meshgrid(np.arange(len(layouts)), batches, indexing="ij"))
-        out = evaluate_decode(
+        out = evaluate_serving(
             catalog, model, chip, point.precision, a,
             chips=point.chips,
             attention_tp=np.array([lay.attention_tp for lay in layouts])[lay_i],
             moe_ep=np.array([lay.moe_ep for lay in layouts])[lay_i],
-            concurrency=conc, context_tokens=point.context_tokens, mtp_layers=point.mtp_layers,
+            concurrency=conc, **workload,
         )
-        per_chip = np.where(out["fits_in_memory"], out["output_tokens_per_s_per_chip"], 0.0)
+        per_chip = np.where(out["fits_in_memory"] | out["concurrency_capped"], out["output_tokens_per_s_per_chip"], 0.0)
         i = int(np.argmax(per_chip))
-        values = {key: float(v[i]) for key, v in out.items() if key != "bound_by" and np.ndim(v)}
-        label = f"{layouts[lay_i[i]].label} batch {int(conc[i])}"
+        values = {key: float(np.broadcast_to(v, per_chip.shape)[i]) for key, v in out.items()
+                  if key != "bound_by" and np.ndim(v)}
+        label = f"{layouts[lay_i[i]].label} batch {int(values['running_concurrency'])}"
         power_w = values["power_w"]
     else:
-        model = catalog.models[point.model]
-        lay, values = best_layout(
-            catalog, model, chip, point.precision, a,
-            chips=point.chips, concurrency=point.concurrency, context_tokens=point.context_tokens,
-            mtp_layers=point.mtp_layers,
-        )
-        label = lay.label
+        lay, values = best_layout(catalog, model, chip, point.precision, a, chips=point.chips,
+                                  concurrency=point.concurrency, **workload)
+        label = lay.label + (f" running {int(values['running_concurrency'])}" if values["concurrency_capped"] else "")
         power_w = float(values["power_w"])
     if point.metric == "joules_per_output_token":
         if point.power_scope == "chip":
             power_w = point.chips * chip.tdp_w.value * a.power_utilisation
         return power_w / values["total_output_tokens_per_s"], label
+    if point.metric == "time_per_output_token_ms":
+        return float(values["time_per_output_token_s"]) * 1e3, label
+    if point.metric == "request_output_tokens_per_s":
+        # a closed loop of C clients: each request's output over its latency = total output rate / C
+        return float(values["total_output_tokens_per_s"]) / float(values["running_concurrency"] if point.saturated
+                                                                   else point.concurrency), label
     return float(values[point.metric]), label
 
 

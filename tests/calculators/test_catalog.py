@@ -8,7 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
+from calculators import catalog as catalog_module
 from calculators import cli
 from calculators.catalog import (
     MAX_FILE_BYTES,
@@ -231,9 +233,26 @@ def test_billion_laughs_is_refused_quickly():
 
 
 def test_deep_nesting_is_refused():
-    """Thousands of nested brackets are refused with a message, not a RecursionError."""
+    """Thousands of nested brackets are refused with Rackscale's message and the line, whatever PyYAML says."""
     p = only(problems_in("deep_nesting.yaml"))
-    assert "nesting is too deep" in p.message
+    assert p.message == "nesting is too deep (the limit is 40 levels)"
+    assert p.file == "deep_nesting.yaml" and p.line == 2
+
+
+@pytest.mark.parametrize("levels", [41, 300])
+def test_deep_block_nesting_is_refused_at_its_line(levels):
+    """Indented (block) nesting past the limit is refused at the line where it crosses it, not by the parser."""
+    text = "".join(f"{'  ' * i}k{i}:\n" for i in range(levels)) + f"{'  ' * levels}v\n"
+    p = only(problems_in("deep_block.yaml", text.encode()))
+    assert p.message == "nesting is too deep (the limit is 40 levels)"
+    assert p.line == 41  # the 41st mapping opens at key k40 on line 41
+
+
+def test_nesting_at_the_limit_is_not_refused_for_depth():
+    """A document exactly at the depth limit passes the depth check (it fails later only as an unknown section)."""
+    text = "".join(f"{'  ' * i}k{i}:\n" for i in range(39)) + f"{'  ' * 39}v\n"
+    problems = problems_in("at_limit.yaml", text.encode())
+    assert problems and all("nesting" not in p.message for p in problems)
 
 
 def test_non_utf8_is_refused_naming_the_byte():
@@ -316,3 +335,26 @@ def test_cli_check_missing_file_exit_1(capsys):
     """A path that does not exist is a clear problem, not a traceback."""
     assert cli.main(["catalog", "check", "/no/such/file.yaml"]) == 1
     assert "cannot read file" in capsys.readouterr().err
+
+
+class _FutureParser(yaml.SafeLoader):
+    """A stand-in for a parser release that refuses flow nesting itself, early and in words of its own."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        if "[[[[[[[[[[" in stream:
+            raise yaml.scanner.ScannerError(None, None, "some future wording about levels", None)
+
+
+def test_nesting_refused_by_the_parser_itself_gets_our_message(monkeypatch):
+    """When the fast parser refuses deep nesting in its own words, the loader still reports its own message."""
+    monkeypatch.setattr(catalog_module, "_FAST_SAFE_LOADER", _FutureParser)
+    p = only(problems_in("deep_nesting.yaml"))
+    assert p.message == "nesting is too deep (the limit is 40 levels)"
+
+
+def test_a_real_syntax_error_is_not_mistaken_for_nesting(monkeypatch):
+    """A parser error in a shallow document stays a syntax error with its line, not a nesting refusal."""
+    monkeypatch.setattr(catalog_module, "_FAST_SAFE_LOADER", _FutureParser)
+    p = only(problems_in("shallow.yaml", b"sources: [[[[[[[[[[1]]]]]]]]]]\nbad: [unclosed\n"))
+    assert "nesting" not in p.message and "syntax error" in p.message

@@ -18,45 +18,6 @@ def catalog():
     return default_catalog()
 
 
-@pytest.mark.parametrize(("tokens", "experts"), [(1, 8.0), (8, 57.42), (32, 163.31), (64, 222.45)])
-def test_distinct_experts_r1(tokens, experts):
-    """F4: 256*(1-(1-8/256)^B) = 8, 57.42, 163.31, 222.45 at B = 1, 8, 32, 64 (0.96875^32 = 0.36204)."""
-    assert float(decode.distinct_experts_per_step(256, 8, tokens)) == pytest.approx(experts, abs=0.01)
-
-
-def test_busiest_rank_with_one_rank_is_the_mean():
-    """With one expert-parallel rank the straggler formula reduces to F4's mean."""
-    assert float(decode.busiest_rank_experts(256, 8, 1, 8)) == pytest.approx(256 * (1 - (248 / 256) ** 8))
-
-
-def test_busiest_rank_exceeds_mean_share():
-    """The busiest of 8 ranks of 32 experts holds more touched experts than the mean 32 q."""
-    q = 1 - (248 / 256) ** 8  # 0.2243
-    busiest = float(decode.busiest_rank_experts(256, 8, 8, 8))
-    assert 32 * q < busiest <= 32
-    # one expert per rank: max over 256 ranks of Bernoulli(q) = 1 - (1 - q)^256 ~ 1
-    assert float(decode.busiest_rank_experts(256, 8, 256, 8)) == pytest.approx(1 - (1 - q) ** 256)
-
-
-def test_mtp_expected_tokens():
-    """E_k = 1 + p1 + p1 p2 + p1 p2 p3: 1.92, 2.58, 2.82 with p = 0.92, 0.717, 0.364."""
-    acc = (0.92, 0.717, 0.364)
-    # 1 + 0.92 = 1.92; + 0.92*0.717 = 0.6596 -> 2.5796; + 0.6596*0.364 = 0.2401 -> 2.8197
-    assert decode.mtp_expected_tokens(acc, np.array([0, 1, 2, 3])) == pytest.approx([1, 1.92, 2.5796, 2.8197], 1e-4)
-
-
-def test_ring_all_reduce():
-    """A ring all-reduce over g chips moves 2(g-1)/g of the buffer per link: 8 chips, 1 MB, 1 GB/s = 1.75 ms."""
-    assert float(decode.ring_all_reduce_s(1e6, 8, 1e9)) == pytest.approx(2 * 7 / 8 * 1e-3)
-    assert float(decode.ring_all_reduce_s(1e6, 1, 1e9)) == 0
-
-
-def test_all_to_all_splits_scale_up_and_out():
-    """EP over 16 chips in 8-chip domains sends 7/15 over NVLink and 8/15 over the network; the slower sets time."""
-    t = float(decode.all_to_all_s(15e6, 16, 8, 450e9, 50e9))
-    assert t == pytest.approx(8e6 / 50e9)
-
-
 def test_step_time_is_sum_of_components(catalog):
     """F9: the step is fixed latency + the per-component roofline sum + exposed communication (not one max)."""
     p = decode.predict(catalog, model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8",
@@ -161,28 +122,6 @@ def test_bad_weight_storage_precision_raises(catalog):
     """An unknown storage precision raises ScenarioError naming the field."""
     with pytest.raises(ScenarioError, match="weight_storage_precision"):
         resolve_assumptions(catalog, "sn40l", weight_storage_precision="fp2")
-
-
-def test_busiest_rank_load_factor():
-    """The busiest EP rank's share of token-expert assignments: max over ranks of iid Binomial(T k, 1/ranks) / mean."""
-    # 2 assignments, 2 ranks each ~ Bin(2, 1/2): P(max >= 1) = 1 - (1/4)^2 = 15/16, P(max >= 2) = 1 - (3/4)^2 = 7/16
-    # -> E[max] = 22/16 = 1.375 over a mean of 1 (independent ranks; the exact multinomial gives 1.5)
-    assert float(decode.busiest_rank_load_factor(1, 2, 2)) == pytest.approx(1.375)
-    # one rank, or experts tensor-parallel (EP 1): no straggler
-    assert float(decode.busiest_rank_load_factor(8, 1, 64)) == 1.0
-    # normal approximation beyond 4,096 assignments: 25,376 tokens x 8 over 144 ranks, mean 1,409.8,
-    # sigma = sqrt(1409.8 x 143/144) = 37.42, Blom z = Phi^-1(143.625/144.25) = 2.625 -> 1 + 2.625 x 37.42 / 1409.8
-    assert float(decode.busiest_rank_load_factor(8, 144, 25_376)) == pytest.approx(1 + 2.625 * 37.42 / 1409.8, 1e-4)
-
-
-def test_two_micro_batch_overlap_limits():
-    """Two-micro-batch overlap: no comm costs A + M, no compute costs D + C, balanced pairs hide comm entirely,
-    and an unbalanced pair leaves part exposed."""
-    assert decode.two_micro_batch_s(3.0, 1.0, 0.0, 0.0) == pytest.approx(4.0)
-    assert decode.two_micro_batch_s(0.0, 0.0, 1.0, 2.0) == pytest.approx(3.0)
-    assert decode.two_micro_batch_s(2.0, 2.0, 2.0, 2.0) == pytest.approx(4.0)
-    # A = 36, M = 8, D = 14, C = 27 (EP144-like): 1/2 (36 + 14 + 27 + 36) = 56.5 > max(A + M, D + C) = 44
-    assert decode.two_micro_batch_s(36.0, 8.0, 14.0, 27.0) == pytest.approx(56.5)
 
 
 def test_attention_weight_precision_widens_only_the_projections(catalog):

@@ -1,0 +1,57 @@
+"""Attention's share of a step: KV cache bytes read and attention-core FLOPs, for decode tokens and for the
+prefill tokens a chunked-prefill step carries beside them.
+
+Decode (F5, F6): every decode token reads its sequence's whole KV cache once per layer. MLA with weight absorption
+behaves like MQA with h query heads over one (d_c + d_r) latent: 2 h (2 d_c + d_r) FLOPs per cached token per layer
+(scores over d_c + d_r, values over d_c). GQA: 2 x 2 h d_h. Under tensor-parallel attention the MLA latent is
+replicated on every chip of the TP group; GQA's KV heads split over up to kv_heads chips.
+
+Prefill: a chunk of a prompt of n tokens attends causally to its prefix, at mean position n/2; MLA prefill runs
+un-absorbed, 2 h (d_qk + d_v) FLOPs per position per layer (the same formula as :mod:`calculators.prefill`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from calculators import memory, prefill
+from calculators.records import Model
+
+FLOPS_PER_MAC = 2
+
+
+def decode_flops_per_cached_token_layer(model: Model) -> float:
+    """Attention-core FLOPs of one decode token per cached token per layer (absorbed MLA, or GQA)."""
+    att = model.attention
+    if att.type == "mla":
+        return FLOPS_PER_MAC * att.heads * (2 * att.kv_lora_rank + att.qk_rope_head_dim)
+    return FLOPS_PER_MAC * 2 * att.heads * att.head_dim
+
+
+def kv_split(model: Model, attention_tp):
+    """How many ways the KV cache of one sequence is split over its TP group (1 for MLA: the latent is shared)."""
+    if model.attention.type == "mla":
+        return np.ones_like(np.asarray(attention_tp, dtype=float))
+    return np.minimum(np.asarray(attention_tp, dtype=float), model.attention.kv_heads)
+
+
+CURVE_REFERENCE_KV_ELEMENTS = {"mla": 576, "gqa": 256}
+"""KV elements per token per layer per chip in the shapes the decode-attention curves were measured at: MLA's one
+576-wide latent (512 + 64 RoPE); GQA with one KV head of 128 per chip (K and V). A curve's x is tokens of that
+size; another shape is placed on it by its size in such tokens."""
+
+
+def decode_attention_curve_tokens(model: Model, kv_tokens_per_chip, attention_tp):
+    """Where a decode-attention call sits on the measured curve: the KV it reads per chip per layer, in tokens of the
+    curve's reference shape (a chip holding 8 GQA KV heads reads 8 reference tokens per cached token)."""
+    per_token = memory.kv_elements_per_token(model) / model.layers / kv_split(model, attention_tp)
+    return np.asarray(kv_tokens_per_chip, dtype=float) * per_token / CURVE_REFERENCE_KV_ELEMENTS[model.attention.type]
+
+
+def prefill_attention_flops_per_token(model: Model, prompt_tokens) -> np.ndarray:
+    """Causal attention FLOPs per prefill token of a prompt of ``prompt_tokens`` (everything but the weights)."""
+    prompt_tokens = np.asarray(prompt_tokens, dtype=float)
+    weights = FLOPS_PER_MAC * memory.parameter_counts(model).active_matmul
+    return np.vectorize(lambda n: prefill.prefill_flops_per_token(model, n) - weights if n > 0 else 0.0)(
+        prompt_tokens
+    )

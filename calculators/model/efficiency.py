@@ -1,0 +1,123 @@
+"""Achieved fraction of peak by op class and shape: the catalog's measured kernel and collective curves.
+
+A kernel's time is its roofline at the catalog's peaks divided by the fraction its curve gives at its shape:
+    t = max(bytes x seconds per byte at peak bandwidth, FLOPs / peak FLOP/s) / f_op(x)
+with x the op's shape axis (gemm: tokens M; grouped_gemm: tokens per expert; decode_attention: KV tokens read per
+chip per step; prefill_attention: prompt tokens). The curves are derived from measured op tables by
+``tools/derive_kernel_curves.py`` (AIConfigurator, DeepGEMM, FlashMLA, DeepEP; scaled, as assumptions, for chips
+without their own tables) and stored as a few points each; f is interpolated linearly in log2(x) and clamped.
+A collective costs alpha(group) + bytes per chip / (link bandwidth x achieved fraction) (:mod:`.collectives`).
+
+Where the catalog has no curve for a chip (or its chip class), the chip class's single efficiencies are used, as
+the first-generation model did: memory at ``memory_bandwidth_efficiency``, compute at ``compute_efficiency_decode``,
+links at ``interconnect_efficiency`` with no latency. The engine's ``kernel_efficiency_factor`` scales every curve:
+a software stack reaches that share of what the reference stack measured on the same chip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from calculators.records import Accelerator, Catalog, CollectiveCurve, KernelCurve
+
+PRECISION_FALLBACK = ("fp8", "bf16", "fp4", "int8")
+"""When a chip has no curve at the precision asked for, the first of these it has stands in (the shape of a
+kernel's efficiency curve is set by tiling and memory traffic more than by its number format)."""
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One interpolable curve: log2 of the x points and the values there."""
+
+    log2_x: np.ndarray
+    y: np.ndarray
+    id: str
+
+    def __call__(self, x) -> np.ndarray:
+        lx = np.log2(np.maximum(np.asarray(x, dtype=float), 1e-12))
+        return np.interp(lx, self.log2_x, self.y)
+
+
+def _curve(cid: str, points) -> Curve:
+    xs, ys = zip(*points, strict=True)
+    return Curve(np.log2(np.asarray(xs, dtype=float)), np.asarray(ys, dtype=float), cid)
+
+
+@dataclass(frozen=True)
+class ChipEfficiency:
+    """The kernel and collective curves that apply to one chip under one engine."""
+
+    kernels: dict[tuple[str, str | None, str], Curve] = field(default_factory=dict)
+    collectives: dict[tuple[str, str], tuple[Curve, float]] = field(default_factory=dict)
+    factor: float = 1.0
+
+    @property
+    def has_kernel_curves(self) -> bool:
+        return bool(self.kernels)
+
+    def kernel_curve(self, op: str, precision: str, variant: str | None = None) -> Curve | None:
+        """The curve of ``op`` at ``precision`` (else at the first fallback precision the chip has), or None."""
+        for p in (precision, *PRECISION_FALLBACK):
+            for v in (variant, None):
+                curve = self.kernels.get((op, v, p))
+                if curve is not None:
+                    return curve
+        return None
+
+    def fraction(self, op: str, precision: str, x, variant: str | None = None):
+        """Achieved fraction of the peak roofline of ``op`` at shape ``x`` (None when the chip has no such curve)."""
+        curve = self.kernel_curve(op, precision, variant)
+        if curve is None:
+            return None
+        return np.clip(curve(x) * self.factor, 1e-6, 1.0)
+
+    def collective(self, op: str, scope: str) -> tuple[Curve, float] | None:
+        """(alpha curve in us by group size, achieved bandwidth fraction) of ``op`` in ``scope``, or None."""
+        return self.collectives.get((op, scope))
+
+
+def _applies(entry: KernelCurve | CollectiveCurve, chip: Accelerator) -> int | None:
+    """0 for a chip's own curve, 1 for its chip class's fallback, None when the curve is for something else."""
+    if entry.accelerator == chip.id:
+        return 0
+    if entry.accelerator == chip.chip_class:
+        return 1
+    return None
+
+
+def chip_efficiency(catalog: Catalog, chip: Accelerator, factor: float = 1.0) -> ChipEfficiency:
+    """Collect the curves for ``chip``: its own where the catalog has them, else its chip class's."""
+    kernels: dict[tuple[str, str | None, str], tuple[int, Curve]] = {}
+    for c in catalog.kernel_curves.values():
+        rank = _applies(c, chip)
+        key = (c.op, c.variant, c.precision)
+        if rank is not None and (key not in kernels or rank < kernels[key][0]):
+            kernels[key] = (rank, _curve(c.id, c.points))
+    collectives: dict[tuple[str, str], tuple[int, Curve, float]] = {}
+    for c in catalog.collective_curves.values():
+        rank = _applies(c, chip)
+        key = (c.op, c.scope)
+        if rank is not None and (key not in collectives or rank < collectives[key][0]):
+            collectives[key] = (rank, _curve(c.id, c.latency_us), c.bandwidth_fraction)
+    return ChipEfficiency(
+        kernels={k: v[1] for k, v in kernels.items()},
+        collectives={k: (v[1], v[2]) for k, v in collectives.items()},
+        factor=factor,
+    )
+
+
+def op_time_s(bytes_s_at_peak, flops_s_at_peak, fraction, *, bytes_s_fallback, flops_s_fallback):
+    """One op's time: its peak roofline over the curve's fraction, or (no curve) the class-efficiency roofline.
+
+    ``bytes_s_at_peak`` and ``flops_s_at_peak`` are the memory and compute times at 100% of the peaks; the fallbacks
+    the same at the chip class's single efficiencies. Returns (time, bytes time, FLOPs time) with the two parts
+    scaled alike, so a caller can still tell which side bound the op."""
+    if fraction is None:
+        return np.maximum(bytes_s_fallback, flops_s_fallback), bytes_s_fallback, flops_s_fallback
+    return (
+        np.maximum(bytes_s_at_peak, flops_s_at_peak) / fraction,
+        bytes_s_at_peak / fraction,
+        flops_s_at_peak / fraction,
+    )

@@ -1,0 +1,348 @@
+"""The step time of one replica (F4-F9): the one vectorised core every prediction, sweep and validation calls.
+
+A step carries B decode sequences (each verifying 1 + k tokens with k MTP drafts) and, under chunked prefill, P
+prompt tokens beside them. Per chip of the busiest rank, each decode component j (attention projections, attention
+core, dense FFN, shared experts and routers, routed experts, LM head) costs its roofline at the chip's
+peaks over the measured fraction its kernel reaches at its shape (:mod:`.efficiency`):
+    t_j = max(bytes_j x s/B at peak, FLOPs_j / peak FLOP/s) / f_j(shape_j)
+the GEMMs' shape being their tokens M, the routed experts' the tokens per expert, decode attention's the KV tokens
+read per chip. Collectives are alpha-beta (:mod:`.collectives`); two micro-batches overlap compute with
+communication where that wins. The step (F9) is
+    t_step = L tau s_k + host(B) + sum_j t_j + exposed communication + t_prefill(P)
+with tau the engine's fixed cost per layer (launches, synchronisation; s_k its MTP inflation), host(B) the
+engine's scheduler and sampling time per step that the accelerator does not hide, and t_prefill the prompt tokens'
+FLOPs at the engine's end-to-end prefill efficiency (:func:`prefill_time_s`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from calculators import memory
+from calculators.assumptions import Assumptions
+from calculators.errors import ScenarioError
+from calculators.model import attention, collectives, moe
+from calculators.model.efficiency import ChipEfficiency, chip_efficiency, op_time_s
+from calculators.records import Accelerator, Catalog, Model
+
+FLOPS_PER_MAC = 2
+COMPONENTS = (
+    "attention_weights",
+    "kv_cache",
+    "dense_ffn",
+    "shared_experts",
+    "routed_experts",
+    "lm_head",
+)
+BOUND_CATEGORIES = ("fixed latency", "memory bandwidth", "compute", "interconnect")
+BOUND_LABELS = (*BOUND_CATEGORIES, "capacity")
+"""What ``bound_by`` can say; ``bound_by_index`` indexes this tuple."""
+
+
+def mtp_table(acceptance: tuple[float, ...]) -> np.ndarray:
+    """E_k for k = 0..len(acceptance): expected tokens emitted per step, 1 + sum_{j<=k} prod_{i<=j} p_i (F10)."""
+    return np.concatenate([[1.0], 1.0 + np.cumsum(np.cumprod(acceptance))])
+
+
+def mtp_expected_tokens(acceptance: tuple[float, ...], mtp_layers):
+    """F10: expected tokens emitted per step with k draft tokens. TRT-LLM's conditional acceptances 0.92, 0.717,
+    0.364 give 1.92, 2.58, 2.82."""
+    return mtp_table(acceptance)[np.asarray(mtp_layers)]
+
+
+def mtp_inflation(inflation: tuple[float, ...], mtp_layers):
+    """The fixed-cost multiplier s_k of a step with k draft tokens (s_0 = 1)."""
+    return np.concatenate([[1.0], inflation])[np.asarray(mtp_layers)]
+
+
+def prefill_time_s(model: Model, chip: Accelerator, precision: str, assumptions: Assumptions, prefill_tokens,
+                   prompt_tokens, chips):
+    """Time the replica's ``chips`` spend prefilling ``prefill_tokens`` prompt tokens (of prompts of
+    ``prompt_tokens``) in a step: FLOPs (F12's per-token count, weights and causal attention) over the chips' peak at
+    the engine's end-to-end prefill efficiency, the one number every prefill in the model uses (chunked beside
+    decode, a separate pool, a prompt's time to first token), calibrated on published prefill rates."""
+    prefill_tokens = np.asarray(prefill_tokens, dtype=float)
+    weights = FLOPS_PER_MAC * memory.parameter_counts(model).active_matmul
+    flops = prefill_tokens * (weights + attention.prefill_attention_flops_per_token(model, prompt_tokens))
+    return np.where(prefill_tokens > 0, flops / (np.asarray(chips, dtype=float) * chip.peak_flop_s(precision)
+                                                 * assumptions.compute_efficiency_prefill), 0.0)
+
+
+def engine_efficiency(catalog: Catalog, chip: Accelerator, assumptions: Assumptions) -> ChipEfficiency:
+    """The chip's kernel and collective curves, scaled by the engine's kernel efficiency factor."""
+    return chip_efficiency(catalog, chip, assumptions.kernel_efficiency_factor)
+
+
+def evaluate_step(
+    catalog: Catalog,
+    model: Model,
+    chip: Accelerator,
+    precision: str,
+    assumptions: Assumptions,
+    *,
+    chips,
+    attention_tp,
+    moe_ep,
+    concurrency,
+    context_tokens,
+    mtp_layers,
+    pipeline_stages=1,
+    prefill_tokens=0.0,
+    prompt_tokens=0.0,
+    efficiency: ChipEfficiency | None = None,
+) -> dict[str, np.ndarray]:
+    """Every output of one step for arrays of configurations (broadcast together). See the module docstring.
+
+    ``prefill_tokens`` are the prompt tokens the whole replica prefills in this step beside its decode sequences
+    (chunked prefill), from prompts of ``prompt_tokens`` tokens. With P pipeline stages the times are those of one
+    stage of N/P chips running all layers on a micro-batch of B/P sequences (a token visits every stage in turn),
+    plus P - 1 activation hops; each chip stores 1/P of the weights.
+    """
+    a = assumptions
+    eff = engine_efficiency(catalog, chip, a) if efficiency is None else efficiency
+    system = catalog.systems[chip.system]
+    p = memory.parameter_counts(model)
+    n_all, pp, t, ep, b_all, c, k, pf_all, prompt = np.broadcast_arrays(
+        np.asarray(chips, dtype=float),
+        np.asarray(pipeline_stages, dtype=float),
+        np.asarray(attention_tp, dtype=float),
+        np.asarray(moe_ep, dtype=float),
+        np.asarray(concurrency, dtype=float),
+        np.asarray(context_tokens, dtype=float),
+        np.asarray(mtp_layers, dtype=int),
+        np.asarray(prefill_tokens, dtype=float),
+        np.asarray(prompt_tokens, dtype=float),
+    )
+    n = n_all / pp  # chips of one pipeline stage
+    b = b_all / pp  # sequences of one micro-batch
+    storage = memory.weight_storage_precision(catalog, model, precision, a.weight_storage_precision)
+    bw = memory.bytes_per_element(catalog, storage)  # weights: stored/streamed bytes; FLOPs use ``precision``
+    kv_b = memory.bytes_per_element(catalog, a.kv_cache_precision)
+    act_b = memory.bytes_per_element(catalog, a.activation_precision)
+    dispatch_b = memory.bytes_per_element(catalog, a.dispatch_precision)
+    attention_precision = a.kv_cache_precision if a.kv_cache_precision in chip.peak_tflops else precision
+    # attention projections may run wider than the rest (FP8 attention + FP4 MoE): their bytes and GEMM rate
+    projection_precision = a.attention_weight_precision or precision
+    if projection_precision not in chip.peak_tflops:
+        raise ScenarioError(
+            f"accelerator {chip.id!r} has no {projection_precision!r} math for 'attention_weight_precision'"
+        )
+    projection_b = (
+        bw if a.attention_weight_precision is None else memory.bytes_per_element(catalog, projection_precision)
+    )
+    peak = {
+        "gemm": chip.peak_flop_s(precision),
+        "projection": chip.peak_flop_s(projection_precision),
+        "attention": chip.peak_flop_s(attention_precision),
+    }
+    d = model.hidden_size
+
+    dp = n / t
+    moe_tp = n / ep
+    seqs_rank = np.ceil(b / dp)  # sequences on the busiest attention DP rank
+    decode_tokens_replica = b * (1 + k)  # tokens verified per step (MTP drafts included)
+    tokens_replica = decode_tokens_replica
+    decode_tokens_rank = seqs_rank * (1 + k)
+    tokens_rank = decode_tokens_rank
+    tokens_chip = tokens_rank / t  # tokens each chip of the rank carries through the FFN/MoE
+    c_eff = memory.effective_context_tokens(model, c)
+    kv_split = attention.kv_split(model, t)
+
+    # F5 bytes read per step, per chip
+    weight = {
+        "attention_weights": p.attention * projection_b / t,
+        "dense_ffn": p.dense_ffn * bw / t,
+        "shared_experts": p.shared * bw / t,  # sharded like the dense FFN; replicated per DP rank (as DeepSeek)
+        "lm_head": p.head * bw / t,
+    }
+    if model.moe:
+        experts_rank = moe.busiest_rank_experts(p.routed_experts, p.active_experts, ep, tokens_replica)
+        weight["routed_experts"] = experts_rank * p.expert * p.moe_layers * bw / moe_tp
+        load_factor = moe.busiest_rank_load_factor(p.active_experts, ep, tokens_replica)
+        distinct = moe.distinct_experts_per_step(p.routed_experts, p.active_experts, tokens_replica)
+        tokens_per_expert = tokens_replica * p.active_experts / np.maximum(distinct, 1e-9)
+    else:
+        experts_rank = np.zeros_like(n)
+        weight["routed_experts"] = np.zeros_like(n)
+        load_factor = np.ones_like(n)
+        tokens_per_expert = np.zeros_like(n)
+    kv_read = seqs_rank * c_eff * memory.kv_bytes_per_token(model, kv_b) / kv_split
+    weight["kv_cache"] = kv_read
+
+    # F6 FLOPs per step, per chip
+    flops = {
+        "attention_weights": FLOPS_PER_MAC * p.attention * tokens_rank / t,
+        "kv_cache": attention.decode_flops_per_cached_token_layer(model) * c_eff * model.layers
+        * decode_tokens_rank / t,
+        "dense_ffn": FLOPS_PER_MAC * p.dense_ffn * tokens_rank / t,
+        "shared_experts": FLOPS_PER_MAC * p.shared * tokens_rank / t,
+        # the busiest expert-parallel rank's share of the T x k token-expert assignments (straggler)
+        "routed_experts": FLOPS_PER_MAC * p.expert * p.active_experts * p.moe_layers * tokens_replica / n
+        * load_factor,
+        "lm_head": FLOPS_PER_MAC * p.head * decode_tokens_rank / t,
+    }
+
+    # F3 capacity and tier placement, hottest first: always-read weights, KV, routed experts
+    # (per stage-chip, then split over the P stages; the KV of all P micro-batches = P x one micro-batch's, / P)
+    always_stored = p.attention * projection_b + (p.dense_ffn + p.shared + p.head + p.embedding + p.mtp) * bw
+    always_stored = always_stored / t / pp
+    always_stored = always_stored + memory.activation_bytes(model, tokens_chip, act_b)
+    kv_per_sequence = c * memory.kv_bytes_per_token(model, kv_b) / kv_split  # per chip of the sequence's rank
+    kv_stored = seqs_rank * kv_per_sequence
+    experts_stored = (
+        np.ceil(p.routed_experts / ep) * p.expert * p.moe_layers * bw / moe_tp / pp if model.moe else np.zeros_like(n)
+    )
+    (w_shares, kv_shares, e_shares), fits = memory.place_in_tiers(
+        chip, a.usable_memory_fraction, always_stored, kv_stored, experts_stored
+    )
+    spb_peak = {
+        "weights": memory.seconds_per_byte(chip, w_shares, 1.0),
+        "kv": memory.seconds_per_byte(chip, kv_shares, 1.0),
+        "experts": memory.seconds_per_byte(chip, e_shares, 1.0),
+    }
+    spb_of = {name: spb_peak["weights"] for name in weight} | {
+        "routed_experts": spb_peak["experts"], "kv_cache": spb_peak["kv"]
+    }
+    rate_of = {name: peak["gemm"] for name in COMPONENTS} | {
+        "attention_weights": peak["projection"], "kv_cache": peak["attention"]
+    }
+    # each component's shape on its kernel curve
+    shape = {
+        "attention_weights": ("gemm", projection_precision, tokens_rank, None),
+        "dense_ffn": ("gemm", precision, tokens_rank, None),
+        "shared_experts": ("gemm", precision, tokens_rank, None),
+        "lm_head": ("gemm", precision, decode_tokens_rank, None),
+        "routed_experts": ("grouped_gemm", precision, tokens_per_expert, None),
+        "kv_cache": ("decode_attention", attention_precision,
+                     attention.decode_attention_curve_tokens(model, seqs_rank * c_eff, t), model.attention.type),
+    }
+
+    # F7 per-component roofline at the kernel's achieved fraction of peak
+    component_s, bytes_time, flop_time = {}, {}, {}
+    for name in COMPONENTS:
+        op, op_precision, x, variant = shape[name]
+        bytes_peak = weight[name] * spb_of[name]
+        flops_peak = flops[name] / rate_of[name]
+        fraction = eff.fraction(op, op_precision, x, variant)
+        component_s[name], bytes_time[name], flop_time[name] = op_time_s(
+            bytes_peak, flops_peak, fraction,
+            bytes_s_fallback=bytes_peak / a.memory_bandwidth_efficiency,
+            flops_s_fallback=flops_peak / a.compute_efficiency_decode,
+        )
+    memory_s = sum(np.where(bytes_time[j] >= flop_time[j], component_s[j], 0.0) for j in COMPONENTS)
+    compute_s = sum(np.where(bytes_time[j] >= flop_time[j], 0.0, component_s[j]) for j in COMPONENTS)
+    roofline_s = memory_s + compute_s
+
+    # F8 communication: alpha-beta collectives inside or across the scale-up domain
+    scale_up = chip.scale_up_gb_s_per_direction.value * 1e9
+    scale_out = chip.scale_out_gb_s_per_direction.value * 1e9
+    domain = system.scale_up_domain_chips.value
+    link_f = a.interconnect_efficiency
+
+    def tp_all_reduce(bytes_per_chip, group):
+        inside = group <= domain
+        return np.where(
+            inside,
+            collectives.ring_all_reduce_s(bytes_per_chip, group, scale_up, eff=eff, scope="scale_up",
+                                          fallback_fraction=link_f),
+            collectives.ring_all_reduce_s(bytes_per_chip, group, scale_out, eff=eff, scope="scale_out",
+                                          fallback_fraction=link_f),
+        )
+
+    def dispatch_combine(bytes_per_chip):
+        return collectives.all_to_all_s(bytes_per_chip, ep, domain, scale_up, scale_out, eff=eff,
+                                        fallback_fraction=link_f)
+
+    moe_tp_all_reduce = ep == 1  # experts tensor-parallel: their output needs an all-reduce like a dense FFN
+    all_reduces = model.layers + model.dense_layers + np.where(moe_tp_all_reduce, p.moe_layers, 0)
+
+    def communication(tokens_rank_part, tokens_chip_part):
+        """(dispatch, combine, other) seconds for a step (or a micro-batch) carrying these tokens."""
+        other = all_reduces * tp_all_reduce(tokens_rank_part * d * act_b, t)
+        dispatch = np.zeros_like(n)
+        combine = np.zeros_like(n)
+        if model.moe:
+            off_chip = (ep - 1) / ep
+            # the busiest rank receives load_factor x the mean: the collective finishes with it
+            per_assignment = tokens_chip_part * p.active_experts * off_chip * d * load_factor
+            dispatch = p.moe_layers * dispatch_combine(per_assignment * dispatch_b)
+            combine = p.moe_layers * dispatch_combine(per_assignment * act_b)
+            other = other + np.where(
+                moe_tp > 1, p.moe_layers * tp_all_reduce(tokens_chip_part * d * act_b, moe_tp), 0.0
+            ) * (ep > 1)
+        hops = (pp - 1) * tokens_rank_part * d * act_b / np.where(n_all <= domain, scale_up, scale_out) / link_f
+        return dispatch, combine, other + hops
+
+    dispatch_s, combine_s, other_comm_s = communication(tokens_rank, tokens_chip)
+    comm_s = dispatch_s + combine_s + other_comm_s
+    # Two-micro-batch overlap (DeepSeek-V3 s3.4.2; DeepEP's low-latency figure): the compute stream runs
+    # attn(1) | moe(0) | moe(1) | attn(0') while dispatch(0), dispatch(1), combine(0), combine(1) run beside them, so
+    # each comm piece hides only behind the compute piece it is paired with:
+    #   t = 1/2 [max(A, D) + max(M, D) + max(M, C) + max(A, C)]
+    # with A attention-side and M MoE-side compute (whole-step totals), D and C dispatch and combine (other collectives
+    # split evenly). Each micro-batch reads the weights again, so weight-streaming components count bytes twice, and
+    # each calls every collective once, so the latencies count twice (D = 2 x one half-size call). The engine
+    # overlaps only when that beats running the batch whole: t_step = min(overlapped, roofline + comm).
+    attention_side = ("attention_weights", "kv_cache", "dense_ffn", "lm_head")
+    moe_side = ("shared_experts", "routed_experts")
+    weight_read = ("attention_weights", "dense_ffn", "shared_experts", "routed_experts", "lm_head")
+    split = {
+        j: np.maximum(bytes_time[j] * (2 if j in weight_read else 1), flop_time[j]) for j in COMPONENTS
+    }
+    att_c = sum(split[j] for j in attention_side)
+    moe_c = sum(split[j] for j in moe_side)
+    half_dispatch, half_combine, half_other = communication(tokens_rank / 2, tokens_chip / 2)
+    d_s = 2 * (half_dispatch + half_other / 2)
+    c_s = 2 * (half_combine + half_other / 2)
+    overlapped_s = collectives.two_micro_batch_s(att_c, moe_c, d_s, c_s)
+    overlap = a.micro_batch_overlap & (tokens_chip >= 2)
+    busy_s = np.where(overlap, np.minimum(overlapped_s, roofline_s + comm_s), roofline_s + comm_s)
+    exposed_comm_s = busy_s - roofline_s  # comm not hidden, plus the second weight read that hiding it costs
+
+    # F9 step, F10 speed
+    fixed_s = model.layers * a.fixed_latency_us_per_layer * 1e-6 * mtp_inflation(a.mtp_step_inflation, k)
+    host_s = (a.host_overhead_us_per_step + a.host_overhead_us_per_sequence * seqs_rank) * 1e-6
+    prefill_s = prefill_time_s(model, chip, precision, a, pf_all, prompt, n_all)
+    step_s = fixed_s + host_s + roofline_s + exposed_comm_s + prefill_s
+    compute_s = compute_s + prefill_s
+    tokens_per_step = mtp_table(a.mtp_acceptance)[k]
+    per_user = tokens_per_step / step_s
+    total = b_all * per_user
+
+    categories = np.stack([fixed_s + host_s, memory_s, compute_s, exposed_comm_s])
+    bound_index = np.where(fits, np.argmax(categories, axis=0), len(BOUND_CATEGORIES))
+    bound = np.array(BOUND_LABELS, dtype=object)[bound_index]
+
+    node_power_w = system.node_power_max_w.value / system.chips_per_node.value
+    power_w = n_all * node_power_w * a.power_utilisation
+    capacity = chip.memory_capacity_bytes
+    # sequences whose KV fits beside the weights, over the whole replica (each DP rank holds its own sequences)
+    room = capacity * a.usable_memory_fraction - always_stored - experts_stored
+    max_sequences = np.where(room > 0, np.floor(np.maximum(room, 0) / np.maximum(kv_per_sequence, 1e-9)), 0) * dp * pp
+    return {
+        "per_user_tokens_per_s": per_user,
+        "total_output_tokens_per_s": total,
+        "output_tokens_per_s_per_chip": total / n_all,
+        "step_time_s": step_s,
+        "expected_tokens_per_step": tokens_per_step,
+        "fits_in_memory": fits,
+        "bound_by": bound,
+        "bound_by_index": bound_index,
+        "power_w": power_w,
+        "joules_per_output_token": power_w / total,
+        "fixed_latency_s": fixed_s,
+        "host_overhead_s": host_s,
+        "prefill_s": prefill_s,
+        "communication_s": exposed_comm_s,
+        "communication_total_s": comm_s,
+        **{f"{name}_s": component_s[name] for name in COMPONENTS},
+        "distinct_experts_per_layer": moe.distinct_experts_per_step(p.routed_experts, p.active_experts, tokens_replica)
+        if model.moe
+        else np.zeros_like(n),
+        "busiest_rank_experts_per_layer": experts_rank,
+        "memory_used_bytes_per_chip": always_stored + kv_stored + experts_stored,
+        "memory_used_fraction": (always_stored + kv_stored + experts_stored) / capacity,
+        "weight_bytes_per_chip": always_stored + experts_stored,
+        "kv_bytes_per_chip": kv_stored,
+        "max_sequences": max_sequences,
+    }

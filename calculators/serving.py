@@ -1,0 +1,214 @@
+"""Serving a workload: what a replica delivers for prompts of I tokens and outputs of O tokens at a concurrency.
+
+Three modes, each a thin loop over the one vectorised step (:func:`calculators.model.step.evaluate_step`):
+
+- ``decode``: a pure decode step of every sequence at ``context_tokens`` (the first-generation question).
+- ``aggregated``: continuous batching with chunked prefill on the same chips. In steady state each request's I
+  prompt tokens are prefilled while it and others decode, so every step of B_d decoding sequences also carries
+      P = B_d x E_k x I / O
+  prefill tokens (E_k tokens emitted per step with MTP), capped by the engine's prefill chunk per DP rank. A request
+  waits TTFT = ceil(I / chunk) steps for its prompt, then decodes O tokens at TPOT = t_step / E_k; of C concurrent
+  requests (a closed loop: each finished request is replaced) B_d = C x O TPOT / (TTFT + O TPOT) decode at once,
+  solved by fixed-point iteration. Throughput = B_d E_k / t_step. Prefill FLOPs run at the engine's end-to-end
+  prefill efficiency; TTFT adds the prompt's own prefill time and its queueing behind others'
+  (:func:`time_to_first_token_s`).
+- ``disaggregated``: a separate prefill pool (``prefill_chips``; sized to keep up when not given) prefills at the
+  chip class's prefill efficiency; the decode chips run pure decode steps at context I + O / 2. TTFT is one prompt's
+  compute time on a prefill instance; throughput per chip counts both pools.
+
+Capacity (F3): when the KV cache of every requested sequence does not fit beside the weights, only the batch that
+fits runs (``running_concurrency``) and every speed follows from that batch; ``concurrency_capped`` says so.
+Per-step host and scheduler overhead (the engine's ``host_overhead_us_per_step`` and ``_per_sequence``) is part of
+every step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from calculators import prefill
+from calculators.assumptions import Assumptions
+from calculators.errors import ScenarioError
+from calculators.layout import Layout, candidate_layouts, parse_layout, sram_only
+from calculators.model.step import engine_efficiency, evaluate_step, mtp_table, prefill_time_s
+from calculators.records import Accelerator, Catalog, Model
+
+SERVING_MODES = ("decode", "aggregated", "disaggregated")
+FIXED_POINT_ITERATIONS = 3
+"""Aggregated serving's decode share converges in 2-3 iterations (it moves by TTFT / (O TPOT), a small ratio)."""
+
+
+def time_to_first_token_s(decode_step_s, prefill_share, prompt_steps, own_prefill_s):
+    """A prompt's wait under aggregated serving: its chunks ride ``prompt_steps`` steps (each with the decode batch's
+    own time), its FLOPs take ``own_prefill_s``, and it queues behind other prompts' prefill, which keeps the chips
+    busy ``prefill_share`` of the time: the mean wait of a single-server queue with deterministic service,
+    rho / (2 (1 - rho)) x service (M/D/1), added to its own service."""
+    rho = np.minimum(np.asarray(prefill_share, dtype=float), 0.95)
+    return prompt_steps * decode_step_s + own_prefill_s * (1 + rho / (2 * (1 - rho)))
+
+
+def mean_context_tokens(input_tokens, output_tokens):
+    """A decoding sequence's mean context over its life: the prompt plus half the output."""
+    return np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float) / 2
+
+
+def evaluate_serving(
+    catalog: Catalog,
+    model: Model,
+    chip: Accelerator,
+    precision: str,
+    assumptions: Assumptions,
+    *,
+    serving: str,
+    chips,
+    attention_tp,
+    moe_ep,
+    concurrency,
+    mtp_layers,
+    pipeline_stages=1,
+    context_tokens=None,
+    input_tokens=None,
+    output_tokens=None,
+    prefill_chips=None,
+) -> dict[str, np.ndarray]:
+    """Every output of :func:`evaluate_step` for the batch that runs, plus the workload's ``running_concurrency``,
+    ``concurrency_capped``, ``time_to_first_token_s``, ``time_per_output_token_s``, ``prefill_tokens_per_step`` and
+    ``prefill_chips``. Arrays broadcast together. See the module docstring."""
+    a = assumptions
+    eff = engine_efficiency(catalog, chip, a)
+    if serving == "decode":
+        context = np.asarray(context_tokens, dtype=float)
+    else:
+        context = mean_context_tokens(input_tokens, output_tokens)
+    layout = dict(chips=chips, attention_tp=attention_tp, moe_ep=moe_ep, pipeline_stages=pipeline_stages)
+
+    def step(batch, prefill_tokens=0.0, prompt=0.0):
+        return evaluate_step(
+            catalog, model, chip, precision, a, **layout, concurrency=batch, context_tokens=context,
+            mtp_layers=mtp_layers, prefill_tokens=prefill_tokens, prompt_tokens=prompt, efficiency=eff,
+        )
+
+    requested = np.asarray(concurrency, dtype=float)
+    probe = step(requested)
+    max_sequences = probe["max_sequences"]
+    capped = max_sequences < requested
+    running = np.where(capped & (max_sequences >= 1), max_sequences, requested)
+    capped = capped & (max_sequences >= 1)  # nothing fits at all: reported as not fitting, not as capped
+    e_k = mtp_table(a.mtp_acceptance)[np.asarray(mtp_layers, dtype=int)]
+    nan = np.full(np.broadcast(running, context).shape, np.nan)
+
+    if serving == "decode":
+        out = step(running)
+        ttft = nan
+        prefill_per_step = np.zeros_like(nan)
+        pool = np.zeros_like(nan)
+    elif serving == "aggregated":
+        i_tok = np.asarray(input_tokens, dtype=float)
+        o_tok = np.asarray(output_tokens, dtype=float)
+        dp = np.asarray(chips, dtype=float) / np.asarray(pipeline_stages, dtype=float) / np.asarray(attention_tp)
+        chunk_total = a.prefill_chunk_tokens * dp
+        prompt_steps = np.ceil(i_tok / a.prefill_chunk_tokens)
+        chips_all = np.asarray(chips, dtype=float)
+        own_prefill_s = prefill_time_s(model, chip, precision, a, i_tok, i_tok, chips_all)
+        decoding = running
+        for iteration in range(FIXED_POINT_ITERATIONS):
+            # prefill can feed at most chunk_total tokens a step: beyond that the decode batch starves
+            decoding = np.minimum(decoding, chunk_total * o_tok / (e_k * i_tok))
+            prefill_per_step = decoding * e_k * i_tok / o_tok
+            out = step(decoding, prefill_per_step, i_tok)
+            ttft = time_to_first_token_s(out["step_time_s"] - out["prefill_s"], out["prefill_s"] / out["step_time_s"],
+                                         prompt_steps, own_prefill_s)
+            if iteration == FIXED_POINT_ITERATIONS - 1:
+                break
+            tpot = out["step_time_s"] / e_k
+            decoding = np.maximum(1.0, running * o_tok * tpot / (ttft + o_tok * tpot))
+        pool = np.zeros_like(nan)
+        out = dict(out)
+        out["total_output_tokens_per_s"] = decoding * out["per_user_tokens_per_s"]
+        out["output_tokens_per_s_per_chip"] = out["total_output_tokens_per_s"] / np.asarray(chips, dtype=float)
+        out["joules_per_output_token"] = out["power_w"] / out["total_output_tokens_per_s"]
+        out["decoding_concurrency"] = decoding
+    elif serving == "disaggregated":
+        i_tok = np.asarray(input_tokens, dtype=float)
+        o_tok = np.asarray(output_tokens, dtype=float)
+        out = dict(step(running))
+        prefill_rate = prefill.prefill_tokens_per_s_per_chip(
+            model, chip, precision, i_tok, a.compute_efficiency_prefill
+        )
+        needed = out["total_output_tokens_per_s"] * i_tok / o_tok / prefill_rate
+        pool = np.ceil(needed) if prefill_chips is None else np.asarray(prefill_chips, dtype=float)
+        # a fixed prefill pool too small for the decode pool's appetite caps the output rate
+        ratio = np.minimum(1.0, pool * prefill_rate * o_tok / i_tok / out["total_output_tokens_per_s"])
+        out["total_output_tokens_per_s"] = out["total_output_tokens_per_s"] * ratio
+        chips_all = np.asarray(chips, dtype=float) + pool
+        out["output_tokens_per_s_per_chip"] = out["total_output_tokens_per_s"] / chips_all
+        node_w = out["power_w"] / np.asarray(chips, dtype=float)
+        out["power_w"] = node_w * chips_all
+        out["joules_per_output_token"] = out["power_w"] / out["total_output_tokens_per_s"]
+        instance = np.maximum(1.0, np.minimum(pool, np.asarray(chips, dtype=float)))
+        ttft = i_tok / (prefill_rate * instance)
+        prefill_per_step = np.zeros_like(nan)
+    else:
+        raise ValueError(f"unknown serving mode {serving!r}")
+    out = dict(out)
+    out["running_concurrency"] = running
+    out["concurrency_capped"] = capped
+    out["time_to_first_token_s"] = ttft
+    out["time_per_output_token_s"] = out["step_time_s"] / e_k
+    out["prefill_tokens_per_step"] = prefill_per_step
+    out["prefill_chips"] = pool
+    return out
+
+
+def best_layout(
+    catalog: Catalog,
+    model: Model,
+    chip: Accelerator,
+    precision: str,
+    assumptions: Assumptions,
+    *,
+    chips: int,
+    concurrency: int,
+    mtp_layers: int,
+    layout: str = "auto",
+    serving: str = "decode",
+    context_tokens: int | None = None,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    prefill_chips: int | None = None,
+) -> tuple[Layout, dict]:
+    """The layout a prediction reports and its :func:`evaluate_serving` values (scalars), for checked inputs:
+    ``"auto"`` = the layout that fits with the most output (then the fastest per user), else the fastest; any other
+    value a layout label."""
+    system = catalog.systems[chip.system]
+    if not isinstance(layout, str):
+        raise ScenarioError(f"'layout' must be a string (got {layout!r})")
+    if layout == "auto":
+        layouts = candidate_layouts(model, chips, int(system.scale_up_domain_chips.value), pipeline=sram_only(chip))
+    else:
+        layouts = [parse_layout(layout, model, chips)]
+    out = evaluate_serving(
+        catalog, model, chip, precision, assumptions,
+        serving=serving,
+        chips=chips,
+        attention_tp=np.array([lay.attention_tp for lay in layouts]),
+        moe_ep=np.array([lay.moe_ep for lay in layouts]),
+        pipeline_stages=np.array([lay.pipeline_stages for lay in layouts]),
+        concurrency=concurrency,
+        context_tokens=context_tokens,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        prefill_chips=prefill_chips,
+        mtp_layers=mtp_layers,
+    )
+    # layouts that run every requested sequence first, then those that cap the batch, then those that do not fit;
+    # within a group the most output, per-user speed breaking ties (at batch 1 they rank alike). An operator who
+    # asks for C concurrent users gets a layout that serves C when one exists, even if queueing would pay more.
+    total = np.asarray(out["total_output_tokens_per_s"], dtype=float)
+    per_user = np.asarray(out["per_user_tokens_per_s"], dtype=float)
+    full = out["fits_in_memory"] & ~out["concurrency_capped"]
+    group = np.where(full, 2, np.where(out["concurrency_capped"], 1, 0))
+    order = np.lexsort((per_user, np.where(group > 0, total, per_user), group))
+    i = int(order[-1])
+    score = group
+    return layouts[i], {key: np.broadcast_to(value, score.shape)[i] for key, value in out.items()}

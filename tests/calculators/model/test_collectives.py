@@ -1,0 +1,29 @@
+"""Alpha-beta collectives and the two-micro-batch overlap."""
+
+from __future__ import annotations
+
+import pytest
+
+from calculators.model import collectives
+
+
+def test_ring_all_reduce():
+    """A ring all-reduce over g chips moves 2(g-1)/g of the buffer per link: 8 chips, 1 MB, 1 GB/s = 1.75 ms."""
+    assert float(collectives.ring_all_reduce_s(1e6, 8, 1e9)) == pytest.approx(2 * 7 / 8 * 1e-3)
+    assert float(collectives.ring_all_reduce_s(1e6, 1, 1e9)) == 0
+
+
+def test_all_to_all_splits_scale_up_and_out():
+    """EP over 16 chips in 8-chip domains sends 7/15 over NVLink and 8/15 over the network; the slower sets time."""
+    t = float(collectives.all_to_all_s(15e6, 16, 8, 450e9, 50e9))
+    assert t == pytest.approx(8e6 / 50e9)
+
+
+def test_two_micro_batch_overlap_limits():
+    """Two-micro-batch overlap: no comm costs A + M, no compute costs D + C, balanced pairs hide comm entirely,
+    and an unbalanced pair leaves part exposed."""
+    assert collectives.two_micro_batch_s(3.0, 1.0, 0.0, 0.0) == pytest.approx(4.0)
+    assert collectives.two_micro_batch_s(0.0, 0.0, 1.0, 2.0) == pytest.approx(3.0)
+    assert collectives.two_micro_batch_s(2.0, 2.0, 2.0, 2.0) == pytest.approx(4.0)
+    # A = 36, M = 8, D = 14, C = 27 (EP144-like): 1/2 (36 + 14 + 27 + 36) = 56.5 > max(A + M, D + C) = 44
+    assert collectives.two_micro_batch_s(36.0, 8.0, 14.0, 27.0) == pytest.approx(56.5)

@@ -1,0 +1,61 @@
+"""Kernel and collective curves: log2 interpolation, clamping, a chip's own curve before its class's, fallbacks."""
+
+from __future__ import annotations
+
+import pytest
+
+from calculators.catalog import catalog_from_texts, shipped_catalog_files
+from calculators.model import collectives
+from calculators.model.efficiency import chip_efficiency
+
+# the same ids as shipped curves replace them (layering), so each test knows exactly which curve applies
+EXTRA = """
+kernel_curves:
+  - {id: h200-sxm.gemm.fp8, accelerator: h200-sxm, op: gemm, precision: fp8, x: tokens, points: [[1, 0.1], [16, 0.5]],
+     kind: assumption, note: "test curve"}
+  - {id: gpu.gemm.fp8, accelerator: gpu, op: gemm, precision: fp8, x: tokens, points: [[1, 0.9], [16, 0.9]],
+     kind: assumption, note: "test curve"}
+collective_curves:
+  - {id: h200-sxm.all_to_all.scale_out, accelerator: h200-sxm, op: all_to_all, scope: scale_out,
+     latency_us: [[16, 20], [128, 100]], bandwidth_fraction: 0.5, kind: assumption, note: "test curve"}
+"""
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    files = [(p.name, p.read_bytes()) for p in shipped_catalog_files()]
+    return catalog_from_texts([*files, ("extra.yaml", EXTRA)])
+
+
+def test_interpolates_in_log2_and_clamps(catalog):
+    """Halfway in log2 (x = 4 between 1 and 16) gives the mean fraction; beyond the ends the end values."""
+    eff = chip_efficiency(catalog, catalog.accelerators["h200-sxm"])
+    assert float(eff.fraction("gemm", "fp8", 4)) == pytest.approx(0.3)
+    assert float(eff.fraction("gemm", "fp8", 0.25)) == pytest.approx(0.1)
+    assert float(eff.fraction("gemm", "fp8", 1e6)) == pytest.approx(0.5)
+
+
+def test_a_chips_own_curve_wins_over_its_class(catalog):
+    """H200's own curve applies to H200; another GPU without one falls back to the gpu class curve."""
+    assert float(chip_efficiency(catalog, catalog.accelerators["h200-sxm"]).fraction("gemm", "fp8", 1)) == 0.1
+    assert float(chip_efficiency(catalog, catalog.accelerators["h20"]).fraction("gemm", "fp8", 1)) == 0.9
+
+
+def test_engine_factor_scales_the_curves(catalog):
+    """An engine reaching 60% of the reference stack's kernels gets 0.6 x the curve."""
+    eff = chip_efficiency(catalog, catalog.accelerators["h200-sxm"], factor=0.6)
+    assert float(eff.fraction("gemm", "fp8", 16)) == pytest.approx(0.3)
+
+
+def test_no_curve_means_none(catalog):
+    """A chip class with no kernel curves reports None, so the step uses the class's single efficiencies."""
+    assert chip_efficiency(catalog, catalog.accelerators["sn40l"]).fraction("gemm", "bf16", 8) is None
+
+
+def test_all_to_all_is_alpha_plus_bytes_over_achieved_bandwidth(catalog):
+    """EP32 across 8-chip domains: alpha(32) by log2 interpolation plus the off-domain bytes at 50% of the link."""
+    eff = chip_efficiency(catalog, catalog.accelerators["h200-sxm"])
+    t = float(collectives.all_to_all_s(3.1e6, 32, 8, 450e9, 50e9, eff=eff))
+    alpha = (20 + (100 - 20) / 3) * 1e-6  # log2 32 is a third of the way from 16 to 128
+    assert t == pytest.approx(alpha + 3.1e6 * 24 / 31 / (50e9 * 0.5))
+    assert float(collectives.all_to_all_s(3.1e6, 1, 8, 450e9, 50e9, eff=eff)) == 0
