@@ -105,7 +105,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_claims(args: argparse.Namespace) -> int:
     from calculators.claims import check_claims
-    from calculators.cli import catalog_for
 
     checks = check_claims(catalog_for(args), args.id or None)
     if args.json:
