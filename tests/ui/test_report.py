@@ -108,9 +108,7 @@ def test_hostile_names_are_escaped():
     query = f"v=1&gpu=evil-chip&accelerators=evil-chip&custom={codec.encode(layer)}"
     text = report.report_for_query(query)
     assert "evil-chip" in text and report.e(evil) in text
-    body = text.split("<body>", 1)[1]
-    plotly_js_free = re.sub(r"<script type=\"text/javascript\">.*?</script>", "", body, flags=re.S)
-    assert "<script>alert" not in plotly_js_free and "<img src=x" not in plotly_js_free
+    assert "<script>alert" not in text and "<img src=x" not in text  # plotly.js itself has neither
     assert 'href="javascript:' not in text
 
 
