@@ -16,7 +16,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from calculators.claims import ClaimCheck, check_claim, story
+from calculators.fleet import Sizing
 from calculators.records import Catalog, Claim
+from ui import compute
 from ui.params import FIELDS_BY_KEY, Scenario, default_scenario
 
 STORY_ID = "sambanova-2025-02"
@@ -32,6 +34,23 @@ def letter(i: int) -> str:
     return "abcdefghijklmnopqrstuvwxyz"[i] if i < 26 else str(i + 1)
 
 
+def gpu_precision(catalog: Catalog, scenario: Scenario, model: str) -> str | None:
+    """The GPU side's precision: the sidebar's when it names a catalog precision; for a keyword such as ``best``,
+    the one the GPU side's sizing chose (as the side-by-side table shows it), else the model's native precision or
+    the chip's first one."""
+    if scenario.precision in catalog.precisions:
+        return scenario.precision
+    chip = catalog.accelerators.get(scenario.gpu or "")
+    if chip is None or not scenario.precision:
+        return None
+    sized = compute.size_chip(catalog, compute.targets(scenario, model=model), chip.id, scenario.precision)
+    chosen = getattr(sized, "precision", None)
+    if isinstance(sized, Sizing) and chosen in chip.peak_tflops:
+        return chosen
+    native = catalog.models[model].native_precision if model in catalog.models else None
+    return native if native in chip.peak_tflops else next(iter(chip.peak_tflops), None)
+
+
 def story_changes(catalog: Catalog, claim: Claim, scenario: Scenario) -> dict[str, Any]:
     """The sidebar's scenario as changes to one story claim: targets where the claim has targets, the mean context,
     the engine (when chosen) and the GPU side for whichever side of the claim is a GPU."""
@@ -44,13 +63,13 @@ def story_changes(catalog: Catalog, claim: Claim, scenario: Scenario) -> dict[st
     if s.total_output_tokens_per_s is not None:
         changes.update(total_output_tokens_per_s=scenario.total_output_tokens_per_s,
                        input_tokens=scenario.input_tokens, output_tokens=scenario.output_tokens)
-    if scenario.gpu and scenario.precision:
-        for chip_field, precision_field in (("accelerator", "precision"), ("baseline_accelerator",
-                                                                            "baseline_precision")):
-            chip = catalog.accelerators.get(getattr(s, chip_field) or "")
-            if chip is not None and chip.chip_class == "gpu":
-                changes[chip_field] = scenario.gpu
-                changes[precision_field] = scenario.precision
+    gpu_sides = [(c, p) for c, p in (("accelerator", "precision"), ("baseline_accelerator", "baseline_precision"))
+                 if getattr(catalog.accelerators.get(getattr(s, c) or ""), "chip_class", None) == "gpu"]
+    precision = gpu_precision(catalog, scenario, s.model) if scenario.gpu and gpu_sides else None
+    if precision is not None:
+        for chip_field, precision_field in gpu_sides:
+            changes[chip_field] = scenario.gpu
+            changes[precision_field] = precision
     return changes
 
 

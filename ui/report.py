@@ -25,14 +25,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
-from calculators.assumptions import assumption_ranges, resolve_assumptions
+from calculators.assumptions import assumption_ranges
 from calculators.catalog import catalog_from_texts, read_files, shipped_catalog_files
 from calculators.claims import STATUS_LABELS, ClaimCheck, check_claims
 from calculators.errors import CatalogError, ScenarioError
-from calculators.fleet import Sizing, size
+from calculators.fleet import Sizing
 from calculators.records import Catalog
-from calculators.sweep import sweep
-from ui import analysis, charts, claims, codec, comparison, export, params
+from ui import analysis, charts, claims, codec, comparison, compute, export, params
 from ui import format as fmt
 from ui.params import FIELDS, Notice, Scenario
 
@@ -97,33 +96,17 @@ def read_link(query: str, *, extra_files: Sequence[tuple[str, bytes]] = ()) -> L
 # --- the numbers: the same calculator calls as the pages -------------------------------------------------------------
 
 
-def _sizing(catalog: Catalog, s: Scenario, model: str, chip: str, precision: str) -> Sizing | str:
-    """``fleet.size`` exactly as ``ui.results.sizing`` calls it; a refused scenario is its message."""
-    try:
-        a = resolve_assumptions(catalog, chip, engine=s.engine, **s.overrides())
-        return size(catalog, model=model, accelerator=chip, precision=precision,
-                    per_user_tokens_per_s=s.per_user_tokens_per_s,
-                    total_output_tokens_per_s=s.total_output_tokens_per_s, input_tokens=s.input_tokens,
-                    output_tokens=s.output_tokens, context_tokens=s.context_tokens, assumptions=a)
-    except ScenarioError as exc:
-        return str(exc)
+def _sizing(catalog: Catalog, s: Scenario, model: str, chip: str, precision: str) -> Sizing | compute.Unavailable:
+    """``ui.compute.size_chip``: the same call, for the same targets, as the pages' ``results.sizing``."""
+    return compute.size_chip(catalog, compute.targets(s, model=model), chip, precision)
 
 
 def _sweep(catalog: Catalog, s: Scenario, model: str, chip: str, precision: str) -> pd.DataFrame:
-    """``sweep.sweep`` exactly as ``ui.results.sweep_frame`` calls it (empty when the chip lacks the precision)."""
-    if chip not in catalog.accelerators or precision not in catalog.accelerators[chip].peak_tflops:
+    """``ui.compute.sweep_chips`` as the landing page calls it (empty when the chip cannot be swept)."""
+    if chip not in catalog.accelerators:
         return pd.DataFrame()
-    try:
-        a = resolve_assumptions(catalog, chip, engine=s.engine, **s.overrides())
-        return sweep(catalog, model=model, accelerators=[chip], precisions=[precision],
-                     context_tokens=s.context_tokens, assumptions={chip: a})
-    except ScenarioError:
-        return pd.DataFrame()
-
-
-class _Unavailable:
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
+    t = compute.targets(s, model=model)
+    return compute.sweep_chips(catalog, model, (chip,), precision, s.context_tokens, s.engine, t.overrides)[0]
 
 
 # --- HTML ---------------------------------------------------------------------------------------------------------
@@ -246,18 +229,17 @@ def build_report(link: LinkScenario, *, base_url: str = DEFAULT_BASE_URL, today:
         sn = _sizing(cat, s, model, claims.CLAIM_CHIP, claims.CLAIM_PRECISION)
         gpu = _sizing(cat, s, model, s.gpu, s.precision)
         sn_label = f"{claims.CLAIM_CHIP} (BF16)"
-        gpu_label = f"{s.gpu} ({(s.precision or '').upper()})"
-        table = comparison.side_by_side(sn if isinstance(sn, Sizing) else _Unavailable(sn),
-                                        gpu if isinstance(gpu, Sizing) else _Unavailable(gpu), sn_label, gpu_label)
+        # a precision keyword (issue 10's 'best') is labelled with the precision the GPU side's sizing chose
+        gpu_label = f"{s.gpu} ({(getattr(gpu, 'precision', '') or s.precision or '').upper()})"
+        table = comparison.side_by_side(sn, gpu, sn_label, gpu_label)
         parts.append(_table(table, "side"))
         for label, result in ((sn_label, sn), (gpu_label, gpu)):
             parts.append(f'<p class="note">How {e(label)} is sized: '
-                         f"{e(result.reason if isinstance(result, Sizing) else result)}.</p>")
+                         f"{e(result.reason)}.</p>")
     else:
         parts.append("<p>The catalog needs the SN40L, a GPU side and a precision for this comparison.</p>")
     if s.model and s.precision and s.accelerators:
-        sized = {chip: (r if isinstance(r := _sizing(cat, s, s.model, chip, s.precision), Sizing)
-                        else _Unavailable(r)) for chip in s.accelerators}
+        sized = {chip: _sizing(cat, s, s.model, chip, s.precision) for chip in s.accelerators}
         frame = analysis.comparison_frame(sized)
         parts.append(f"<h2>The compared chips ({e(s.model)} at {e(s.precision)})</h2>"
                      + _table(frame[[c for c in SIZE_COLUMNS if c in frame]]))

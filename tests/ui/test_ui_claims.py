@@ -71,3 +71,14 @@ def test_claim_link_opens_its_scenario_within_the_sidebar_bounds():
                                              CATALOG)
         assert not notices, (check.id, notices)
         assert parsed.accelerator == check.scenario["accelerator"] and parsed.model == check.scenario["model"]
+
+
+def test_a_precision_keyword_resolves_to_a_precision_the_gpu_has():
+    """A sidebar precision that is not a catalog format (such as 'best') still gives the GPU side a format it
+    computes in, never the keyword itself."""
+    s = dataclasses.replace(params.default_scenario(CATALOG), gpu="h200-sxm", precision="best")
+    chosen = claims.gpu_precision(CATALOG, s, "deepseek-r1")
+    assert chosen in CATALOG.accelerators["h200-sxm"].peak_tflops
+    changes = [claims.story_changes(CATALOG, c, s) for c in CATALOG.claims.values() if c.story]
+    assert all(ch.get("precision", chosen) == chosen and ch.get("baseline_precision", chosen) == chosen
+               for ch in changes)
