@@ -196,3 +196,16 @@ def test_hbm_reads_what_if_chip():
     assert bandwidth["ddr"] == bandwidth["hbm"]
     assert "sn40l-hbm-reads" not in CATALOG.accelerators
     assert hbm_reads_chip(CATALOG, "groq-lpu") is None
+
+
+def test_calculators_never_import_ui_or_streamlit():
+    """Importing the CLI (claims and report commands included) and calculators.claims loads no ui or Streamlit
+    module: the report command imports ui.report only when it runs."""
+    import subprocess
+    import sys
+
+    code = ("import sys, calculators.cli, calculators.commands, calculators.claims; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('ui', 'streamlit')]; print(bad); "
+            "sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -118,3 +118,14 @@ def test_cli_report_writes_the_file(tmp_path, capsys):
     assert main(["report", "--query", f"http://localhost:8501/size?{QUERY}", "--out", str(out)]) == 0
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert str(out) in capsys.readouterr().out
+
+
+def test_report_builder_imports_no_streamlit():
+    """ui.report (with ui.claims, ui.compute and ui.comparison) is pure: importing it loads no Streamlit."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ui.report; bad = [m for m in sys.modules if m.split('.')[0] == 'streamlit']; "
+            "sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
