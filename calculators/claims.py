@@ -239,10 +239,9 @@ def _per_user(run: _Run, claim: Claim) -> _Outcome:
     claimed = claim.claimed
     base = _best_speed(run, s.accelerator, s.chips, s.precision, claimed)
     where = f"{s.chips} {s.accelerator}" if s.chips else f"the fewest {s.accelerator} that reach it"
-    if base is None:
-        return _Outcome("Can't tell: the model finds no layout that holds the model", "unknown",
-                        f"No layout of {where} holds {s.model} at {s.precision}.")
     ranges = {r.name: r for r in assumption_ranges(run.catalog, s.accelerator, engine=s.engine)}
+    if base is None:
+        return _does_not_fit(run, claim, where, ranges)
     favourable: dict[str, float] = {}
     together: dict[str, float] = {}
     for name, end, words in FAVOURABLE_ENDS:
@@ -298,6 +297,36 @@ def _per_user(run: _Run, claim: Claim) -> _Outcome:
         return _Outcome("Can't tell: the claim is inside the model's uncertainty band", "unknown", finding, **out)
     return _Outcome("Does not hold", "fails",
                     finding + f" Even with every assumption favourable it reaches {tps(all_fav)}.", **out)
+
+
+def _does_not_fit(run: _Run, claim: Claim, where: str, ranges: Mapping[str, Any]) -> _Outcome:
+    """A per-user claim on a chip count the model cannot fit the model on: how much memory it needs, and whether
+    the usable-memory fraction at its favourable end would let it fit and reach the claim."""
+    s = run.scenario
+    finding = f"No layout of {where} holds {s.model} at {s.precision}"
+    if s.chips:
+        p = predict(run.catalog, model=s.model, accelerator=s.accelerator, chips=s.chips, precision=s.precision,
+                    concurrency=s.concurrency or 1, context_tokens=_context(s),
+                    assumptions=run.assumptions(s.accelerator))
+        finding += f": weights and cache need {p.memory_used_fraction:.0%} of their memory"
+    usable = ranges.get("usable_memory_fraction")
+    hinges = (f"Usable memory: {n(usable.value)} of each chip's capacity ({n(usable.low)}-{n(usable.high)} "
+              "plausible).",) if usable else ()
+    if usable is not None and usable.high > usable.value:
+        roomy = _best_speed(run, s.accelerator, s.chips, s.precision, claim.claimed,
+                            {"usable_memory_fraction": usable.high})
+        if roomy is not None:
+            finding += (f". With usable memory at its high end ({n(usable.high)}) it fits and the model predicts "
+                        f"{tps(roomy.value)} per user ({roomy.how}).")
+            out = {"predicted": roomy.value, "low": roomy.low, "high": roomy.high, "hinges": hinges}
+            if roomy.value >= claim.claimed:
+                return _Outcome(f"Holds only if usable memory is at its high end ({n(usable.high)})", "conditional",
+                                finding, **out)
+            if roomy.high is not None and roomy.high >= claim.claimed:
+                return _Outcome("Can't tell: it fits only at the high end of usable memory, and the claim is "
+                                "inside the uncertainty band there", "unknown", finding, **out)
+            return _Outcome("Does not hold", "fails", finding, **out)
+    return _Outcome("Can't tell: the model finds no layout that holds the model", "unknown", finding + ".", hinges)
 
 
 def _throughput_points(run: _Run, chip: str, chips: int, precision: str) -> list[Prediction]:
