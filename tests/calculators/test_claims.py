@@ -209,3 +209,10 @@ def test_calculators_never_import_ui_or_streamlit():
             "sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_claim_on_too_few_chips_says_how_much_memory_it_needs():
+    """A per-user claim on one H200 for DeepSeek-R1 (far too little memory) names the memory it would need and is
+    never 'Holds'."""
+    c = check_claim(CATALOG, _claim(claimed=10.0, scenario={"chips": 1}))
+    assert "of their memory" in c.finding and c.status != "holds"
