@@ -43,9 +43,9 @@ def _link(ctx: Context, check: ClaimCheck) -> str:
 def claims_frame(checks: list[ClaimCheck], yours: set[str], links: dict[str, str]) -> pd.DataFrame:
     """One row per claim, as people read it (the CSV of ``claims --json`` has every field)."""
     return pd.DataFrame([{
-        "id": c.id, "vendor": c.vendor, "date": c.date, "claim": c.claim, "kind": c.kind,
-        "claimed": c.claimed, "predicted": c.predicted, "unit": c.unit, "status": STATUS_LABELS[c.status],
-        "verdict": c.verdict, "yours": c.id in yours, "scenario": links.get(c.id), "source": c.source_title,
+        "id": c.id, "status": STATUS_LABELS[c.status], "vendor": c.vendor, "claimed": c.claimed,
+        "predicted": c.predicted, "unit": c.unit, "verdict": c.verdict, "claim": c.claim,
+        "scenario": links.get(c.id), "date": c.date, "kind": c.kind, "yours": c.id in yours, "source": c.source_title,
     } for c in checks])
 
 
@@ -166,7 +166,9 @@ def body(ctx: Context) -> None:
                                                    help="What the model finds, in the claim's unit."),
         "yours": st.column_config.CheckboxColumn("Yours"),
         "scenario": st.column_config.LinkColumn("Scenario", display_text="open on the sizing page"),
-        "claim": st.column_config.TextColumn("Claim", width="large"),
+        "status": st.column_config.TextColumn("Verdict"),
+        "verdict": st.column_config.TextColumn("In words", width="medium"),
+        "claim": st.column_config.TextColumn("Claim", width="medium"),
     })
     st.caption(f"{len(shown)} of {len(checks)} claims. `python -m calculators claims --json` lists the same "
                "verdicts with every field.")
