@@ -71,3 +71,25 @@ def test_form_without_the_claimed_number_says_what_is_missing():
     at.get("form_submit_button")[0].click().run()
     assert any("vendor" in e.value and "claimed number" in e.value for e in at.error)
     assert "custom" not in at.query_params
+
+
+def test_remove_button_takes_the_users_claims_out_of_the_link():
+    """'Remove your claims from the link' drops the claims (and their sources) from the custom layer."""
+    layer = claims.user_claim_layer({"vendor": "Acme", "claim": "fast", "kind": "per-user-speed", "claimed": 5.0,
+                                     "model": "deepseek-r1", "accelerator": "h200-sxm", "chips": 8,
+                                     "precision": "fp8"})
+    at = _claims_page(custom=codec.encode(layer))
+    at.button(key="uc_remove").click().run()
+    assert not at.exception
+    assert "custom" not in at.query_params
+
+
+def test_landing_and_size_pages_offer_the_report():
+    """Both the landing page and the sizing page carry a 'Download report' button."""
+    for page in ("ui/pages/claim.py", "ui/pages/size.py"):
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        at.switch_page(page).run()
+        assert not at.exception
+        labels = [b.proto.label for b in at.get("download_button")]
+        assert "Download report" in labels, (page, labels)
