@@ -46,6 +46,9 @@ class Assumptions:
     host_overhead_us_per_sequence: float = 0.0
     prefill_chunk_tokens: float = 8192.0
     kernel_efficiency_factor: float = 1.0
+    prefill_efficiency_from_engine: bool = False
+    """True when the engine declares its own end-to-end prefill efficiency: prefill then runs at that one number
+    instead of at the kernel curves' large-shape fractions (see ``model.step.prefill_seconds_per_token``)."""
     """Precision of the attention projections (weights and GEMMs) when an engine runs them wider than the rest,
     e.g. SGLang's GB200 deployment: FP8 attention + NVFP4 MoE. None = the compute precision."""
     """Precision weights are stored (and streamed) in: None = the compute precision; ``native`` = the model's
@@ -212,7 +215,8 @@ def resolve_assumptions(
     if chosen.kv_cache_precision is not None:
         base = dataclasses.replace(base, kv_cache_precision=chosen.kv_cache_precision.value)
     if chosen.compute_efficiency_prefill is not None:
-        base = dataclasses.replace(base, compute_efficiency_prefill=chosen.compute_efficiency_prefill.value)
+        base = dataclasses.replace(base, compute_efficiency_prefill=chosen.compute_efficiency_prefill.value,
+                                   prefill_efficiency_from_engine=True)
     fields = {f.name for f in dataclasses.fields(Assumptions)}
     unknown = sorted(set(overrides) - fields)
     if unknown:

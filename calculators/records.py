@@ -427,6 +427,14 @@ class ValidationPoint(Record):
     # ``kv_cache_precision``: the KV cache format the measured run used (FP8 KV in TensorRT-LLM's and vLLM's FP8
     # recipes), when the source says; None = the engine's default.
     kv_cache_precision: Id | None = None
+    # ``micro_batch_overlap``: False when the source says the run had two-batch overlap off (None = the default)
+    micro_batch_overlap: bool | None = None
+    # ``calibrates``: which engine number a calibrate point sets (tools/calibrate_engines.py solves it): the fixed
+    # cost per layer (a batch-1 point) or the host and scheduler time per running sequence per step (a point at
+    # high concurrency); None on a test point.
+    calibrates: Literal[
+        "fixed_latency_us_per_layer", "compute_efficiency_prefill", "host_overhead_us_per_sequence"
+    ] | None = None
     # ``request_output_tokens_per_s`` is a per-user speed over the whole request: output tokens / request latency
     # (prefill and queueing included), the "[w/ ctx]" figure of trtllm-bench; ``per_user_tokens_per_s`` is 1 / TPOT.
 
@@ -436,6 +444,8 @@ class ValidationPoint(Record):
             raise ValueError("a 'decode' point needs 'context_tokens'")
         if self.serving != "decode" and (self.input_tokens is None or self.output_tokens is None):
             raise ValueError(f"a '{self.serving}' point needs 'input_tokens' and 'output_tokens'")
+        if self.calibrates is not None and self.use != "calibrate":
+            raise ValueError("'calibrates' is only for a 'calibrate' point")
         if self.prefill_chips is not None and self.serving != "disaggregated":
             raise ValueError("'prefill_chips' applies only to 'disaggregated' serving")
         return self
@@ -469,6 +479,9 @@ class KernelCurve(Record):
     precision: Id
     x: Text
     points: tuple[Pair, ...] = Field(strict=False, min_length=1)
+    # a fixed cost per kernel call (us): when given, t = calls x floor + roofline / fraction, the fraction then being
+    # the asymptotic one of large shapes; when absent the fraction already holds the per-call cost at these shapes
+    floor_us: float | None = Field(default=None, ge=0)
     kind: Kind
     source: Id | None = None
     note: Text | None = None

@@ -5,8 +5,9 @@ Three modes, each a thin loop over the one vectorised step (:func:`calculators.m
 - ``decode``: a pure decode step of every sequence at ``context_tokens`` (the first-generation question).
 - ``aggregated``: continuous batching with chunked prefill on the same chips. In steady state each request's I
   prompt tokens are prefilled while it and others decode, so every step of B_d decoding sequences also carries
-      P = B_d x E_k x I / O
-  prefill tokens (E_k tokens emitted per step with MTP), capped by the engine's prefill chunk per DP rank. A request
+      P = B_d x E_k x I / O x (C - 1) / C
+  prefill tokens (E_k tokens emitted per step with MTP; a request's own prompt runs before it decodes, so its steps
+  carry only the other C - 1 requests' prompts), capped by the engine's prefill chunk per DP rank. A request
   waits TTFT = ceil(I / chunk) steps for its prompt, then decodes O tokens at TPOT = t_step / E_k; of C concurrent
   requests (a closed loop: each finished request is replaced) B_d = C x O TPOT / (TTFT + O TPOT) decode at once,
   solved by fixed-point iteration. Throughput = B_d E_k / t_step. Prefill FLOPs run at the engine's end-to-end
@@ -26,11 +27,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from calculators import prefill
 from calculators.assumptions import Assumptions
 from calculators.errors import ScenarioError
 from calculators.layout import Layout, candidate_layouts, parse_layout, sram_only
-from calculators.model.step import engine_efficiency, evaluate_step, mtp_table, prefill_time_s
+from calculators.model.step import (
+    engine_efficiency,
+    evaluate_step,
+    mtp_table,
+    prefill_seconds_per_token,
+    prefill_time_s,
+)
 from calculators.records import Accelerator, Catalog, Model
 
 SERVING_MODES = ("decode", "aggregated", "disaggregated")
@@ -109,12 +115,14 @@ def evaluate_serving(
         chunk_total = a.prefill_chunk_tokens * dp
         prompt_steps = np.ceil(i_tok / a.prefill_chunk_tokens)
         chips_all = np.asarray(chips, dtype=float)
-        own_prefill_s = prefill_time_s(model, chip, precision, a, i_tok, i_tok, chips_all)
+        own_prefill_s = prefill_time_s(model, chip, precision, a, i_tok, i_tok, chips_all, efficiency=eff, ranks=dp)
         decoding = running
         for iteration in range(FIXED_POINT_ITERATIONS):
             # prefill can feed at most chunk_total tokens a step: beyond that the decode batch starves
             decoding = np.minimum(decoding, chunk_total * o_tok / (e_k * i_tok))
-            prefill_per_step = decoding * e_k * i_tok / o_tok
+            # the prompts the running requests' decode steps carry are the *others'*: a request's own prompt is
+            # prefilled before it decodes (its TTFT), so of C requests' prefill a decode step sees (C - 1) / C
+            prefill_per_step = decoding * e_k * i_tok / o_tok * (running - 1) / running
             out = step(decoding, prefill_per_step, i_tok)
             ttft = time_to_first_token_s(out["step_time_s"] - out["prefill_s"], out["prefill_s"] / out["step_time_s"],
                                          prompt_steps, own_prefill_s)
@@ -132,9 +140,8 @@ def evaluate_serving(
         i_tok = np.asarray(input_tokens, dtype=float)
         o_tok = np.asarray(output_tokens, dtype=float)
         out = dict(step(running))
-        prefill_rate = prefill.prefill_tokens_per_s_per_chip(
-            model, chip, precision, i_tok, a.compute_efficiency_prefill
-        )
+        prefill_rate = 1.0 / prefill_seconds_per_token(model, chip, precision, a, i_tok, efficiency=eff,
+                                                       chunk_tokens=a.prefill_chunk_tokens)
         needed = out["total_output_tokens_per_s"] * i_tok / o_tok / prefill_rate
         pool = np.ceil(needed) if prefill_chips is None else np.asarray(prefill_chips, dtype=float)
         # a fixed prefill pool too small for the decode pool's appetite caps the output rate

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from calculators import prefill
 from calculators.assumptions import resolve_assumptions
 from calculators.layout import candidate_layouts
+from calculators.model.step import engine_efficiency, prefill_seconds_per_token
 from calculators.records import Catalog, ValidationPoint
 from calculators.serving import best_layout, evaluate_serving
 
@@ -59,7 +59,7 @@ class ValidationResult:
 def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
     a = resolve_assumptions(
         catalog, point.accelerator, engine=point.engine, attention_weight_precision=point.attention_precision,
-        kv_cache_precision=point.kv_cache_precision,
+        kv_cache_precision=point.kv_cache_precision, micro_batch_overlap=point.micro_batch_overlap,
     )
     chip = catalog.accelerators[point.accelerator]
     model = catalog.models[point.model]
@@ -69,8 +69,9 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         # counted in the published rate but cost nothing, so the rate including hits is computed / (1 - hit)
         hit = point.cache_hit_rate if point.cache_hit_rate is not None else a.prefill_cache_hit_rate
         prompt = point.input_tokens or context
-        computed = prefill.prefill_tokens_per_s_per_chip(
-            model, chip, point.precision, prompt, a.compute_efficiency_prefill
+        computed = 1.0 / prefill_seconds_per_token(
+            model, chip, point.precision, a, prompt, efficiency=engine_efficiency(catalog, chip, a),
+            chunk_tokens=a.prefill_chunk_tokens, ranks=point.chips,
         )
         return computed / (1 - hit), f"prefill, cache hit {hit:.0%}"
     workload = dict(

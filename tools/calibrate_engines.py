@@ -1,89 +1,147 @@
-"""Solve each engine's fixed cost per layer from its calibrate point(s): the derivation behind assumptions.yaml.
+"""Solve each engine's calibrated numbers from its calibrate points: the derivation behind assumptions.yaml.
 
-An engine's ``fixed_latency_us_per_layer`` (tau) is the one number the model takes from a measurement of that engine
-rather than from kernel tables: launch gaps, synchronisation and everything else the engine adds per layer. For each
-engine, this script takes the validation points marked ``use: calibrate`` that the engine serves (named on the point,
-or the chip's default engine) and whose metric is a speed, and finds by bisection the tau at which the model
-reproduces each point exactly; the engine's value is their geometric mean. It prints the table; copy the values
-into hardware_catalog/assumptions.yaml with the derivation in each note. Nothing is written.
+Two numbers of an engine come from measurements of that engine rather than from kernel tables:
+- ``fixed_latency_us_per_layer`` (tau): launch gaps, synchronisation and everything else the engine adds per layer,
+  set by a point near batch 1 where it dominates;
+- ``compute_efficiency_prefill``: the engine's end-to-end prefill efficiency where it differs from its class's, set
+  by a point whose rate is bound by prefill (long prompts at concurrency on an engine with slow prefill kernels);
+- ``host_overhead_us_per_sequence``: host and scheduler time per running sequence per step that the accelerator does
+  not hide (scheduling, sampling, the elementwise work no kernel table holds), set by a point at high concurrency
+  where it dominates.
+A calibrate point names the number it sets (``calibrates``; default tau). For each engine, this script solves tau
+first, then the prefill efficiency, then the per-sequence overhead, each with the earlier ones in place, each by
+bisection so the model reproduces its point exactly (several points: their geometric mean). It prints the table;
+with ``--write`` it also replaces each solved ``value:`` in hardware_catalog/assumptions.yaml (the field's line must
+exist there, with its source and note: the derivation is stated once, in the catalog; the script refreshes the
+number).
 
-    python tools/calibrate_engines.py            # every engine with a calibrate point
+    python tools/calibrate_engines.py                  # every engine with a calibrate point
     python tools/calibrate_engines.py neuron-2025
+    python tools/calibrate_engines.py --write          # and write the solved values
 
-A point the model cannot reach at any tau >= 0 (the modelled kernels and collectives alone are slower than the
-measurement) is reported as such: that is a finding about the mechanism, not a value to force.
+A point the model cannot reach (the modelled kernels and collectives alone are slower than the measurement) is
+reported as such: that is a finding about the mechanism, not a value to force.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from calculators.assumptions import default_engine_id, resolve_assumptions  # noqa: E402
+from calculators.assumptions import default_engine_id  # noqa: E402
 from calculators.catalog import default_catalog  # noqa: E402
-from calculators.records import Catalog, ValidationPoint  # noqa: E402
+from calculators.records import Catalog, Fraction, NonNegative, ValidationPoint  # noqa: E402
 from calculators.validation import _predicted  # noqa: E402
 
+ASSUMPTIONS = Path(__file__).resolve().parent.parent / "hardware_catalog" / "assumptions.yaml"
+SIGNIFICANT = 3
 SPEED_METRICS = ("per_user_tokens_per_s", "request_output_tokens_per_s", "output_tokens_per_s_per_chip")
-TAU_MAX_US = 5000.0
+ORDER = ("fixed_latency_us_per_layer", "compute_efficiency_prefill", "host_overhead_us_per_sequence")
+BOUNDS = {  # (low, high, speed rises with the value)
+    "fixed_latency_us_per_layer": (0.0, 5000.0, False),
+    "compute_efficiency_prefill": (1e-4, 1.0, True),
+    "host_overhead_us_per_sequence": (0.0, 2000.0, False),
+}
 
 
-def _engine_of(catalog: Catalog, point: ValidationPoint) -> str:
+def engine_of(catalog: Catalog, point: ValidationPoint) -> str:
     return point.engine or default_engine_id(catalog, catalog.accelerators[point.accelerator])
 
 
-def _with_tau(catalog: Catalog, engine_id: str, tau_us: float) -> Catalog:
+def with_value(catalog: Catalog, engine_id: str, field: str, value: float) -> Catalog:
+    """The catalog with one engine number replaced (everything else as shipped)."""
     engine = catalog.engines[engine_id]
-    tau = engine.fixed_latency_us_per_layer.model_copy(update={"value": tau_us})
+    current = getattr(engine, field)
+    kind = Fraction if field == "compute_efficiency_prefill" else NonNegative
+    number = (current.model_copy(update={"value": value}) if current is not None
+              else kind(value=value, kind="assumption", note="calibration trial"))
     engines = dict(catalog.engines)
-    engines[engine_id] = engine.model_copy(update={"fixed_latency_us_per_layer": tau})
+    engines[engine_id] = engine.model_copy(update={field: number})
     return catalog.model_copy(update={"engines": engines})
 
 
-def solve_tau(catalog: Catalog, point: ValidationPoint) -> float | None:
-    """The tau (us per layer) at which the model reproduces ``point``, or None if no tau >= 0 reaches it."""
-    engine_id = _engine_of(catalog, point)
+def solve(catalog: Catalog, point: ValidationPoint, field: str) -> float | None:
+    """The value of ``field`` at which the model reproduces ``point``; None if no value >= 0 reaches it."""
+    engine_id = engine_of(catalog, point)
 
-    def speed(tau_us: float) -> float:
-        return _predicted(_with_tau(catalog, engine_id, tau_us), point)[0]
+    def speed(value: float) -> float:
+        return _predicted(with_value(catalog, engine_id, field, value), point)[0]
 
-    lo, hi = 0.0, TAU_MAX_US
-    if speed(lo) < point.measured:
-        return None
-    if speed(hi) > point.measured:
-        return hi
+    lo, hi, rising = BOUNDS[field]
+
+    def too_fast(value: float) -> bool:
+        return speed(value) > point.measured
+
+    fastest, slowest = (hi, lo) if rising else (lo, hi)
+    if not too_fast(fastest):
+        return None  # even the most favourable value is slower than the measurement
+    if too_fast(slowest):
+        return slowest  # even the least favourable value in range is faster: report the bound
     for _ in range(40):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if speed(mid) > point.measured else (lo, mid)
+        # too fast with a rising value -> lower it; too slow with a falling one (an overhead) -> lower it too
+        if too_fast(mid) == rising:
+            hi = mid
+        else:
+            lo = mid
     return (lo + hi) / 2
 
 
+def write_values(solved: dict[tuple[str, str], float], path: Path = ASSUMPTIONS) -> None:
+    """Replace the ``value:`` of each solved engine field in the catalog file, rounded to SIGNIFICANT digits."""
+    text = path.read_text()
+    for (engine_id, field), value in solved.items():
+        start = text.index(f"  - id: {engine_id}\n")
+        end = text.find("\n  - id:", start + 1)
+        end = len(text) if end < 0 else end
+        block = text[start:end]
+        new, count = re.subn(rf"(    {field}: \{{value: )[-0-9.e]+", rf"\g<1>{float(f'{value:.{SIGNIFICANT}g}'):g}",
+                             block)
+        if count != 1:
+            raise SystemExit(f"{path.name}: engine {engine_id!r} has no '{field}:' line to update; add it with its "
+                             "source and note first")
+        text = text[:start] + new + text[end:]
+    path.write_text(text)
+
+
 def main(argv: list[str]) -> int:
+    write = "--write" in argv
+    argv = [a for a in argv if a != "--write"]
     catalog = default_catalog()
     wanted = set(argv)
-    rows = []
-    for point in catalog.validation.values():
-        # MTP points calibrate the draft acceptances, not tau
-        if point.use != "calibrate" or point.metric not in SPEED_METRICS or point.mtp_layers:
-            continue
-        engine_id = _engine_of(catalog, point)
-        if wanted and engine_id not in wanted:
-            continue
-        resolve_assumptions(catalog, point.accelerator, engine=engine_id)  # the engine must exist
-        rows.append((engine_id, point.id, solve_tau(catalog, point)))
-    by_engine: dict[str, list[float]] = {}
-    print(f"{'engine':<20} {'calibrate point':<44} {'tau us/layer':>12}")
-    for engine_id, pid, tau in rows:
-        print(f"{engine_id:<20} {pid:<44} {('unreachable' if tau is None else f'{tau:.1f}'):>12}")
-        if tau is not None and tau > 0:
-            by_engine.setdefault(engine_id, []).append(tau)
+    written: dict[tuple[str, str], float] = {}
+    points = [
+        p for p in catalog.validation.values()
+        # MTP points calibrate the draft acceptances, not an engine number
+        if p.use == "calibrate" and p.metric in SPEED_METRICS and not p.mtp_layers
+        and (not wanted or engine_of(catalog, p) in wanted)
+    ]
+    print(f"{'engine':<20} {'calibrates':<30} {'point':<44} {'value':>10}")
+    for field in ORDER:
+        solved: dict[str, list[float]] = {}
+        for p in points:
+            if (p.calibrates or "fixed_latency_us_per_layer") != field:
+                continue
+            value = solve(catalog, p, field)
+            print(f"{engine_of(catalog, p):<20} {field:<30} {p.id:<44} "
+                  f"{('unreachable' if value is None else f'{value:.4g}'):>10}")
+            if value is not None and value > 0:
+                solved.setdefault(engine_of(catalog, p), []).append(value)
+        for engine_id, values in solved.items():  # later fields are solved with these in place
+            written[(engine_id, field)] = math.exp(sum(map(math.log, values)) / len(values))
+            catalog = with_value(catalog, engine_id, field, written[(engine_id, field)])
     print()
-    for engine_id, taus in by_engine.items():
-        print(f"{engine_id:<20} geometric mean {math.exp(sum(map(math.log, taus)) / len(taus)):.1f} us/layer "
-              f"(catalog now {catalog.engines[engine_id].fixed_latency_us_per_layer.value:g})")
+    for engine_id in sorted({engine_of(catalog, p) for p in points}):
+        e = catalog.engines[engine_id]
+        parts = [f"{f} {getattr(e, f).value:.4g}" for f in ORDER if getattr(e, f) is not None]
+        print(f"{engine_id:<20} {', '.join(parts)}")
+    if write:
+        write_values(written)
+        print(f"wrote {len(written)} value(s) to {ASSUMPTIONS.name}")
     return 0
 
 

@@ -18,8 +18,9 @@ How it fits
                       shapes in ``GEMM_SHAPES`` (DeepSeek-R1 hidden 7168, q_lora 1536, expert intermediate 2048);
                       best kernel_source per shape (what a tuned engine picks).
       grouped_gemm    DeepSeek-R1 MoE (hidden 7168, inter 2048, top-8 of 256, gated: 3 matrices) at EP8, TP1,
-                      ``balanced`` routing; x = tokens x 8 / 256; bytes = expected distinct experts touched on one
-                      rank x expert weight bytes (F4 of calculators/decode.py) + token activations in and out.
+                      power-law routing (``MOE_ROUTING``); x = tokens x 8 / 256; bytes = expected distinct
+                      experts touched on one rank x expert weight bytes (F4, calculators/model/moe.py) + token
+                      activations in and out.
       decode_attention MLA: 128 heads per chip (DP attention), latent 512 + rope 64, bf16 KV; x = batch x context,
                       geometric mean of fraction over batch/context pairs with context 1k-16k in each power-of-2
                       bin of x.  GQA: Llama-3.1-70B at TP8 (8 query heads, 1 KV head, head_dim 128).
@@ -187,30 +188,46 @@ def gemm_table(data: Path, system: str) -> tuple[pd.DataFrame, list[str]]:
     return pd.concat(frames), metas
 
 
+GEMM_FLOOR_MAX_M = 128
+"""The per-call floor is read at M <= this (above it, small shapes are no longer latency-bound)."""
+GEMM_FLOOR_ROOF_US = 3.0
+GEMM_ASYMPTOTE_ROOF_US = 40.0
+
+
 def gemm_curve(data: Path, system: str, peak: dict, precision: str):
+    """A GEMM as a per-call floor plus its roofline at an asymptotic fraction: t = floor + roofline / f(M).
+
+    The floor (launch, prologue and epilogue; ~7 us for block-scaled FP8 with its activation quantisation, ~3 us for
+    BF16 on Hopper and Blackwell) is the median of (measured - roofline) over shapes whose roofline is under
+    GEMM_FLOOR_ROOF_US at M <= GEMM_FLOOR_MAX_M; f(M) is the median of roofline / (measured - floor) over shapes
+    whose roofline is at least GEMM_ASYMPTOTE_ROOF_US. Splitting the two lets one curve serve DeepSeek's 10 MB
+    projections (floor-dominated) and Llama's 470 MB FFN (bandwidth-dominated) alike."""
     t, metas = gemm_table(data, system)
     t = t[t.gemm_dtype == AIC_GEMM_DTYPE[precision]]
     if t.empty:
         return None
     best = t.groupby(["m", "n", "k"], as_index=False).latency.min()
-    points, used = [], set()
+    b = BYTES[precision]
+    best = best.assign(
+        roof_us=roof((best.m * best.k + best.n * best.k) * b + best.m * best.n * 2, 2 * best.m * best.n * best.k,
+                     peak, precision) * 1e6,
+        lat_us=best.latency * 1e3,
+    )
+    small = best[(best.m <= GEMM_FLOOR_MAX_M) & (best.roof_us < GEMM_FLOOR_ROOF_US)]
+    if small.empty:
+        return None
+    floor = float(np.median(small.lat_us - small.roof_us))
+    points = []
     for m in GEMM_M:
-        fr = []
-        for n, k in GEMM_SHAPES:
-            row = best[(best.m == m) & (best.n == n) & (best.k == k)]
-            if row.empty:
-                continue
-            used.add((n, k))
-            b = BYTES[precision]
-            bytes_ = (m * k + n * k) * b + m * n * 2
-            fr.append(float(frac(roof(bytes_, 2 * m * n * k, peak, precision), row.latency.iloc[0] * 1e-3)))
-        if fr:
-            points.append((m, gmean(fr)))
+        big = best[(best.m == m) & (best.roof_us >= GEMM_ASYMPTOTE_ROOF_US) & (best.lat_us > floor)]
+        if len(big) >= 3:
+            points.append((m, float(min(1.0, np.median(big.roof_us / (big.lat_us - floor))))))
     note = (f"{system} gemm_perf.parquet, dtype {AIC_GEMM_DTYPE[precision]}, fastest kernel per shape over the "
-            f"TRT-LLM, SGLang and vLLM tables (DeepGEMM, CUTLASS, FlashInfer, torch), geometric mean over (N,K) "
-            f"{sorted(used)}. At small M every table has a ~10-12 us floor per GEMM (launch and epilogue), so the "
-            f"small-M fractions include a fixed cost; {'; '.join(metas)}")
-    return points, note
+            f"TRT-LLM, SGLang and vLLM tables; t = floor + roofline / f(M): floor {floor:.1f} us = median of "
+            f"measured - roofline over {len(small)} shapes with roofline < {GEMM_FLOOR_ROOF_US:g} us at M <= "
+            f"{GEMM_FLOOR_MAX_M}; f(M) = median of roofline / (measured - floor) over shapes with roofline >= "
+            f"{GEMM_ASYMPTOTE_ROOF_US:g} us; {'; '.join(metas)}")
+    return points, note, floor
 
 
 def gemm_point(data: Path, system: str, peak: dict, precision: str, m: int, n: int, k: int) -> float | None:
@@ -223,12 +240,20 @@ def gemm_point(data: Path, system: str, peak: dict, precision: str, m: int, n: i
     return float(frac(roof(bytes_, 2 * m * n * k, peak, precision), t.latency.min() * 1e-3))
 
 
+MOE_ROUTING = "power_law_1.01"
+"""The routing the MoE curves are read at. Real routers are skewed: hot experts get more tokens, so the busiest
+expert and rank set the layer's time. AIConfigurator's own serving estimates default to power-law routing
+(sdk/config.py ``workload_distribution = "power_law"``); at EP8 its power_law_1.01 tables run 1.3-1.7x slower than
+``balanced`` from ~4k tokens a step and alike below ~1k. Balanced routing is the ideal a load balancer (EPLB)
+approaches, not what an engine gets by default."""
+
+
 def moe_curve(data: Path, system: str, peak: dict, precision: str):
     d = data / system / "moe" / FRAMEWORK / FW_VERSION
     t = pd.read_parquet(d / "moe_perf.parquet")
     t = t[(t.moe_dtype == AIC_MOE_DTYPE[precision]) & (t.hidden_size == HIDDEN) & (t.inter_size == INTER)
           & (t.topk == TOPK) & (t.num_experts == EXPERTS) & (t.moe_tp_size == 1) & (t.moe_ep_size == EP)
-          & (t.distribution == "balanced")]
+          & (t.distribution == MOE_ROUTING)]
     if t.empty:
         return None
     best = t.groupby("num_tokens", as_index=False).latency.min()
@@ -246,7 +271,7 @@ def moe_curve(data: Path, system: str, peak: dict, precision: str):
         points.append((x, float(frac(roof(bytes_, flops, peak, precision), lat * 1e-3))))
     points = thin(points)
     note = (f"{system} moe_perf.parquet, DeepSeek-R1 MoE (hidden {HIDDEN}, inter {INTER}, top-{TOPK} of {EXPERTS}), "
-            f"moe_ep {EP}, moe_tp 1, balanced routing, dtype {AIC_MOE_DTYPE[precision]}, best kernel_source; x = "
+            f"moe_ep {EP}, moe_tp 1, {MOE_ROUTING} routing, dtype {AIC_MOE_DTYPE[precision]}, best kernel_source; x = "
             f"tokens x {TOPK}/{EXPERTS}; bytes = expected distinct experts touched on one rank (F4) x 3 matrices + "
             f"activations; {meta_text(d)}")
     return points, note
@@ -514,12 +539,14 @@ def scaled_compute(points, factor, op, peak, precision):
     return [(x, min(1.0, max(1e-4, f * (1 + (factor - 1) * x / (x + ridge))))) for x, f in points]
 
 
-def curve(acc, op, variant, precision, points, kind, source, note) -> dict:
+def curve(acc, op, variant, precision, points, kind, source, note, floor_us=None) -> dict:
     c = {"id": ".".join(p for p in (acc, op, variant, precision) if p), "accelerator": acc, "op": op}
     if variant:
         c["variant"] = variant
     c.update({"precision": precision, "x": X_AXIS[op], "points": points, "kind": kind, "source": source,
               "note": note})
+    if floor_us is not None:
+        c["floor_us"] = round(floor_us, 2)
     return c
 
 
@@ -565,7 +592,8 @@ def derive(data: Path, peaks: dict) -> tuple[list[dict], list[dict]]:
             for op, fn in (("gemm", gemm_curve), ("grouped_gemm", moe_curve)):
                 got = fn(data, system, pk, prec)
                 if got:
-                    kern.append(curve(acc, op, None, prec, got[0], "measured", "aiconfigurator-core-0.12", got[1]))
+                    kern.append(curve(acc, op, None, prec, got[0], "measured", "aiconfigurator-core-0.12", got[1],
+                                      got[2] if len(got) > 2 else None))
         for variant, fn in (("mla", mla_decode_curve), ("gqa", gqa_decode_curve)):
             got = fn(data, system, pk)
             if got:
@@ -616,7 +644,7 @@ def derive(data: Path, peaks: dict) -> tuple[list[dict], list[dict]]:
                 continue
             if op in ("gemm", "grouped_gemm", "prefill_attention"):
                 kern.append(curve(acc, op, variant, prec, scaled_compute(c["points"], ratio, op, pk, prec),
-                                  "assumption", "mle-mamf",
+                                  "assumption", "mle-mamf", floor_us=c.get("floor_us"), note=
                                   f"{ref} curve with its compute-bound part x {ratio:.3f} ({why}; the factor blends in "
                                   f"with the shape's compute share, memory-bound small shapes keep {ref}'s fraction); "
                                   f"no published {acc} kernel table at these shapes was found"))
@@ -630,12 +658,12 @@ def derive(data: Path, peaks: dict) -> tuple[list[dict], list[dict]]:
             why = ("the measured curve itself" if cls == "gpu" else
                    f"x {ratio:.3f} = assumptions.yaml {cls} / gpu class constant")
             kern.append(curve(cls, op, variant, prec, scaled(c["points"], ratio), "assumption",
-                              "aiconfigurator-core-0.12",
+                              "aiconfigurator-core-0.12", floor_us=c.get("floor_us"), note=
                               f"chip-class fallback for any {cls} accelerator without its own curve: {ref} {op} curve, "
                               f"{why}"))
             if prec == "fp8" and op in ("gemm", "grouped_gemm"):
                 kern.append(curve(cls, op, variant, "int8", scaled(c["points"], ratio), "assumption",
-                                  "aiconfigurator-core-0.12",
+                                  "aiconfigurator-core-0.12", floor_us=c.get("floor_us"), note=
                                   f"chip-class fallback for INT8 math: the {cls} FP8 curve (same byte width and, on "
                                   f"the chips listed, the same peak rate)"))
     coll += class_collectives(colls)
@@ -736,7 +764,7 @@ def dump(kern: list[dict], coll: list[dict]) -> str:
     lines.append("kernel_curves:")
     for c in kern:
         lines.append(f"  - id: {c['id']}")
-        for key in ("accelerator", "op", "variant", "precision"):
+        for key in ("accelerator", "op", "variant", "precision", "floor_us"):
             if key in c:
                 lines.append(f"    {key}: {c[key]}")
         lines += [f"    x: {quote(c['x'])}", f"    points: {fmt_points(c['points'])}", f"    kind: {c['kind']}",

@@ -28,6 +28,13 @@ def decode_flops_per_cached_token_layer(model: Model) -> float:
     return FLOPS_PER_MAC * 2 * att.heads * att.head_dim
 
 
+def projection_gemms_per_layer(model: Model) -> int:
+    """GEMM calls of one layer's attention projections as engines run them: MLA = the fused q_a / kv_a down
+    projection, q_b, the two absorbed BMMs (k_nope into the query, v into the output) and o_proj = 5; GQA = the fused
+    QKV projection and o_proj = 2. Each pays the GEMM curve's per-call floor."""
+    return 5 if model.attention.type == "mla" else 2
+
+
 def kv_split(model: Model, attention_tp):
     """How many ways the KV cache of one sequence is split over its TP group (1 for MLA: the latent is shared)."""
     if model.attention.type == "mla":

@@ -1,7 +1,8 @@
 """Achieved fraction of peak by op class and shape: the catalog's measured kernel and collective curves.
 
-A kernel's time is its roofline at the catalog's peaks divided by the fraction its curve gives at its shape:
-    t = max(bytes x seconds per byte at peak bandwidth, FLOPs / peak FLOP/s) / f_op(x)
+A kernel's time is its roofline at the catalog's peaks divided by the fraction its curve gives at its shape, plus,
+for curves that carry one (the GEMMs), a fixed cost per kernel call:
+    t = calls x floor + max(bytes x seconds per byte at peak bandwidth, FLOPs / peak FLOP/s) / f_op(x)
 with x the op's shape axis (gemm: tokens M; grouped_gemm: tokens per expert; decode_attention: KV tokens read per
 chip per step; prefill_attention: prompt tokens). The curves are derived from measured op tables by
 ``tools/derive_kernel_curves.py`` (AIConfigurator, DeepGEMM, FlashMLA, DeepEP; scaled, as assumptions, for chips
@@ -29,20 +30,24 @@ kernel's efficiency curve is set by tiling and memory traffic more than by its n
 
 @dataclass(frozen=True)
 class Curve:
-    """One interpolable curve: log2 of the x points and the values there."""
+    """One interpolable curve: log2 of the x points and the values there, and a kernel's per-call floor (s)."""
 
     log2_x: np.ndarray
     y: np.ndarray
     id: str
+    floor_s: float = 0.0
+    measured: bool = False
+    """Derived from the chip's own measured tables (kind ``measured``), not scaled from another chip."""
 
     def __call__(self, x) -> np.ndarray:
         lx = np.log2(np.maximum(np.asarray(x, dtype=float), 1e-12))
         return np.interp(lx, self.log2_x, self.y)
 
 
-def _curve(cid: str, points) -> Curve:
+def _curve(cid: str, points, floor_us: float | None = None, measured: bool = False) -> Curve:
     xs, ys = zip(*points, strict=True)
-    return Curve(np.log2(np.asarray(xs, dtype=float)), np.asarray(ys, dtype=float), cid)
+    return Curve(np.log2(np.asarray(xs, dtype=float)), np.asarray(ys, dtype=float), cid, (floor_us or 0.0) * 1e-6,
+                 measured)
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,16 @@ class ChipEfficiency:
             return None
         return np.clip(curve(x) * self.factor, 1e-6, 1.0)
 
+    def measured(self, op: str, precision: str, variant: str | None = None) -> bool:
+        """Whether the curve :meth:`fraction` uses was measured on this chip (not scaled from another)."""
+        curve = self.kernel_curve(op, precision, variant)
+        return curve is not None and curve.measured
+
+    def floor_s(self, op: str, precision: str, variant: str | None = None) -> float:
+        """The per-call floor of the curve :meth:`fraction` uses (0 when the curve has none or there is no curve)."""
+        curve = self.kernel_curve(op, precision, variant)
+        return 0.0 if curve is None else curve.floor_s
+
     def collective(self, op: str, scope: str) -> tuple[Curve, float] | None:
         """(alpha curve in us by group size, achieved bandwidth fraction) of ``op`` in ``scope``, or None."""
         return self.collectives.get((op, scope))
@@ -94,7 +109,7 @@ def chip_efficiency(catalog: Catalog, chip: Accelerator, factor: float = 1.0) ->
         rank = _applies(c, chip)
         key = (c.op, c.variant, c.precision)
         if rank is not None and (key not in kernels or rank < kernels[key][0]):
-            kernels[key] = (rank, _curve(c.id, c.points))
+            kernels[key] = (rank, _curve(c.id, c.points, c.floor_us, c.kind == "measured"))
     collectives: dict[tuple[str, str], tuple[int, Curve, float]] = {}
     for c in catalog.collective_curves.values():
         rank = _applies(c, chip)
@@ -108,16 +123,21 @@ def chip_efficiency(catalog: Catalog, chip: Accelerator, factor: float = 1.0) ->
     )
 
 
-def op_time_s(bytes_s_at_peak, flops_s_at_peak, fraction, *, bytes_s_fallback, flops_s_fallback):
-    """One op's time: its peak roofline over the curve's fraction, or (no curve) the class-efficiency roofline.
+def op_time_s(bytes_s_at_peak, flops_s_at_peak, fraction, *, bytes_s_fallback, flops_s_fallback, floor_s=0.0):
+    """One op's time: its per-call floors plus its peak roofline over the curve's fraction, or (no curve) the
+    class-efficiency roofline.
 
     ``bytes_s_at_peak`` and ``flops_s_at_peak`` are the memory and compute times at 100% of the peaks; the fallbacks
-    the same at the chip class's single efficiencies. Returns (time, bytes time, FLOPs time) with the two parts
-    scaled alike, so a caller can still tell which side bound the op."""
+    the same at the chip class's single efficiencies; ``floor_s`` the op's calls times the curve's per-call floor.
+    Returns (time, bytes time, FLOPs time), the floor on the side that binds, so a caller can still tell which side
+    bound the op."""
     if fraction is None:
         return np.maximum(bytes_s_fallback, flops_s_fallback), bytes_s_fallback, flops_s_fallback
+    b = bytes_s_at_peak / fraction
+    f = flops_s_at_peak / fraction
+    memory_bound = b >= f
     return (
-        np.maximum(bytes_s_at_peak, flops_s_at_peak) / fraction,
-        bytes_s_at_peak / fraction,
-        flops_s_at_peak / fraction,
+        np.maximum(b, f) + floor_s,
+        b + np.where(memory_bound, floor_s, 0.0),
+        f + np.where(memory_bound, 0.0, floor_s),
     )

@@ -55,17 +55,59 @@ def mtp_inflation(inflation: tuple[float, ...], mtp_layers):
     return np.concatenate([[1.0], inflation])[np.asarray(mtp_layers)]
 
 
+def prefill_seconds_per_token(
+    model: Model, chip: Accelerator, precision: str, assumptions: Assumptions, prompt_tokens, *,
+    efficiency: ChipEfficiency, chunk_tokens=None, ranks=8,
+):
+    """Chip-seconds to prefill one prompt token (of prompts of ``prompt_tokens``): F12's FLOPs per token, each part at
+    the fraction its kernel reaches at prefill's large shapes, the one prefill rate every prefill in the model uses
+    (chunked beside decode, a separate pool, a prompt's time to first token, the published prefill rates).
+
+    - GEMMs (attention projections, dense FFN, shared experts, router, head) at the GEMM curve for M = the chunk's
+      tokens, min(prompt, chunk);
+    - routed experts at the grouped-GEMM curve for the tokens per expert of ``ranks`` such chunks (DP ranks feed
+      one expert-parallel group), MoE being the part of R1 prefill furthest below peak (~0.17 on H100 FP8);
+    - causal attention at the prefill-attention curve for the prompt length.
+    An engine that declares its own ``compute_efficiency_prefill`` (a slow early stack), or a chip without GEMM curves
+    measured on it (scaled curves are assumptions about small decode shapes; at prefill's large shapes a stack's
+    end-to-end efficiency says more), runs all FLOPs at that single end-to-end efficiency instead."""
+    a = assumptions
+    prompt = np.asarray(prompt_tokens, dtype=float)
+    p = memory.parameter_counts(model)
+    attention_flops = attention.prefill_attention_flops_per_token(model, prompt)
+    flat = (FLOPS_PER_MAC * p.active_matmul + attention_flops) / (chip.peak_flop_s(precision)
+                                                                   * a.compute_efficiency_prefill)
+    if a.prefill_efficiency_from_engine or not efficiency.measured("gemm", precision):
+        return flat
+    chunk = prompt if chunk_tokens is None else np.minimum(prompt, chunk_tokens)
+    m = np.maximum(chunk, 1.0)
+    projection_precision = a.attention_weight_precision or precision
+    attention_precision = a.kv_cache_precision if a.kv_cache_precision in chip.peak_tflops else precision
+    dense_gemm = FLOPS_PER_MAC * (p.dense_ffn + p.shared + p.head) / (
+        chip.peak_flop_s(precision) * efficiency.fraction("gemm", precision, m))
+    projections = FLOPS_PER_MAC * p.attention / (
+        chip.peak_flop_s(projection_precision) * efficiency.fraction("gemm", projection_precision, m))
+    experts = 0.0
+    if model.moe:
+        per_expert = m * ranks * p.active_experts / p.routed_experts
+        grouped = efficiency.fraction("grouped_gemm", precision, per_expert)
+        grouped = efficiency.fraction("gemm", precision, m) if grouped is None else grouped
+        experts = FLOPS_PER_MAC * p.expert * p.active_experts * p.moe_layers / (chip.peak_flop_s(precision) * grouped)
+    core = efficiency.fraction("prefill_attention", attention_precision, np.maximum(prompt, 1.0),
+                               model.attention.type)
+    core = a.compute_efficiency_prefill if core is None else core
+    return dense_gemm + projections + experts + attention_flops / (chip.peak_flop_s(attention_precision) * core)
+
+
 def prefill_time_s(model: Model, chip: Accelerator, precision: str, assumptions: Assumptions, prefill_tokens,
-                   prompt_tokens, chips):
+                   prompt_tokens, chips, *, efficiency: ChipEfficiency, ranks=8):
     """Time the replica's ``chips`` spend prefilling ``prefill_tokens`` prompt tokens (of prompts of
-    ``prompt_tokens``) in a step: FLOPs (F12's per-token count, weights and causal attention) over the chips' peak at
-    the engine's end-to-end prefill efficiency, the one number every prefill in the model uses (chunked beside
-    decode, a separate pool, a prompt's time to first token), calibrated on published prefill rates."""
+    ``prompt_tokens``) in a step, chunked at the engine's prefill chunk: :func:`prefill_seconds_per_token` x tokens
+    spread over the chips."""
     prefill_tokens = np.asarray(prefill_tokens, dtype=float)
-    weights = FLOPS_PER_MAC * memory.parameter_counts(model).active_matmul
-    flops = prefill_tokens * (weights + attention.prefill_attention_flops_per_token(model, prompt_tokens))
-    return np.where(prefill_tokens > 0, flops / (np.asarray(chips, dtype=float) * chip.peak_flop_s(precision)
-                                                 * assumptions.compute_efficiency_prefill), 0.0)
+    per_token = prefill_seconds_per_token(model, chip, precision, assumptions, prompt_tokens, efficiency=efficiency,
+                                          chunk_tokens=assumptions.prefill_chunk_tokens, ranks=ranks)
+    return np.where(prefill_tokens > 0, prefill_tokens * per_token / np.asarray(chips, dtype=float), 0.0)
 
 
 def engine_efficiency(catalog: Catalog, chip: Accelerator, assumptions: Assumptions) -> ChipEfficiency:
@@ -217,6 +259,15 @@ def evaluate_step(
                      attention.decode_attention_curve_tokens(model, seqs_rank * c_eff, t), model.attention.type),
     }
 
+    # GEMM calls per step of each GEMM component (each pays the GEMM curve's per-call floor, where it has one):
+    # gated FFNs run a fused gate/up GEMM and a down GEMM; MoE layers add the router's GEMM to the shared expert's
+    gemm_calls = {
+        "attention_weights": attention.projection_gemms_per_layer(model) * model.layers,
+        "dense_ffn": 2 * model.dense_layers,
+        "shared_experts": (2 * (p.shared_experts > 0) + 1) * p.moe_layers if model.moe else 0,
+        "lm_head": 1,
+    }
+
     # F7 per-component roofline at the kernel's achieved fraction of peak
     component_s, bytes_time, flop_time = {}, {}, {}
     for name in COMPONENTS:
@@ -228,6 +279,7 @@ def evaluate_step(
             bytes_peak, flops_peak, fraction,
             bytes_s_fallback=bytes_peak / a.memory_bandwidth_efficiency,
             flops_s_fallback=flops_peak / a.compute_efficiency_decode,
+            floor_s=gemm_calls.get(name, 0) * eff.floor_s(op, op_precision, variant),
         )
     memory_s = sum(np.where(bytes_time[j] >= flop_time[j], component_s[j], 0.0) for j in COMPONENTS)
     compute_s = sum(np.where(bytes_time[j] >= flop_time[j], 0.0, component_s[j]) for j in COMPONENTS)
@@ -302,7 +354,7 @@ def evaluate_step(
     # F9 step, F10 speed
     fixed_s = model.layers * a.fixed_latency_us_per_layer * 1e-6 * mtp_inflation(a.mtp_step_inflation, k)
     host_s = (a.host_overhead_us_per_step + a.host_overhead_us_per_sequence * seqs_rank) * 1e-6
-    prefill_s = prefill_time_s(model, chip, precision, a, pf_all, prompt, n_all)
+    prefill_s = prefill_time_s(model, chip, precision, a, pf_all, prompt, n_all, efficiency=eff, ranks=dp)
     step_s = fixed_s + host_s + roofline_s + exposed_comm_s + prefill_s
     compute_s = compute_s + prefill_s
     tokens_per_step = mtp_table(a.mtp_acceptance)[k]

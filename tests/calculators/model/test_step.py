@@ -13,3 +13,25 @@ def test_mtp_expected_tokens():
     acc = (0.92, 0.717, 0.364)
     # 1 + 0.92 = 1.92; + 0.92*0.717 = 0.6596 -> 2.5796; + 0.6596*0.364 = 0.2401 -> 2.8197
     assert step.mtp_expected_tokens(acc, np.array([0, 1, 2, 3])) == pytest.approx([1, 1.92, 2.5796, 2.8197], 1e-4)
+
+
+def test_prefill_uses_measured_curves_and_an_engine_may_override():
+    """Prefill on a chip with measured GEMM curves runs at them (MoE far below peak); an engine's own prefill
+    efficiency replaces them with C x eta / FLOPs per token."""
+    import dataclasses
+
+    from calculators import prefill
+    from calculators.assumptions import resolve_assumptions
+    from calculators.catalog import default_catalog
+
+    catalog = default_catalog()
+    model, chip = catalog.models["deepseek-r1"], catalog.accelerators["h100-sxm"]
+    a = resolve_assumptions(catalog, "h100-sxm")
+    eff = step.engine_efficiency(catalog, chip, a)
+    curves = float(step.prefill_seconds_per_token(model, chip, "fp8", a, 2000, efficiency=eff, chunk_tokens=8192))
+    flat_a = dataclasses.replace(a, prefill_efficiency_from_engine=True, compute_efficiency_prefill=0.1)
+    flat = float(step.prefill_seconds_per_token(model, chip, "fp8", flat_a, 2000, efficiency=eff))
+    assert flat == pytest.approx(1 / prefill.prefill_tokens_per_s_per_chip(model, chip, "fp8", 2000, 0.1), rel=1e-9)
+    # the measured curves put R1 prefill on H100 between 10% and 50% of FP8 peak end to end
+    achieved = prefill.prefill_flops_per_token(model, 2000) / curves / chip.peak_flop_s("fp8")
+    assert 0.1 < achieved < 0.5
