@@ -2,10 +2,10 @@
 
 A catalog is a set of YAML files. Each file is a mapping whose keys are sections: ``sources`` (a mapping of id to
 source), ``serving`` (one mapping), and the listed sections ``precisions``, ``accelerators``, ``systems``,
-``models``, ``chip_classes``, ``engines``, ``validation``, ``kernel_curves``, ``collective_curves`` and
-``claims`` (lists of entries, each with an ``id``). Files are merged in order: an entry whose id already
-exists replaces it, so a user's file layered over the shipped catalog overrides or extends it. The same id
-twice in one file is an error.
+``models``, ``chip_classes``, ``engines``, ``validation``, ``kernel_curves``, ``collective_curves``,
+``api_prices`` and ``claims`` (lists of entries, each with an ``id``). Files are merged in order: an entry
+whose id already exists replaces it, so a user's file layered over the shipped catalog overrides or extends it.
+The same id twice in one file is an error.
 
 Catalog files are untrusted (users upload them), so parsing is defensive: size is capped, the text must be UTF-8,
 only YAML's plain data tags are allowed (no ``!!python/...``), anchors and aliases are refused (which also stops
@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from calculators.errors import CatalogError
 from calculators.records import (
     Accelerator,
+    ApiPrice,
     Catalog,
     ChipClass,
     Claim,
@@ -58,6 +59,7 @@ LIST_SECTIONS: dict[str, type[BaseModel]] = {
     "validation": ValidationPoint,
     "kernel_curves": KernelCurve,
     "collective_curves": CollectiveCurve,
+    "api_prices": ApiPrice,
     "claims": Claim,
 }
 SECTIONS = ("sources", "serving", *LIST_SECTIONS)
@@ -397,6 +399,11 @@ def _reference_problems(merged: dict[str, dict[str, tuple[Any, _Origin]]]) -> li
             elif isinstance(record, Model):
                 need("sources", record.source, origin, label, "source")
                 need("precisions", record.native_precision, origin, label, "native_precision")
+                for i, choice in enumerate(record.serving_precisions or ()):
+                    need("sources", choice.source, origin, label, "serving_precisions", i, "source")
+                    need("precisions", choice.value, origin, label, "serving_precisions", i, "value")
+            elif isinstance(record, ApiPrice):
+                need("models", record.model, origin, label, "model")
             elif isinstance(record, ChipClass):
                 need("engines", record.default_engine, origin, label, "default_engine")
             elif isinstance(record, Engine):

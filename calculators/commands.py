@@ -1,6 +1,6 @@
-"""The model's CLI subcommands (``predict``, ``size``, ``sweep``, ``validate``, ``claims``, ``report``), added to
-the parser of :mod:`calculators.cli`. Each parses flags, calls the same library function as the app and prints
-text or JSON."""
+"""The model's CLI subcommands (``predict``, ``size``, ``sweep``, ``prices``, ``validate``, ``claims``, ``report``),
+added to the parser of :mod:`calculators.cli`. Each parses flags, calls the same library function as the app and
+prints text or JSON."""
 
 from __future__ import annotations
 
@@ -66,8 +66,17 @@ def _cmd_size(args: argparse.Namespace) -> int:
         output_tokens=args.output_tokens,
         context_tokens=args.context_tokens,
         mtp_layers=args.mtp_layers,
+        topology=args.topology,
     )
     print(_json(s.to_dict())) if args.json else _print_fields(s.to_dict())
+    return 0
+
+
+def _cmd_prices(args: argparse.Namespace) -> int:
+    from calculators.prices import format_prices, price_rows
+
+    rows = price_rows(catalog_for(args), args.model)
+    print(_json(rows)) if args.json else print(format_prices(rows, args.model))
     return 0
 
 
@@ -163,13 +172,18 @@ def add_model_commands(commands, add_catalog_option) -> None:
     s = commands.add_parser("size", help="chips, racks, power and cost for a target")
     s.add_argument("--model", required=True)
     s.add_argument("--accelerator", required=True)
-    s.add_argument("--precision", required=True)
+    s.add_argument("--precision", required=True,
+                   help="a precision id, or 'best': the one the chip computes in and the model is served in that "
+                        "needs the fewest racks, then the lowest cost")
     s.add_argument("--per-user-tokens-per-s", type=float, required=True)
     s.add_argument("--total-output-tokens-per-s", type=float, required=True)
     s.add_argument("--input-tokens", type=int, required=True)
     s.add_argument("--output-tokens", type=int, required=True)
     s.add_argument("--context-tokens", type=int, default=None)
     s.add_argument("--mtp-layers", type=int, default=None, choices=range(0, 4), metavar="{0..3}")
+    s.add_argument("--topology", choices=("shipped", "assumed"), default="shipped",
+                   help="replica shapes: 'shipped' (default) keeps each replica within what the vendor ships or has "
+                        "shown publicly; 'assumed' allows any replica size (labelled assumed in the output)")
     s.add_argument("--json", action="store_true")
     add_catalog_option(s)
     s.set_defaults(run=_cmd_size)
@@ -177,10 +191,18 @@ def add_model_commands(commands, add_catalog_option) -> None:
     w = commands.add_parser("sweep", help="every chip x precision x layout x concurrency x MTP, as CSV")
     w.add_argument("--model", required=True)
     w.add_argument("--accelerator", action="append", help="restrict to this chip (repeatable)")
-    w.add_argument("--precision", action="append", help="restrict to this precision (repeatable)")
+    w.add_argument("--precision", action="append",
+                   help="restrict to this precision (repeatable); 'best': every precision each chip computes in "
+                        "and the model is served in")
     w.add_argument("--csv", metavar="PATH", help="write the CSV here instead of stdout")
     add_catalog_option(w)
     w.set_defaults(run=_cmd_sweep)
+
+    pr = commands.add_parser("prices", help="public API list prices for a model (what the market charges)")
+    pr.add_argument("--model", required=True)
+    pr.add_argument("--json", action="store_true")
+    add_catalog_option(pr)
+    pr.set_defaults(run=_cmd_prices)
 
     v = commands.add_parser("validate", help="predicted vs published measurements")
     v.add_argument("--json", action="store_true")

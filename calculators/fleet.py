@@ -1,14 +1,17 @@
 """Fleet sizing for a target (F11-F15): decode and prefill chips, nodes, racks, power, energy and money.
 
-``size`` searches every replica size, layout, batch and MTP depth of one chip (one vectorised call, see
-:mod:`calculators.sweep`) for the fewest decode chips that reach the per-user speed and the total output rate, then
-adds prefill chips, packs nodes into racks by space and by the rack power budget (whichever binds), and prices the
-result. An unreachable target is an answer (``feasible=False`` with the best reachable speed and why), never an
-exception, and no output is ever NaN or infinite.
+``size`` serves the workload disaggregated (:mod:`calculators.serving`): it searches every replica size, layout,
+batch and MTP depth of one chip (one vectorised call of the same step, see :mod:`calculators.sweep`; the engine's
+per-step host time and the KV capacity included) for the fewest decode chips that reach the per-user speed and the
+total output rate at context I + O / 2, then adds a prefill pool at the serving model's prefill rate, packs nodes
+into racks by space and by the rack power budget (whichever binds), and prices the result. An unreachable target is
+an answer (``feasible=False`` with the best reachable speed and why), never an exception, and no output is ever NaN
+or infinite.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass
 
@@ -26,7 +29,17 @@ from calculators.decode import (
     sram_only,
     uncertainty_fraction,
 )
+from calculators.model.step import engine_efficiency, prefill_seconds_per_token
+from calculators.precision import BEST, candidate_precisions, check_requested_precision, is_best, no_candidate_reason
 from calculators.records import Catalog
+from calculators.shapes import (
+    SHIPPED,
+    check_topology,
+    max_replica_nodes,
+    replica_shape,
+    shape_note,
+    shipped_node_counts,
+)
 from calculators.sweep import decode_grid, nodes_for_capacity, replica_node_counts
 
 HOURS_PER_YEAR = 8766  # 365.25 days
@@ -85,6 +98,14 @@ class Sizing:
     tco_usd: float | None
     lifetime_years: float
     uncertainty_fraction: float
+    # added for issue 10 (defaults keep older callers valid): the precision asked for ("best" or an id) and why the
+    # one in ``precision`` was chosen; the replica shape ("shipped" by the vendor or "assumed") and what it is; and
+    # what the money columns are based on (catalog price kinds), so a table can say "estimate".
+    precision_requested: str = ""
+    precision_choice: str = ""
+    replica_shape: str = ""
+    replica_shape_note: str = ""
+    cost_basis: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -114,6 +135,7 @@ def _infeasible(reason: str, **known) -> Sizing:
     zeros = {f: 0 for f in Sizing.__dataclass_fields__ if Sizing.__dataclass_fields__[f].type in ("int", "float")}
     nones = {f: None for f in Sizing.__dataclass_fields__ if "None" in str(Sizing.__dataclass_fields__[f].type)}
     fields = {**zeros, **nones, "layout": "", "rack_limited_by": "", "bound_by": "", **known}
+    fields = {k: v for k, v in fields.items() if k in Sizing.__dataclass_fields__}
     return Sizing(feasible=False, reason=reason, **fields)
 
 
@@ -130,14 +152,25 @@ def size(
     context_tokens: int | None = None,
     mtp_layers: int | None = None,
     assumptions: Assumptions | None = None,
+    topology: str = SHIPPED,
 ) -> Sizing:
     """The fewest chips of ``accelerator`` that serve ``model`` at ``per_user_tokens_per_s`` per user and
     ``total_output_tokens_per_s`` in total, for requests of ``input_tokens`` in and ``output_tokens`` out.
+
+    ``precision`` may be ``best``: see :func:`size_best`. ``topology`` ``shipped`` (default) keeps each replica
+    within the size the chip's system ships (:mod:`calculators.shapes`); ``assumed`` allows any replica size.
 
     Decode (F11): over every replica size, layout, batch and MTP depth (``mtp_layers`` None = try 0..3) that fits and
     meets the per-user speed, minimise replicas x replica chips = ceil(total / replica throughput) x N. The mean
     context while decoding defaults to input + output / 2. Prefill (F12) at input rate = total x input / output.
     """
+    check_topology(topology)
+    if is_best(check_requested_precision(catalog, precision)):
+        return size_best(catalog, model=model, accelerator=accelerator,
+                         per_user_tokens_per_s=per_user_tokens_per_s,
+                         total_output_tokens_per_s=total_output_tokens_per_s, input_tokens=input_tokens,
+                         output_tokens=output_tokens, context_tokens=context_tokens, mtp_layers=mtp_layers,
+                         assumptions=assumptions, topology=topology)
     m = check_model(catalog, model)
     chip = check_accelerator(catalog, accelerator)
     check_precision(catalog, chip, precision)
@@ -158,16 +191,28 @@ def size(
     per_node = int(system.chips_per_node.value)
     err = uncertainty_fraction(catalog, chip)
     known = {"model": model, "accelerator": accelerator, "precision": precision, "engine": a.engine,
-             "lifetime_years": a.lifetime_years, "uncertainty_fraction": err}
+             "lifetime_years": a.lifetime_years, "uncertainty_fraction": err, "precision_requested": precision,
+             "precision_choice": "fixed", "replica_shape": replica_shape(system, topology),
+             "replica_shape_note": shape_note(system, topology)}
 
     low = nodes_for_capacity(
         catalog, m, chip, memory.weight_storage_precision(catalog, m, precision, a.weight_storage_precision),
         a.usable_memory_fraction,
     )
     most = 2 * low if sram_only(chip) else max(MAX_REPLICA_NODES, 2 * low)
+    limit = max_replica_nodes(system, topology)
+    if limit is not None and low > limit:
+        return _infeasible(
+            f"no replica of {accelerator} that {system.name} ships or has shown publicly holds {model} at "
+            f"{precision}: its weights need at least {low * per_node:,} chips, the largest such replica has "
+            f"{int(system.max_replica_chips.value):,} chips "
+            f"({system.max_replica_chips.note or 'catalog max_replica_chips'}); "
+            f"topology 'assumed' sizes a larger replica",
+            bound_by="capacity", **known,
+        )
     grid = decode_grid(
         catalog, m, chip, precision, a,
-        node_counts=replica_node_counts(low, most=most),
+        node_counts=shipped_node_counts(replica_node_counts(low, most=most), system, topology),
         concurrencies=SIZE_CONCURRENCIES,
         mtp_layers=mtps,
         context_tokens=context_tokens,
@@ -176,7 +221,7 @@ def size(
     if fits.empty:
         return _infeasible(
             f"no layout of up to {int(grid['chips'].max())} {accelerator} chips holds {model} at {precision} "
-            f"(capacity)", bound_by="capacity", **known,
+            f"(capacity; {known['replica_shape_note']})", bound_by="capacity", **known,
         )
     ok = fits[fits["per_user_tokens_per_s"] >= target_user]
     if ok.empty:
@@ -201,8 +246,12 @@ def size(
     # prefill (F12)
     input_rate = target_total * input_tokens / output_tokens
     unit = low * per_node
-    eta = a.compute_efficiency_prefill
-    rate_per_chip = prefill.prefill_tokens_per_s_per_chip(m, chip, precision, input_tokens, eta)
+    # the serving model's prefill rate (measured large-shape kernel curves where the chip has them, else the engine's
+    # or class's end-to-end efficiency): the same number as disaggregated serving and the prefill validation points
+    rate_per_chip = float(1.0 / prefill_seconds_per_token(
+        m, chip, precision, a, input_tokens, efficiency=engine_efficiency(catalog, chip, a),
+        chunk_tokens=a.prefill_chunk_tokens, ranks=unit,
+    ))
     n_prefill = prefill.prefill_chips(input_rate, a.prefill_cache_hit_rate, rate_per_chip, unit)
     ttft = prefill.time_to_first_token_s(input_tokens, a.prefill_cache_hit_rate, rate_per_chip, unit)
 
@@ -231,6 +280,7 @@ def size(
         capex = chips * chip.price_usd.value
     else:
         capex = None
+    known["cost_basis"] = cost_basis(catalog, accelerator)
     owned = (
         usd_per_million_tokens(owned_usd_per_hour(capex, a.lifetime_years, facility_kw, a.electricity_usd_per_kwh),
                                target_total)
@@ -294,4 +344,92 @@ def size(
         usd_per_million_output_tokens_rental=rental,
         tco_usd=tco,
         **known,
+    )
+
+
+def cost_basis(catalog: Catalog, accelerator: str) -> str:
+    """What the money columns rest on: the catalog prices used and their kind (an estimate or an assumption is
+    named as such), or why there is none."""
+    chip = catalog.accelerators[accelerator]
+    system = catalog.systems[chip.system]
+    parts = []
+    if system.price_usd is not None:
+        parts.append(f"owned: {system.name} price {system.price_usd.kind}")
+    elif chip.price_usd is not None:
+        parts.append(f"owned: chip price {chip.price_usd.kind}")
+    else:
+        parts.append("owned: no purchase price in the catalog (not sold, or none public)")
+    if chip.rental_usd_per_hour is not None:
+        parts.append(f"rented: {chip.rental_usd_per_hour.kind} per chip-hour")
+    else:
+        parts.append("rented: no public rental rate in the catalog")
+    return "; ".join(parts)
+
+
+def _rank_key(s: Sizing, order: int) -> tuple:
+    cost = s.usd_per_million_output_tokens
+    return (not s.feasible, s.racks if s.feasible else math.inf, cost if cost is not None else math.inf,
+            s.chips if s.feasible else math.inf, order)
+
+
+def size_best(
+    catalog: Catalog,
+    *,
+    model: str,
+    accelerator: str,
+    per_user_tokens_per_s: float,
+    total_output_tokens_per_s: float,
+    input_tokens: int,
+    output_tokens: int,
+    context_tokens: int | None = None,
+    mtp_layers: int | None = None,
+    assumptions: Assumptions | None = None,
+    topology: str = SHIPPED,
+) -> Sizing:
+    """``size`` at each precision ``accelerator`` computes in and ``model`` is served in
+    (:func:`calculators.precision.candidate_precisions`), keeping the one that meets the targets with the fewest
+    racks, then the lowest $ per million output tokens, then the fewest chips (ties: the model's native format,
+    then the wider one). ``precision`` is the one chosen, ``precision_requested`` is ``best`` and
+    ``precision_choice`` says how each candidate did. When none meets the targets the answer is infeasible with
+    each precision's reason."""
+    m = check_model(catalog, model)
+    chip = check_accelerator(catalog, accelerator)
+    candidates = candidate_precisions(catalog, m, chip)
+    if not candidates:
+        a = resolve_assumptions(catalog, accelerator) if assumptions is None else assumptions
+        system = catalog.systems[chip.system]
+        return _infeasible(
+            no_candidate_reason(catalog, m, chip), model=model, accelerator=accelerator, precision="",
+            engine=a.engine, lifetime_years=a.lifetime_years, uncertainty_fraction=uncertainty_fraction(catalog, chip),
+            precision_requested=BEST, precision_choice="no candidate precision",
+            replica_shape=replica_shape(system, topology), replica_shape_note=shape_note(system, topology),
+        )
+    tried = [
+        size(catalog, model=model, accelerator=accelerator, precision=p, per_user_tokens_per_s=per_user_tokens_per_s,
+             total_output_tokens_per_s=total_output_tokens_per_s, input_tokens=input_tokens,
+             output_tokens=output_tokens, context_tokens=context_tokens, mtp_layers=mtp_layers,
+             assumptions=assumptions, topology=topology)
+        for p in candidates
+    ]
+    ranked = sorted(range(len(tried)), key=lambda i: _rank_key(tried[i], i))
+    best = tried[ranked[0]]
+
+    def how(s: Sizing) -> str:
+        if not s.feasible:
+            return f"{s.precision} cannot meet the targets"
+        cost = f", ${s.usd_per_million_output_tokens:.3g}/M tok" if s.usd_per_million_output_tokens else ""
+        return f"{s.precision} {s.racks} rack(s){cost}"
+
+    if best.feasible:
+        choice = (f"best of {', '.join(candidates)}: {best.precision} (fewest racks, then lowest cost; "
+                  + "; ".join(how(tried[i]) for i in ranked) + ")")
+        return dataclasses.replace(best, precision_requested=BEST, precision_choice=choice)
+    reasons = "; ".join(f"at {s.precision}: {s.reason}" for s in tried)
+    fastest = max(tried, key=lambda s: s.per_user_tokens_per_s)
+    return dataclasses.replace(
+        fastest,
+        reason=f"{accelerator} cannot meet the targets at any precision it computes in and {model} is served in "
+               f"({', '.join(candidates)}): {reasons}",
+        precision_requested=BEST,
+        precision_choice=f"none of {', '.join(candidates)} meets the targets",
     )

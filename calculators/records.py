@@ -204,6 +204,11 @@ class System(Record):
     cooling: Literal["air", "liquid"]
     scale_up_domain_chips: Positive
     price_usd: Positive | None = None
+    # Optional, added for the replica shapes vendors ship (absent = no shipped limit known: any replica size the
+    # layouts allow is tried, and sizes are labelled "assumed"): the most chips one replica (one copy of the model)
+    # spans in a deployment the vendor ships or has shown publicly (SambaRack: 16, one rack; NVL72: 72, one NVLink
+    # domain; 8-GPU nodes: the largest expert-parallel deployment published). More throughput = more replicas.
+    max_replica_chips: Positive | None = None
 
 
 # --- models -------------------------------------------------------------------------------------------------------
@@ -280,6 +285,9 @@ class Model(Record):
     mtp: MTP | None = None
     native_precision: Id
     max_context_tokens: int = Field(gt=0)
+    # Optional, added for the best-precision choice (absent = any precision a chip supports): the precisions this
+    # model is published or served in (a released checkpoint or a public serving recipe), each with its source.
+    serving_precisions: tuple[SourcedChoice, ...] | None = Field(default=None, strict=False)
 
     @model_validator(mode="after")
     def _layers(self) -> Model:
@@ -540,6 +548,23 @@ class CollectiveCurve(Record):
         return KernelCurve._provenance(self)
 
 
+class ApiPrice(Record):
+    """A public list price for serving a model through an API: what the market charges, beside what the hardware
+    costs. ``date`` is the day the price was read (prices change); ``output_tokens_per_s`` is the output speed per
+    user the provider advertises, where it states one."""
+
+    id: Id
+    provider: Text
+    model: Id
+    offering: Text | None = None
+    usd_per_million_input_tokens: Positive
+    usd_per_million_output_tokens: Positive
+    output_tokens_per_s: Positive | None = None
+    date: _dt.date
+    note: Text | None = None
+
+
+
 # --- vendor claims ---------------------------------------------------------------------------------------------------
 
 ClaimKind = Literal["per-user-speed", "throughput", "efficiency-ratio", "racks-for-target", "cost"]
@@ -651,4 +676,5 @@ class Catalog(Record):
     validation: dict[Id, ValidationPoint] = Field(default_factory=dict)
     kernel_curves: dict[Id, KernelCurve] = Field(default_factory=dict)
     collective_curves: dict[Id, CollectiveCurve] = Field(default_factory=dict)
+    api_prices: dict[Id, ApiPrice] = Field(default_factory=dict)
     claims: dict[Id, Claim] = Field(default_factory=dict)

@@ -30,6 +30,7 @@ from calculators.decode import (
 )
 from calculators.errors import ScenarioError
 from calculators.layout import candidate_layouts
+from calculators.precision import BEST, candidate_precisions
 from calculators.records import Accelerator, Catalog, Model
 
 if TYPE_CHECKING:
@@ -220,6 +221,8 @@ def iter_sweep_blocks(
     capacity minimum up to ``max_replica_nodes`` nodes or the SRAM-only minimum, MTP 0-3 where the model has MTP).
 
     ``assumptions`` maps accelerator id to its :class:`Assumptions` (default: each chip's resolved defaults).
+    ``precisions`` may be ``["best"]``: each chip at every precision it computes in and the model is served in
+    (:func:`calculators.precision.candidate_precisions`), so a frontier per chip is its best over them.
     """
     m = check_model(catalog, model)
     chips = list(accelerators) if accelerators is not None else list(catalog.accelerators)
@@ -237,6 +240,8 @@ def iter_sweep_blocks(
         mtps = sorted({k for k in mtp_layers if m.mtp is not None and 0 <= k <= a.max_mtp_layers} | {0})
         if precisions is None:
             wanted = [p for p in chip.precisions if p in catalog.precisions]
+        elif BEST in precisions:
+            wanted = candidate_precisions(catalog, m, chip)
         else:
             wanted = [p for p in precisions if p in chip.peak_tflops]
             for p in precisions:

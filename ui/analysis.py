@@ -36,7 +36,10 @@ COMPARISON_COLUMNS = [
     "capex_usd", "usd_per_million_output_tokens", "usd_per_million_output_tokens_low",
     "usd_per_million_output_tokens_high", "usd_per_million_output_tokens_owned",
     "usd_per_million_output_tokens_rental", "time_to_first_token_s", "uncertainty_fraction",
+    "precision_requested", "precision_choice", "replica_shape", "replica_shape_note", "cost_basis",
 ]
+TEXT_COLUMNS = ("accelerator", "name", "reason", "precision", "engine", "rack_limited_by", "layout", "bound_by",
+                "precision_requested", "precision_choice", "replica_shape", "replica_shape_note", "cost_basis")
 
 
 def comparison_frame(results: Mapping[str, object], names: Mapping[str, str] | None = None) -> pd.DataFrame:
@@ -62,12 +65,13 @@ def comparison_frame(results: Mapping[str, object], names: Mapping[str, str] | N
     frame.insert(0, "rank", [i + 1 if ok else None for i, ok in enumerate(frame["feasible"])])
     frame["rank"] = frame["rank"].astype("Int64")
     for column in frame.columns:
-        if column not in ("accelerator", "name", "reason", "precision", "engine", "rack_limited_by", "layout",
-                          "bound_by", "feasible", "rank"):
+        if column not in (*TEXT_COLUMNS, "feasible", "rank"):
             frame[column] = pd.to_numeric(frame[column], errors="coerce")
     # an infeasible Sizing carries zeros for what it could not size: show them as missing, not as 0 racks
     sized = [c for c in COMPARISON_COLUMNS if c not in ("rank", "accelerator", "name", "feasible", "reason",
-                                                        "precision", "engine", "bound_by", "layout")]
+                                                        "precision", "engine", "bound_by", "layout",
+                                                        "precision_requested", "precision_choice", "replica_shape",
+                                                        "replica_shape_note", "cost_basis")]
     frame.loc[~frame["feasible"], [c for c in sized if c in frame]] = None
     return frame
 

@@ -17,7 +17,9 @@ import pandas as pd
 from calculators.assumptions import resolve_assumptions
 from calculators.errors import ScenarioError
 from calculators.fleet import Sizing, size
+from calculators.precision import candidate_precisions, is_best, no_candidate_reason
 from calculators.records import Catalog
+from calculators.shapes import SHIPPED
 from calculators.sweep import sweep
 from ui.params import Scenario
 
@@ -64,27 +66,35 @@ def targets(scenario: Scenario, **changes: Any) -> Targets:
 
 
 def size_chip(catalog: Catalog, t: Targets, accelerator: str, precision: str,
-              extra: Overrides = ()) -> Sizing | Unavailable:
-    """``calculators.fleet.size`` for one chip; ``extra`` overrides assumptions on top of the scenario's."""
+              extra: Overrides = (), topology: str = SHIPPED) -> Sizing | Unavailable:
+    """``calculators.fleet.size`` for one chip; ``extra`` overrides assumptions on top of the scenario's;
+    ``topology`` is the replica shape (``shipped`` by the vendor, or a larger ``assumed`` one)."""
     try:
         a = resolve_assumptions(catalog, accelerator, engine=t.engine, **{**dict(t.overrides), **dict(extra)})
         return size(catalog, model=t.model, accelerator=accelerator, precision=precision,
                     per_user_tokens_per_s=t.per_user_tokens_per_s,
                     total_output_tokens_per_s=t.total_output_tokens_per_s, input_tokens=t.input_tokens,
-                    output_tokens=t.output_tokens, context_tokens=t.context_tokens, assumptions=a)
+                    output_tokens=t.output_tokens, context_tokens=t.context_tokens, assumptions=a,
+                    topology=topology)
     except ScenarioError as exc:
         return Unavailable(accelerator, str(exc))
 
 
 def sweep_chips(catalog: Catalog, model: str, accelerators: Sequence[str], precision: str, context_tokens: int,
                 engine: str | None, overrides: Overrides = ()) -> tuple[pd.DataFrame, tuple[Unavailable, ...]]:
-    """``calculators.sweep.sweep`` for the chips that support ``precision``; the others come back as Unavailable."""
+    """``calculators.sweep.sweep`` for the chips that support ``precision`` (``best``: each chip over every
+    precision it computes in and the model is served in); the others come back as Unavailable."""
     frames: list[pd.DataFrame] = []
     skipped: list[Unavailable] = []
     for chip in accelerators:
         try:
             a = resolve_assumptions(catalog, chip, engine=engine, **dict(overrides))
-            if precision not in catalog.accelerators[chip].peak_tflops:
+            if is_best(precision):
+                if not candidate_precisions(catalog, catalog.models[model], catalog.accelerators[chip]):
+                    skipped.append(Unavailable(chip, no_candidate_reason(catalog, catalog.models[model],
+                                                                         catalog.accelerators[chip])))
+                    continue
+            elif precision not in catalog.accelerators[chip].peak_tflops:
                 skipped.append(Unavailable(chip, f"{chip} has no {precision} math; it supports: "
                                                  f"{', '.join(catalog.accelerators[chip].precisions)}"))
                 continue

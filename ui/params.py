@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from calculators.precision import BEST
 from calculators.records import Catalog
+from calculators.shapes import TOPOLOGIES
 from ui.analysis import FRONTIER_METRICS, SENSITIVITY_METRICS
 
 SCENARIO_VERSION = 1
@@ -57,6 +59,7 @@ class Field:
     unit: str = ""
     step: float | None = None
     group: str = "Workload"
+    extra_choices: tuple[str, ...] = ()
 
     def default_for(self, catalog: Catalog) -> Any:
         """The default value of this field for ``catalog``."""
@@ -64,8 +67,8 @@ class Field:
         return tuple(value) if isinstance(value, list) else value
 
     def choices(self, catalog: Catalog) -> list[str]:
-        """The valid ids for a choice field, in catalog order."""
-        return list(getattr(catalog, self.options or "", {}) or {})
+        """The valid ids for a choice field: its extra choices (such as ``best``) then catalog ids in order."""
+        return [*self.extra_choices, *(getattr(catalog, self.options or "", {}) or {})]
 
 
 def _first_present(*ids: str) -> Callable[[Catalog], str | None]:
@@ -86,18 +89,17 @@ def _default_model(catalog: Catalog) -> str | None:
 
 
 def _default_precision(catalog: Catalog) -> str | None:
-    model = catalog.models.get(_default_model(catalog) or "")
-    if model is not None and model.native_precision in catalog.precisions:
-        return model.native_precision
-    return next(iter(catalog.precisions), None)
+    """``best``: each chip at the precision that meets the targets with the fewest racks (calculators.precision)."""
+    return BEST
 
 
 FIELDS: tuple[Field, ...] = (
     Field("model", "Model", "choice", "The language model to serve (architecture from the catalog).",
           default=_default_model, options="models"),
     Field("precision", "Precision", "choice",
-          "Number format of the weights (and math) on every chip; a chip without it is shown as infeasible.",
-          default=_default_precision, options="precisions"),
+          "Number format of the weights and math. 'best': each chip at the format it computes in and the model is "
+          "served in that needs the fewest racks (then the lowest cost); a fixed format applies to every chip.",
+          default=_default_precision, options="precisions", extra_choices=(BEST,)),
     Field("per_user_tokens_per_s", "Per-user speed (tok/s)", "float",
           "Decode speed each user must see, in output tokens per second per user (198 is SambaNova's claim).",
           default=198.0, low=0.1, high=100_000.0, unit="tok/s/user", step=1.0),
@@ -148,6 +150,8 @@ PAGE_PARAMS: dict[str, PageParam] = {
                                  tuple(FRONTIER_METRICS)),
     "sensitivity_metric": PageParam("sensitivity page: the headline answer the tornado moves",
                                     tuple(SENSITIVITY_METRICS)),
+    "size_topology": PageParam("sizing page: replica shapes as vendors ship them or a larger assumed topology",
+                               TOPOLOGIES),
 }
 
 

@@ -31,6 +31,7 @@ from calculators.claims import STATUS_LABELS, ClaimCheck, check_claims
 from calculators.errors import CatalogError, ScenarioError
 from calculators.fleet import Sizing
 from calculators.records import Catalog
+from calculators.shapes import SHIPPED
 from ui import analysis, charts, claims, codec, comparison, compute, export, params
 from ui import format as fmt
 from ui.params import FIELDS, Notice, Scenario
@@ -38,9 +39,9 @@ from ui.params import FIELDS, Notice, Scenario
 DEFAULT_BASE_URL = "http://localhost:8501/"
 MAX_QUERY_CHARS = 60_000
 STATUS_COLOURS = {"holds": "#1b7a1b", "conditional": "#b35c00", "fails": "#b00020", "unknown": "#555555"}
-SIZE_COLUMNS = ["rank", "accelerator", "feasible", "racks", "chips", "chips_low", "chips_high", "facility_power_kw",
-                "joules_per_output_token", "usd_per_million_output_tokens", "per_user_tokens_per_s", "bound_by",
-                "layout"]
+SIZE_COLUMNS = ["rank", "accelerator", "feasible", "precision", "replica_shape", "racks", "chips", "chips_low",
+                "chips_high", "facility_power_kw", "joules_per_output_token", "usd_per_million_output_tokens",
+                "per_user_tokens_per_s", "bound_by", "layout"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +54,7 @@ class LinkScenario:
     layer: dict[str, Any] | None
     files: tuple[tuple[str, bytes], ...]
     notices: tuple[Notice, ...]
+    page_params: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _query_params(query: str) -> dict[str, list[str]]:
@@ -90,7 +92,10 @@ def read_link(query: str, *, extra_files: Sequence[tuple[str, bytes]] = ()) -> L
     scenario, parse_notices = params.parse_query(raw, catalog)
     if layer is None:
         scenario = dataclasses.replace(scenario, custom=None)
-    return LinkScenario(scenario, catalog, layer, files, (*notices, *parse_notices))
+    # page-local settings that change the numbers (the sizing page's replica shapes), when valid
+    page = {k: v[0] for k, v in raw.items() if k in params.PAGE_PARAMS and len(v) == 1
+            and v[0] in params.PAGE_PARAMS[k].options}
+    return LinkScenario(scenario, catalog, layer, files, (*notices, *parse_notices), page)
 
 
 # --- the numbers: the same calculator calls as the pages -------------------------------------------------------------
@@ -193,7 +198,8 @@ def build_report(link: LinkScenario, *, base_url: str = DEFAULT_BASE_URL, today:
     s, cat = link.scenario, link.catalog
     today = today or dt.date.today()
     version = version or export.app_version()
-    share = params.share_url(base_url, params.to_query(s, cat))
+    share = params.share_url(base_url, {**params.to_query(s, cat), **link.page_params})
+    topology = link.page_params.get("size_topology", SHIPPED)
     model = "deepseek-r1" if "deepseek-r1" in cat.models else (s.model or "")
     parts: list[str] = []
     parts.append(f"<h1>Rackscale report: {e(model)} at {e(fmt.tokens_per_s(s.per_user_tokens_per_s))} per user</h1>")
@@ -239,14 +245,15 @@ def build_report(link: LinkScenario, *, base_url: str = DEFAULT_BASE_URL, today:
     else:
         parts.append("<p>The catalog needs the SN40L, a GPU side and a precision for this comparison.</p>")
     if s.model and s.precision and s.accelerators:
-        sized = {chip: _sizing(cat, s, s.model, chip, s.precision) for chip in s.accelerators}
+        sized = {chip: compute.size_chip(cat, compute.targets(s), chip, s.precision, topology=topology)
+                 for chip in s.accelerators}
         frame = analysis.comparison_frame(sized)
         parts.append(f"<h2>The compared chips ({e(s.model)} at {e(s.precision)})</h2>"
                      + _table(frame[[c for c in SIZE_COLUMNS if c in frame]]))
         why = "".join(f"<li><b>{e(r.accelerator)}</b>: {e(r.reason)}</li>" for r in frame.itertuples())
         parts.append(f'<p class="note">Why / how each chip is sized:</p><ul class="note">{why}</ul>')
         parts.append('<p class="note">Ranked by racks, then cost; chips (low/high) is the range the model\'s '
-                     "uncertainty allows. The same table as the sizing page.</p>")
+                     f"uncertainty allows; replica shapes: {e(topology)}. The same table as the sizing page.</p>")
 
     # verdicts
     parts.append("<h2>The claims, checked</h2>")

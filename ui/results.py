@@ -17,6 +17,7 @@ from calculators.assumptions import AssumptionRange, assumption_ranges, resolve_
 from calculators.decode import Prediction, predict
 from calculators.errors import ScenarioError
 from calculators.fleet import Sizing
+from calculators.shapes import SHIPPED
 from ui import compute
 from ui.compute import Files, Overrides, Targets, Unavailable, targets  # noqa: F401 - the pages' names
 from ui.params import Scenario
@@ -25,9 +26,10 @@ from ui.state import catalog_from_files
 
 @st.cache_data(max_entries=2048, show_spinner=False)
 def sizing(files: Files, t: Targets, accelerator: str, precision: str,
-           extra: Overrides = ()) -> Sizing | Unavailable:
-    """``calculators.fleet.size`` for one chip (:func:`ui.compute.size_chip`, cached on the files' bytes)."""
-    return compute.size_chip(catalog_from_files(files), t, accelerator, precision, extra)
+           extra: Overrides = (), topology: str = SHIPPED) -> Sizing | Unavailable:
+    """``calculators.fleet.size`` for one chip (:func:`ui.compute.size_chip`, cached on the files' bytes);
+    ``topology`` is the replica shape (``shipped`` by the vendor, or a larger ``assumed`` one)."""
+    return compute.size_chip(catalog_from_files(files), t, accelerator, precision, extra, topology)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -78,6 +80,7 @@ def all_claim_checks(files: Files) -> list:
     return check_claims(catalog_from_files(files))
 
 
-def sizings(files: Files, t: Targets, accelerators: Sequence[str], precision: str) -> dict[str, Sizing | Unavailable]:
+def sizings(files: Files, t: Targets, accelerators: Sequence[str], precision: str,
+            topology: str = SHIPPED) -> dict[str, Sizing | Unavailable]:
     """:func:`sizing` for each chip, in order."""
-    return {chip: sizing(files, t, chip, precision) for chip in accelerators}
+    return {chip: sizing(files, t, chip, precision, topology=topology) for chip in accelerators}

@@ -21,34 +21,130 @@ def _v(number: Sourced | None) -> float | None:
     return None if number is None else number.value
 
 
+MISSING = "—"
+
+
 def accelerators_frame(catalog: Catalog) -> pd.DataFrame:
-    """One row per chip: memory tiers, peak FLOP/s per precision, links, power, price and its system's packaging."""
+    """One row per chip, the numbers people compare first: HBM capacity and bandwidth, dense FLOP/s per precision,
+    power, price or rental; then the SRAM and DDR tiers, links and the system's packaging. Missing is None (the
+    page shows it as "—" with :func:`accelerators_missing_reasons` on hover)."""
     precisions = list(catalog.precisions)
     rows = []
     for chip in catalog.accelerators.values():
         system = catalog.systems.get(chip.system)
-        row: dict[str, Any] = {"id": chip.id, "vendor": chip.vendor, "name": chip.name,
-                               "chip_class": chip.chip_class, "system": chip.system}
-        for tier in ("sram", "hbm", "ddr"):
-            found = next((t for t in chip.memory_tiers if t.tier == tier), None)
-            row[f"{tier}_capacity_gb"] = _v(found.capacity_gb) if found else None
-            row[f"{tier}_bandwidth_gb_s"] = _v(found.bandwidth_gb_s) if found else None
+        tiers = {t.tier: t for t in chip.memory_tiers}
+        row: dict[str, Any] = {"id": chip.id, "vendor": chip.vendor, "name": chip.name}
+        hbm = tiers.get("hbm")
+        row["hbm_capacity_gb"] = _v(hbm.capacity_gb) if hbm else None
+        row["hbm_bandwidth_gb_s"] = _v(hbm.bandwidth_gb_s) if hbm else None
         for p in precisions:
             row[f"peak_{p}_tflops"] = _v(chip.peak_tflops.get(p))
         row |= {
-            "scale_up_gb_s_per_direction": _v(chip.scale_up_gb_s_per_direction),
-            "scale_out_gb_s_per_direction": _v(chip.scale_out_gb_s_per_direction),
             "tdp_w": _v(chip.tdp_w),
             "price_usd": _v(chip.price_usd),
+            "system_price_usd": _v(system.price_usd) if system else None,
             "rental_usd_per_hour": _v(chip.rental_usd_per_hour),
+        }
+        for tier in ("sram", "ddr"):
+            found = tiers.get(tier)
+            row[f"{tier}_capacity_gb"] = _v(found.capacity_gb) if found else None
+            row[f"{tier}_bandwidth_gb_s"] = _v(found.bandwidth_gb_s) if found else None
+        row |= {
+            "scale_up_gb_s_per_direction": _v(chip.scale_up_gb_s_per_direction),
+            "scale_out_gb_s_per_direction": _v(chip.scale_out_gb_s_per_direction),
+            "chip_class": chip.chip_class,
+            "system": chip.system,
             "chips_per_node": _v(system.chips_per_node) if system else None,
             "nodes_per_rack": _v(system.nodes_per_rack) if system else None,
             "rack_power_kw": _v(system.rack_power_kw) if system else None,
             "cooling": system.cooling if system else None,
             "scale_up_domain_chips": _v(system.scale_up_domain_chips) if system else None,
+            "max_replica_chips": _v(system.max_replica_chips) if system else None,
         }
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _missing_reason(catalog: Catalog, chip_id: str, column: str) -> str:
+    """Why a cell of :func:`accelerators_frame` is empty, in words."""
+    chip = catalog.accelerators[chip_id]
+    system = catalog.systems.get(chip.system)
+    tiers = {t.tier for t in chip.memory_tiers}
+    if column.startswith("hbm_"):
+        return "no HBM: this chip keeps weights in on-chip SRAM" if "sram" in tiers else "no HBM tier listed"
+    if column.startswith("sram_"):
+        return ("no software-managed SRAM tier (on-chip caches are hardware-managed and not a place for weights)"
+                if "hbm" in tiers else "no SRAM tier listed")
+    if column.startswith("ddr_"):
+        return "no DDR tier the chip reads weights from (host memory not listed)"
+    if column.startswith("peak_"):
+        p = column[len("peak_"):-len("_tflops")]
+        return f"no {p} math on this chip (the vendor lists no {p} rate); it computes in {', '.join(chip.precisions)}"
+    if column == "price_usd":
+        if system is not None and system.price_usd is not None:
+            return f"not priced alone: see system_price_usd ({system.name})"
+        if chip.rental_usd_per_hour is not None:
+            return "not sold: rented only (see rental_usd_per_hour)"
+        return "no public purchase price found"
+    if column == "system_price_usd":
+        return "no system price: the chip price is used" if chip.price_usd is not None else "no public system price"
+    if column == "rental_usd_per_hour":
+        return "no public rental rate found"
+    if column == "max_replica_chips":
+        return "the system declares no shipped replica size: any replica the layouts allow is assumed"
+    return "not in the catalog"
+
+
+def accelerators_missing_reasons(catalog: Catalog, frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame shaped like ``frame`` with, for each empty cell, why it is empty (empty string elsewhere)."""
+    reasons = pd.DataFrame("", index=frame.index, columns=frame.columns)
+    for i, chip_id in frame["id"].items():
+        for column in frame.columns:
+            if pd.isna(frame.at[i, column]):
+                reasons.at[i, column] = _missing_reason(catalog, chip_id, column)
+    return reasons
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as text for display: numbers with thousands separators and up to 4 significant digits (whole
+    numbers in full), every gap as "—" (a grid shows a null as "None"). CSVs keep the numbers."""
+
+    def text(v: Any) -> str:
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            return MISSING
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return str(v)
+        return f"{int(v):,}" if float(v).is_integer() else f"{v:,.4g}"
+
+    return frame.apply(lambda column: column.map(text))
+
+
+def missing_reasons_by_column(catalog: Catalog, frame: pd.DataFrame, most: int = 6) -> dict[str, str]:
+    """For each column of :func:`accelerators_frame` with a gap, one hover text: which chips show "—" and why
+    (grouped by reason, at most ``most`` chips named per reason)."""
+    reasons = accelerators_missing_reasons(catalog, frame)
+    out: dict[str, str] = {}
+    for column in frame.columns:
+        groups: dict[str, list[str]] = {}
+        for i, why in reasons[column].items():
+            if why:
+                groups.setdefault(why, []).append(str(frame.at[i, "id"]))
+        if groups:
+            parts = [f"{', '.join(ids[:most])}{f' and {len(ids) - most} more' if len(ids) > most else ''}: {why}"
+                     for why, ids in groups.items()]
+            out[column] = f"{MISSING} means: " + "; ".join(parts)
+    return out
+
+
+def api_prices_frame(catalog: Catalog, model: str) -> pd.DataFrame:
+    """The catalog's public API list prices for ``model`` (``calculators.prices.price_rows``), cheapest first."""
+    from calculators.prices import price_rows
+
+    columns = ["provider", "offering", "usd_per_million_input_tokens", "usd_per_million_output_tokens",
+               "output_tokens_per_s", "kind", "date", "source", "source_url"]
+    if model not in catalog.models:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(price_rows(catalog, model), columns=columns)
 
 
 def systems_frame(catalog: Catalog) -> pd.DataFrame:
@@ -60,6 +156,7 @@ def systems_frame(catalog: Catalog) -> pd.DataFrame:
             "node_power_max_w": _v(s.node_power_max_w), "node_power_typical_w": _v(s.node_power_typical_w),
             "nodes_per_rack": _v(s.nodes_per_rack), "rack_power_kw": _v(s.rack_power_kw), "cooling": s.cooling,
             "scale_up_domain_chips": _v(s.scale_up_domain_chips), "price_usd": _v(s.price_usd),
+            "max_replica_chips": _v(s.max_replica_chips),
             "accelerators": ", ".join(a.id for a in catalog.accelerators.values() if a.system == s.id),
         })
     return pd.DataFrame(rows)

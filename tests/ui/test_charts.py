@@ -1,5 +1,6 @@
 """Figure builders (ui.charts) and the page logic behind them (ui.analysis), on calculator results."""
 
+import dataclasses
 import functools
 
 import pandas as pd
@@ -43,7 +44,8 @@ def test_comparison_ranks_feasible_by_racks_and_puts_infeasible_last_with_reason
     assert list(feasible["rank"]) == list(range(1, len(feasible) + 1))
     assert feasible["racks"].is_monotonic_increasing
     tail = frame[~frame["feasible"]]
-    assert set(tail["accelerator"]) == {"tpu7x", "sn40l"} and tail["rank"].isna().all()
+    infeasible = {c for c in ("h200-sxm", "b200", "tpu7x", "mi355x") if not _size(c).feasible} | {"sn40l"}
+    assert set(tail["accelerator"]) == infeasible and tail["rank"].isna().all()
     assert tail["racks"].isna().all()
     assert "no 'fp8' math" in tail.set_index("accelerator").loc["sn40l", "reason"]
 
@@ -65,12 +67,19 @@ def test_comparison_bars_colour_by_bound_with_error_bars_and_mark_infeasible():
     assert {t.name for t in bars} == {f"bound by {b}" for b in frame[frame["feasible"]]["bound_by"].unique()}
     assert all(t.error_x.array is not None for t in bars)
     marked = next(t for t in fig.data if t.name == "not available")
-    assert set(marked.y) == {"tpu7x", "sn40l"}
+    assert set(marked.y) == set(frame[~frame["feasible"]]["accelerator"]) >= {"sn40l"}
 
 
 def test_comparison_bars_without_band_and_unpriced_chip():
     """Racks get no error bars (no band from the calculator); a chip without a price is marked 'no price'."""
-    frame = _comparison()
+    # every default chip now has a price (issue 10); an unpriced one is the same sizing with its money removed
+    unpriced = dataclasses.replace(_size("mi355x"), capex_usd=None, usd_per_million_output_tokens=None,
+                                   usd_per_million_output_tokens_low=None, usd_per_million_output_tokens_high=None,
+                                   usd_per_million_output_tokens_owned=None, usd_per_million_output_tokens_rental=None)
+    results = {c: _size(c) for c in ("h200-sxm", "b200", "tpu7x")}
+    results["mi355x"] = unpriced
+    results["sn40l"] = Unavailable("sn40l", "accelerator 'sn40l' has no 'fp8' math; it supports: bf16")
+    frame = analysis.comparison_frame(results)
     racks = charts.comparison_bars(frame, "racks", title="Racks", axis_title="racks")
     assert all(t.error_x.array is None for t in racks.data if t.type == "bar")
     cost = charts.comparison_bars(frame, "usd_per_million_output_tokens", title="$", axis_title="$")
@@ -131,16 +140,19 @@ def test_rack_goal_reads_the_sweep():
 def test_tornado_sorts_by_swing_and_keeps_infeasible_ends_as_notes():
     """The widest swing is first; an infeasible end has no number, its reason, and adds no swing."""
     base = _size("b200")
+    assert base.feasible
+    # constructed ends, so the ordering pinned here does not depend on the model's current numbers
+    fewer, more = dataclasses.replace(base, racks=base.racks + 1), dataclasses.replace(base, racks=base.racks + 2)
+    much_fewer = dataclasses.replace(base, racks=max(base.racks - 5, 0))
+    infeasible = dataclasses.replace(base, feasible=False, reason="the per-user target is out of reach")
     inputs = [
-        analysis.TornadoInput("PUE", "ratio", 1.2, 1.1, 1.56, _size("b200", pue=1.1), _size("b200", pue=1.56)),
-        analysis.TornadoInput("Fixed latency", "us/layer", 134, 90, 180,
-                              _size("b200", fixed_latency_us_per_layer=90.0),
-                              _size("b200", fixed_latency_us_per_layer=180.0)),
+        analysis.TornadoInput("PUE", "ratio", 1.2, 1.1, 1.56, fewer, more),
+        analysis.TornadoInput("Fixed latency", "us/layer", 53, 30, 110, much_fewer, infeasible),
     ]
     table = analysis.tornado_frame(base, inputs, "racks")
     assert list(table["assumption"]) == ["Fixed latency", "PUE"]
     latency = table.iloc[0]
-    assert latency["at_low"] == _size("b200", fixed_latency_us_per_layer=90.0).racks
+    assert latency["at_low"] == much_fewer.racks
     assert pd.isna(latency["at_high"]) and latency["note_at_high"].startswith("infeasible: ")
     assert latency["swing"] == abs(latency["change_at_low"])
     fig = charts.tornado_figure(table, axis_title="racks")

@@ -54,7 +54,7 @@ def test_page_runs_on_defaults_and_linked_scenarios(page, params):
 def test_claim_metrics_are_the_sizings_of_both_sides():
     """The claim page's metrics are fleet.size for 16-chip-rack SN40L (BF16) and the GPU side, formatted."""
     at = _page("ui/pages/claim.py")
-    sn, gpu = _size("sn40l", "bf16"), _size("h200-sxm", "fp8")
+    sn, gpu = _size("sn40l", "bf16"), _size("h200-sxm", "best")
     expected = []
     for s in (sn, gpu):
         expected += [("Racks", fmt.racks(s.racks)), ("Facility power", fmt.power_kw(s.facility_power_kw)),
@@ -62,7 +62,7 @@ def test_claim_metrics_are_the_sizings_of_both_sides():
                      ("Cost", fmt.usd_per_million_tokens(s.usd_per_million_output_tokens))]
     assert _metrics(at) == expected
     table = at.dataframe[0].value.set_index("quantity")
-    assert table.loc["Racks", "h200-sxm (FP8)"] == fmt.racks(gpu.racks)
+    assert table.loc["Racks", f"h200-sxm ({gpu.precision.upper()})"] == fmt.racks(gpu.racks)
     assert table.loc["Energy per day (facility)", "sn40l (BF16)"] == fmt.energy_j(sn.energy_per_day_kwh * 3.6e6)
 
 
@@ -78,20 +78,21 @@ def test_claim_verdicts_are_the_registry_story_checked_for_the_sidebar():
     assert list(verdicts["verdict"]) == [v.verdict for _, v in expected]
     assert set(verdicts["status"]) <= {"Holds", "Conditional", "Does not hold", "Can't tell"}
     racks = next(v for _, v in expected if v.kind == "racks-for-target")
-    assert racks.scenario["accelerator"] == "b200" and racks.predicted == _size("b200", "fp8").racks
+    assert racks.scenario["accelerator"] == "b200"
+    assert racks.predicted == _size("b200", racks.scenario["precision"]).racks
 
 
 def test_claim_switches_gpu_side_from_the_link():
     """gpu=b200 in the link puts B200's sizing on the right-hand side."""
     at = _page("ui/pages/claim.py", gpu="b200")
-    b200 = _size("b200", "fp8")
+    b200 = _size("b200", "best")
     assert _metrics(at)[4] == ("Racks", fmt.racks(b200.racks))
-    assert "b200 (FP8)" in at.dataframe[0].value.columns
+    assert f"b200 ({b200.precision.upper()})" in at.dataframe[0].value.columns
 
 
 def test_size_table_matches_fleet_size_and_shows_infeasible_reason():
     """The ranked table's rows are fleet.size per chip; a chip without the precision is infeasible with why."""
-    at = _page("ui/pages/size.py", accelerators=["b200", "h200-sxm", "sn40l"], pue="1.4")
+    at = _page("ui/pages/size.py", accelerators=["b200", "h200-sxm", "sn40l"], pue="1.4", precision="fp8")
     table = at.dataframe[0].value.set_index("accelerator")
     for chip in ("b200", "h200-sxm"):
         s = _size(chip, "fp8", pue=1.4)
@@ -117,17 +118,18 @@ def test_frontier_selector_switches_metric():
 def test_sensitivity_baseline_is_the_focus_chip_sizing():
     """The tornado's baseline metric and table baseline are fleet.size for the focus chip."""
     at = _page("ui/pages/sensitivity.py", accelerator="h200-sxm")
-    s = _size("h200-sxm", "fp8")
+    s = _size("h200-sxm", "best")
     assert _metrics(at)[0][1] == fmt.racks(s.racks)
     table = at.dataframe[0].value
     assert (table["baseline"] == s.racks).all()
     pue = table.set_index("assumption").loc["PUE"]
-    assert pue["at_high"] == _size("h200-sxm", "fp8", pue=1.56).racks
+    # each assumption moves at the precision 'best' chose for the baseline
+    assert pue["at_high"] == _size("h200-sxm", s.precision, pue=1.56).racks
 
 
 def test_sensitivity_unpriced_chip_explains_instead_of_failing():
     """Asking for $ per million tokens on a chip without a price gives an info message, not an error."""
-    at = _page("ui/pages/sensitivity.py", accelerator="mi355x")
+    at = _page("ui/pages/sensitivity.py", accelerator="mi325x")  # no price or rental in the catalog
     at.segmented_control(key="sensitivity_metric").set_value("usd_per_million_output_tokens").run()
     assert not at.exception and not at.error
     assert any("no price" in i.value for i in at.info)

@@ -46,19 +46,27 @@ def _tables(ctx: Context) -> None:
         ["Accelerators", "Systems", "Models", "Where each number comes from", "Sources"])
     with tab_chips:
         st.caption(f"{len(chips)} accelerators. Peak FLOP/s are dense (never sparse); link bandwidths are per "
-                   "direction. Open the provenance tab for each number's source, date and kind.")
+                   f"direction. \"{tables.MISSING}\" marks a number the chip does not have or nobody publishes: "
+                   "hover the column's name for which chips and why. Open the provenance tab for each number's "
+                   "source, date and kind.")
         # Tall enough to show every chip at once (no inner scrolling to miss one).
-        st.dataframe(chips, hide_index=True, width="stretch", height=38 + 35 * len(chips), key="accelerators_table",
-                     column_config={"id": st.column_config.TextColumn("id", pinned=True)})
+        # "—" for a gap (never "None"); the column's hover names the chips with a gap and why
+        helps = tables.missing_reasons_by_column(ctx.catalog, chips)
+        config: dict[str, Any] = {c: st.column_config.Column(c, help=h) for c, h in helps.items()}
+        config["id"] = st.column_config.TextColumn("id", pinned=True)
+        st.dataframe(tables.display_frame(chips), hide_index=True,
+                     width="stretch", height=38 + 35 * len(chips), key="accelerators_table", column_config=config)
         _download(chips, ctx, "accelerators", "accelerators", "dl_accelerators")
     with tab_systems:
         st.caption(f"{len(systems)} systems: the node and rack each chip ships in.")
-        st.dataframe(systems, hide_index=True, width="stretch")
+        st.dataframe(tables.display_frame(systems), hide_index=True,
+                     width="stretch")
         _download(systems, ctx, "systems", "systems", "dl_systems")
     with tab_models:
         st.caption("Models are described by architecture; parameter totals and KV bytes per token are derived "
                    "by the calculators, not typed.")
-        st.dataframe(models, hide_index=True, width="stretch")
+        st.dataframe(tables.display_frame(models), hide_index=True,
+                     width="stretch")
         _download(models, ctx, "models", "models", "dl_models")
     with tab_prov:
         choice = st.selectbox("Show the numbers behind", [ALL, *ctx.catalog.accelerators], key="provenance_chip",

@@ -11,7 +11,7 @@ import streamlit as st
 
 from calculators.claims import ClaimCheck
 from calculators.fleet import Sizing
-from ui import analysis, charts, claims, comparison, export, report, results, state
+from ui import analysis, charts, claims, comparison, export, market, report, results, state
 from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page
@@ -81,9 +81,10 @@ def body(ctx: Context) -> None:
     t = results.targets(s, model=model)
     gpu_name = cat.accelerators[s.gpu].name
     sn_label = f"{claims.CLAIM_CHIP} (BF16)"
-    gpu_label = f"{s.gpu} ({s.precision.upper()})"
     sn = results.sizing(files, t, claims.CLAIM_CHIP, claims.CLAIM_PRECISION)
     gpu = results.sizing(files, t, s.gpu, s.precision)
+    # 'best' (the default) is labelled with the precision the GPU side's sizing chose
+    gpu_label = f"{s.gpu} ({(getattr(gpu, 'precision', '') or s.precision).upper()})"
 
     st.header("Side by side, same targets")
     st.caption(f"Both sized by the model for {fmt.tokens_per_s(s.per_user_tokens_per_s)} per user and "
@@ -158,6 +159,9 @@ def body(ctx: Context) -> None:
                                           source_ids=ids),
                        file_name="rackscale-claim-sizing.csv", mime="text/csv", on_click="ignore",
                        key="dl_claim_sizing", icon=":material/download:")
+    # what the market charges beside the modelled cost of the SambaRack side (issue 10; self-contained)
+    market.show_market_prices(cat, model, modelled_usd_per_million=getattr(sn, "usd_per_million_output_tokens", None),
+                              modelled_label=sn_label, key="claim_market_prices")
 
 
 run_page(body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from calculators.precision import BEST
 from ui import analysis, charts, export, results, state
 from ui import format as fmt
 from ui.format import escape_markdown
@@ -16,6 +17,12 @@ CAPTIONS = {
     "output_tokens_per_s_per_rack": "per rack (chips per rack from each chip's system)",
     "output_tokens_per_s_per_mw": "per megawatt of IT power",
 }
+
+
+def _at(precision: str) -> str:
+    """The precision in words: 'best' draws each chip over every format it computes in and the model is served in."""
+    return ("each chip's best precision (every format it computes in and the model is served in; the table names "
+            "each point's)") if precision == BEST else precision
 
 
 def body(ctx: Context) -> None:
@@ -42,7 +49,7 @@ def body(ctx: Context) -> None:
                    icon=":material/block:")
     frontier = analysis.pareto_frontier(frame, metric)
     if frontier.empty:
-        st.info(f"No chip holds {escape_markdown(s.model)} at {escape_markdown(s.precision)} in the replica sizes "
+        st.info(f"No chip holds {escape_markdown(s.model)} at {escape_markdown(_at(s.precision))} in the replica sizes "
                 "swept, so there is no frontier to draw.", icon=":material/info:")
         return
     left_out = {u.accelerator for u in skipped} | set(frontier["accelerator"])
@@ -65,9 +72,9 @@ def body(ctx: Context) -> None:
                if measured is not None and not measured.empty else
                "Published measurements are overlaid on the per-chip view only (they are reported per chip). ")
     st.caption(f"Output tokens per second {CAPTIONS[metric]} (up) against the speed each user sees (right), both "
-               f"on log scales, for {escape_markdown(s.model)} at {escape_markdown(s.precision)} and a mean context "
-               f"of {s.context_tokens:,} tokens. Points further up and right are better; the dashed line is your "
-               f"per-user target ({fmt.tokens_per_s(s.per_user_tokens_per_s)}). " + overlay)
+               f"on log scales, for {escape_markdown(s.model)} at {escape_markdown(_at(s.precision))} and a mean "
+               f"context of {s.context_tokens:,} tokens. Points further up and right are better; the dashed line is "
+               f"your per-user target ({fmt.tokens_per_s(s.per_user_tokens_per_s)}). " + overlay)
     with st.expander("Frontier points as a table"):
         st.dataframe(frontier, hide_index=True, width="stretch", key="frontier_table")
     ids = export.sources_used(ctx.catalog, accelerators=s.accelerators, models=[s.model])

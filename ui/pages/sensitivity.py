@@ -32,7 +32,13 @@ LABELS = {
     "power_utilisation": "Power utilisation",
     "mtp_acceptance": "MTP acceptance",
     "precision": "Precision",
+    "interconnect_efficiency": "Interconnect efficiency (achieved share of link bandwidth)",
 }
+
+
+def label_for(name: str) -> str:
+    """The words for an assumption: its label, or its field name in words (never the raw identifier)."""
+    return LABELS.get(name) or name.replace("_", " ").capitalize()
 
 
 def _inputs(ctx: Context, files, t, chip: str, precision: str, metric: str) -> list[analysis.TornadoInput]:
@@ -43,7 +49,7 @@ def _inputs(ctx: Context, files, t, chip: str, precision: str, metric: str) -> l
         if r.low == r.high:
             continue
         out.append(analysis.TornadoInput(
-            LABELS.get(r.name, r.name), r.unit, r.value, r.low, r.high,
+            label_for(r.name), r.unit, r.value, r.low, r.high,
             results.sizing(files, t, chip, precision, ((r.name, r.low),)),
             results.sizing(files, t, chip, precision, ((r.name, r.high),)), r.source))
     serving = ctx.catalog.serving
@@ -111,7 +117,8 @@ def body(ctx: Context) -> None:
     st.metric(f"{label}: {escape_markdown(name)} at the defaults", formatter(getattr(baseline, metric)), border=True,
               help=f"{baseline.reason}.")
     with st.spinner("Sizing each assumption at its low and high end…"):
-        table = analysis.tornado_frame(baseline, _inputs(ctx, files, t, chip, s.precision, metric), metric)
+        # a 'best' scenario moves each assumption at the precision best chose (the precision row compares them all)
+        table = analysis.tornado_frame(baseline, _inputs(ctx, files, t, chip, baseline.precision, metric), metric)
     fig = charts.tornado_figure(table, axis_title=label)
     st.plotly_chart(fig, key="tornado_chart", width="stretch")
     top = table.iloc[0] if not table.empty and table["swing"].iloc[0] > 0 else None

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import analysis, charts, export, report, results, state
+from calculators.shapes import ASSUMED, SHIPPED, TOPOLOGIES
+from ui import analysis, charts, export, market, report, results, state
 from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page
@@ -17,6 +18,13 @@ TABLE_COLUMNS = {
     "rank": NUMBER("Rank", help="1 = fewest racks (then lowest $ per million tokens)."),
     "accelerator": st.column_config.TextColumn("Chip", pinned=True),
     "feasible": st.column_config.CheckboxColumn("Feasible", help="Can this chip meet the targets at all?"),
+    "precision": st.column_config.TextColumn("Precision", help="The number format sized. With 'best' in the "
+                                             "sidebar, each chip's own choice: the format it computes in and the "
+                                             "model is served in that needs the fewest racks, then the lowest cost."),
+    "replica_shape": st.column_config.TextColumn("Replica shape", help="shipped: each replica is no larger than "
+                                                 "the vendor ships or has shown publicly (SambaRack 16 chips, NVL72 "
+                                                 "72, ...). assumed: a larger topology than the vendor ships, or a "
+                                                 "system that declares none."),
     "racks": NUMBER("Racks", format="%d"),
     "rack_limited_by": st.column_config.TextColumn("Racks limited by", help="Space (nodes per rack) or the rack "
                                                    "power budget, whichever needs more racks."),
@@ -29,6 +37,13 @@ TABLE_COLUMNS = {
     "usd_per_million_output_tokens": NUMBER("$ per M output tokens", format="$%.3g",
                                             help="Owned (amortised capex + electricity) where the catalog has a "
                                                  "price, else rental."),
+    "usd_per_million_output_tokens_owned": NUMBER("$ per M tok, owned", format="$%.3g",
+                                                  help="Purchase price amortised over the hardware lifetime plus "
+                                                       "electricity at the facility meter."),
+    "usd_per_million_output_tokens_rental": NUMBER("$ per M tok, rented", format="$%.3g",
+                                                   help="Cloud rental per chip-hour for every chip of the fleet."),
+    "cost_basis": st.column_config.TextColumn("Cost based on", help="Which catalog prices the money columns use "
+                                              "and their kind: an 'estimate' or 'assumption' is not a list price."),
     "bound_by": st.column_config.TextColumn("Decode bound by", help="What limits a decode step: fixed latency, "
                                             "memory bandwidth, compute, interconnect or capacity."),
     "layout": st.column_config.TextColumn("Replica layout"),
@@ -37,6 +52,7 @@ TABLE_COLUMNS = {
     "capex_usd": NUMBER("Capex ($)", format="$%.3g"),
     "reason": st.column_config.TextColumn("Why / how", width="large"),
 }
+TOPOLOGY_LABELS = {SHIPPED: "As vendors ship them", ASSUMED: "Larger, assumed"}
 CHARTS = (
     ("racks", "Racks", "Racks", 1.0,
      "How many racks each chip needs for the targets. Bar colour is what limits a decode step; the hover says "
@@ -64,7 +80,8 @@ def _headline(frame: pd.DataFrame) -> None:
     c2.metric("Facility power", fmt.power_kw(top["facility_power_kw"]), border=True)
     c3.metric("Cost", fmt.usd_per_million_tokens(top["usd_per_million_output_tokens"]), border=True,
               help=f"Band {fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_low'])} to "
-                   f"{fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_high'])}.")
+                   f"{fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_high'])}. Based on: "
+                   f"{top['cost_basis']} (an estimate or assumption is not a list price).")
     c4.metric("Energy", fmt.joules_per_token(top["joules_per_output_token"]), border=True,
               help=f"Band {fmt.joules_per_token(top['joules_per_output_token_low'])} to "
                    f"{fmt.joules_per_token(top['joules_per_output_token_high'])}.")
@@ -79,12 +96,20 @@ def body(ctx: Context) -> None:
     if not s.model or not s.precision or not s.accelerators:
         st.info("Pick a model, a precision and at least one chip in the sidebar.", icon=":material/info:")
         return
-    st.caption(f"{escape_markdown(s.model)} at {escape_markdown(s.precision)}: "
+    at = ("each chip's best precision" if s.precision == "best" else escape_markdown(s.precision))
+    st.caption(f"{escape_markdown(s.model)} at {at}: "
                f"{fmt.tokens_per_s(s.per_user_tokens_per_s)} per user, {fmt.tokens_per_s(s.total_output_tokens_per_s)}"
                f" in total, {s.input_tokens:,} tokens in / {s.output_tokens:,} out, mean context "
                f"{s.context_tokens:,} tokens.")
+    topology = st.segmented_control(
+        "Replica shapes", list(TOPOLOGIES), format_func=TOPOLOGY_LABELS.get, default=SHIPPED, key="size_topology",
+        bind="query-params",
+        help="Shipped: each replica is no larger than the vendor ships or has shown publicly (one SambaRack of 16 "
+             "SN40L, one NVL72 rack, DeepSeek's 320-GPU EP unit, Groq's 576-chip pipeline); more throughput means "
+             "more replicas. Assumed: any replica size the layouts allow, labelled 'assumed' in the table and CSV.",
+    ) or SHIPPED
     files = state.files_for(ctx.layer)
-    sized = results.sizings(files, results.targets(s), s.accelerators, s.precision)
+    sized = results.sizings(files, results.targets(s), s.accelerators, s.precision, topology=topology)
     names = {c: ctx.catalog.accelerators[c].name for c in s.accelerators if c in ctx.catalog.accelerators}
     frame = analysis.comparison_frame(sized, names)
     _headline(frame)
@@ -107,7 +132,8 @@ def body(ctx: Context) -> None:
                                           catalog=ctx.catalog, source_ids=ids),
                        file_name="rackscale-size.csv", mime="text/csv", on_click="ignore", key="dl_size",
                        icon=":material/download:")
-    link = ctx.share_url
+    # the report of exactly this page: the scenario's link plus the page's replica-shape choice
+    link = ctx.share_url + (f"&size_topology={topology}" if topology != SHIPPED else "")
     st.download_button("Download report", data=lambda: report.report_for_share_url(link),
                        file_name="rackscale-report.html", mime="text/html", on_click="ignore", key="dl_report",
                        icon=":material/description:",
@@ -120,6 +146,13 @@ def body(ctx: Context) -> None:
             fig = charts.comparison_bars(frame, metric, title=title, axis_title=axis, scale=scale)
             st.plotly_chart(fig, key=f"size_chart_{metric}", width="stretch")
             st.caption(caption)
+
+    feasible = frame[frame["feasible"]]
+    top = feasible.iloc[0] if not feasible.empty else None
+    market.show_market_prices(
+        ctx.catalog, s.model,
+        modelled_usd_per_million=None if top is None else top["usd_per_million_output_tokens"],
+        modelled_label=None if top is None else f"{top['name']} at {top['precision']}", key="size_market_prices")
 
 
 run_page(body)
