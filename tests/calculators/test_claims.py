@@ -160,12 +160,27 @@ def test_racks_claim_compares_with_fleet_size():
                                        scenario=scenario)).status == "holds"
 
 
+def test_cost_claim_on_a_priced_chip_compares_with_fleet_size():
+    """A cost claim far above the modelled $ per million tokens holds (at-most); far below it does not."""
+    scenario = {"chips": None, "per_user_tokens_per_s": 20.0, "total_output_tokens_per_s": 20_000.0}
+    cost = check_claim(CATALOG, _claim(kind="cost", claimed=1.0, bound="at-most", scenario=scenario)).predicted
+    assert cost is not None and cost > 0
+    assert check_claim(CATALOG, _claim(kind="cost", claimed=cost * 100, bound="at-most",
+                                       scenario=scenario)).status == "holds"
+    assert check_claim(CATALOG, _claim(kind="cost", claimed=cost / 100, bound="at-most",
+                                       scenario=scenario)).status == "fails"
+
+
 def test_cost_claim_without_a_price_cannot_be_told():
     """A cost claim on a chip the catalog has no price for is 'Can't tell' naming the missing price."""
+    unpriced = [a for a in CATALOG.accelerators.values() if a.price_usd is None and a.rental_usd_per_hour is None
+                and CATALOG.systems[a.system].price_usd is None and "bf16" in a.peak_tflops]
+    assert unpriced, "the test needs a chip without any price in the catalog"
     c = check_claim(CATALOG, _claim(kind="cost", claimed=1.0, bound="at-most",
-                                    scenario={"accelerator": "sn40l", "precision": "bf16", "chips": None,
-                                              "per_user_tokens_per_s": 50.0, "total_output_tokens_per_s": 1000.0}))
-    assert c.status == "unknown" and "price" in c.verdict
+                                    scenario={"model": "llama-3.1-70b", "accelerator": unpriced[0].id,
+                                              "precision": "bf16", "chips": None, "per_user_tokens_per_s": 20.0,
+                                              "total_output_tokens_per_s": 1000.0}))
+    assert c.status == "unknown" and "no price" in c.verdict
 
 
 def test_a_refused_scenario_is_a_cant_tell_verdict():
