@@ -81,7 +81,13 @@ def _cmd_prices(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    import threading
+
     from calculators.sweep import iter_sweep_blocks, write_csv
+
+    # pyarrow (the CSV writer, ~0.1 s to import) loads on the second core while the catalog loads and the first
+    # blocks compute; write_csv's own import then finds it ready
+    threading.Thread(target=__import__, args=("pyarrow.csv",), daemon=True).start()
 
     # columns straight to pyarrow's CSV writer: no pandas import, no per-row Python (the whole process costs little
     # more than one predict; see benchmarks/bench_sweep.py)

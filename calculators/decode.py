@@ -21,7 +21,7 @@ from calculators.layout import sram_only
 from calculators.model.step import BOUND_LABELS, COMPONENTS, evaluate_step
 from calculators.records import Accelerator, Catalog, Model
 from calculators.serving import SERVING_MODES, best_layout
-from calculators.validation import class_uncertainties
+from calculators.validation import chip_uncertainty
 
 __all__ = ["BOUND_LABELS", "COMPONENTS", "Prediction", "band", "best_layout", "evaluate_decode", "predict", "sram_only"]
 
@@ -106,10 +106,10 @@ def evaluate_decode(
 
 
 def uncertainty_fraction(catalog: Catalog, chip: Accelerator) -> float:
-    """The band factor f of a headline output for this chip's class: the model's measured validation error on that
-    class's test points, or the catalog's wider fallback where it has too few (see
-    :func:`calculators.validation.class_uncertainties`). The band is value / (1 + f) .. value x (1 + f)."""
-    return class_uncertainties(catalog)[chip.chip_class].fraction
+    """The band factor f of a headline output for this chip: its class's measured validation error, widened to the
+    widest measured band where the chip's default engine has no test point (see
+    :func:`calculators.validation.chip_uncertainty`). The band is value / (1 + f) .. value x (1 + f)."""
+    return chip_uncertainty(catalog, chip)
 
 
 def band(value: float, fraction: float) -> tuple[float, float]:

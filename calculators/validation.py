@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from calculators.assumptions import resolve_assumptions
+from calculators.assumptions import default_engine_id, resolve_assumptions
 from calculators.layout import candidate_layouts
 from calculators.model.step import engine_efficiency, prefill_seconds_per_token
 from calculators.records import Catalog, ValidationPoint
@@ -206,8 +206,76 @@ def uncertainty_from_results(catalog: Catalog, results: list[ValidationResult]) 
     return out
 
 
+@dataclass(frozen=True)
+class EngineEvidence:
+    """What the published record says about one serving engine: the points that set its numbers and test it."""
+
+    engine: str
+    name: str
+    accelerators: tuple[str, ...]  # chips that run it by default
+    calibrate_points: tuple[str, ...]
+    test_points: tuple[str, ...]
+    median_abs_error: float | None  # over its test points
+    statement: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def point_engine(catalog: Catalog, point: ValidationPoint) -> str:
+    """The engine a validation point was measured on (named on it, else the chip's default engine)."""
+    return point.engine or default_engine_id(catalog, catalog.accelerators[point.accelerator])
+
+
+def engine_evidence(catalog: Catalog, results: list[ValidationResult]) -> list[EngineEvidence]:
+    """One row per catalog engine: its calibrate and test points and their median error, and a sentence a reader
+    can take at face value, including "no published measurement" where there is none (its band is then the widest
+    measured one, see :func:`chip_uncertainty`)."""
+    defaults = {e: [] for e in catalog.engines}
+    for chip in catalog.accelerators.values():
+        if chip.chip_class in catalog.chip_classes and default_engine_id(catalog, chip) in defaults:
+            defaults[default_engine_id(catalog, chip)].append(chip.id)
+    by_engine: dict[str, list[ValidationResult]] = {e: [] for e in catalog.engines}
+    for r in results:
+        point = catalog.validation.get(r.id)
+        if point is not None and point_engine(catalog, point) in by_engine:
+            by_engine[point_engine(catalog, point)].append(r)
+    rows = []
+    for eid, engine in catalog.engines.items():
+        cal = tuple(r.id for r in by_engine[eid] if r.use == "calibrate")
+        test = [r for r in by_engine[eid] if r.use == "test"]
+        median = float(np.median([abs(r.error_fraction) for r in test])) if test else None
+        if test:
+            statement = (f"{len(test)} test point(s), median |error| {median:.0%}; "
+                         f"{len(cal)} calibrate point(s) set its numbers")
+        elif cal:
+            statement = (f"calibrated on {len(cal)} published point(s) but tested on none: its speeds carry the "
+                         "widest measured band")
+        else:
+            statement = "no published measurement of this engine: its numbers are assumptions and its speeds carry " \
+                        "the widest measured band"
+        rows.append(EngineEvidence(eid, engine.name, tuple(defaults[eid]), cal, tuple(r.id for r in test), median,
+                                   statement))
+    return rows
+
+
 _CACHE: dict[int, tuple[Catalog, dict[str, ClassUncertainty]]] = {}
 _CACHE_SIZE = 8
+
+
+_RESULTS_CACHE: dict[int, tuple[Catalog, list[ValidationResult]]] = {}
+
+
+def validate_cached(catalog: Catalog) -> list[ValidationResult]:
+    """:func:`validate` computed once per catalog object (the catalog is immutable; the entry keeps it alive)."""
+    hit = _RESULTS_CACHE.get(id(catalog))
+    if hit is not None and hit[0] is catalog:
+        return hit[1]
+    results = validate(catalog)
+    if len(_RESULTS_CACHE) >= _CACHE_SIZE:
+        _RESULTS_CACHE.pop(next(iter(_RESULTS_CACHE)))
+    _RESULTS_CACHE[id(catalog)] = (catalog, results)
+    return results
 
 
 def class_uncertainties(catalog: Catalog) -> dict[str, ClassUncertainty]:
@@ -216,11 +284,38 @@ def class_uncertainties(catalog: Catalog) -> dict[str, ClassUncertainty]:
     hit = _CACHE.get(id(catalog))
     if hit is not None and hit[0] is catalog:
         return hit[1]
-    bands = uncertainty_from_results(catalog, validate(catalog))
+    bands = uncertainty_from_results(catalog, validate_cached(catalog))
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[id(catalog)] = (catalog, bands)
     return bands
+
+
+_ENGINE_CACHE: dict[int, tuple[Catalog, dict[str, EngineEvidence]]] = {}
+
+
+def engine_evidence_by_id(catalog: Catalog) -> dict[str, EngineEvidence]:
+    """:func:`engine_evidence` of :func:`validate` for this catalog, by engine id, computed once per catalog object."""
+    hit = _ENGINE_CACHE.get(id(catalog))
+    if hit is None or hit[0] is not catalog:
+        rows = {e.engine: e for e in engine_evidence(catalog, validate_cached(catalog))}
+        if len(_ENGINE_CACHE) >= _CACHE_SIZE:
+            _ENGINE_CACHE.pop(next(iter(_ENGINE_CACHE)))
+        _ENGINE_CACHE[id(catalog)] = hit = (catalog, rows)
+    return hit[1]
+
+
+def chip_uncertainty(catalog: Catalog, chip) -> float:
+    """The band factor f of a headline output for ``chip``: its chip class's measured band (or fallback), but never
+    below the widest measured band when the engine the chip runs by default has no test point of its own: a vendor
+    stack nobody has measured is at least as uncertain as the worst one somebody has."""
+    bands = class_uncertainties(catalog)
+    evidence = engine_evidence_by_id(catalog).get(default_engine_id(catalog, chip))
+    fraction = bands[chip.chip_class].fraction
+    if evidence is not None and not evidence.test_points:
+        widest = max((u.fraction for u in bands.values() if u.basis == "measured"), default=fraction)
+        fraction = max(fraction, widest)
+    return fraction
 
 
 def format_table(results: list[ValidationResult]) -> str:

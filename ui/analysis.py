@@ -217,3 +217,21 @@ def tornado_frame(baseline: Sizing, inputs: Iterable[TornadoInput], metric: str)
                      "source": t.source})
     frame = pd.DataFrame(rows, columns=TORNADO_COLUMNS)
     return frame.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def unmeasured_engine_notes(catalog, accelerators) -> list[str]:
+    """One sentence per compared chip whose default serving engine has no published test point: the reader is told
+    the chip's speeds rest on assumptions (or on one calibration) and carry the widest measured band."""
+    from calculators.assumptions import default_engine_id
+    from calculators.validation import chip_uncertainty, engine_evidence_by_id
+
+    evidence = engine_evidence_by_id(catalog)
+    notes = []
+    for chip_id in accelerators:
+        chip = catalog.accelerators.get(chip_id)
+        if chip is None or chip.chip_class not in catalog.chip_classes:
+            continue
+        e = evidence.get(default_engine_id(catalog, chip))
+        if e is not None and not e.test_points:
+            notes.append(f"{chip.name}: {e.name} — {e.statement} (±{chip_uncertainty(catalog, chip):.0%}).")
+    return notes

@@ -48,6 +48,19 @@ def files_for(layer: dict[str, Any] | None) -> tuple[tuple[str, bytes], ...]:
     return (*shipped_texts(), layer_file(layer)) if layer else shipped_texts()
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def engine_evidence_table(files: tuple[tuple[str, bytes], ...]) -> pd.DataFrame:
+    """``calculators.validation.engine_evidence`` for these catalog files, one row per engine."""
+    from calculators.validation import engine_evidence_by_id
+
+    rows = [e.to_dict() for e in engine_evidence_by_id(catalog_from_files(files)).values()]
+    for r in rows:
+        r["accelerators"] = ", ".join(r["accelerators"]) or "(none by default)"
+        r["calibrate_points"] = len(r["calibrate_points"])
+        r["test_points"] = len(r["test_points"])
+    return pd.DataFrame(rows)
+
+
 @st.cache_data(max_entries=16, show_spinner="Comparing the model with published measurements…")
 def validation_table(files: tuple[tuple[str, bytes], ...]) -> pd.DataFrame:
     """``calculators.validation.validate`` on these catalog files, as a frame (cached on the files' bytes)."""

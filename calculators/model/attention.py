@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from calculators import memory, prefill
+from calculators import memory
 from calculators.records import Model
 
 FLOPS_PER_MAC = 2
@@ -56,9 +56,11 @@ def decode_attention_curve_tokens(model: Model, kv_tokens_per_chip, attention_tp
 
 
 def prefill_attention_flops_per_token(model: Model, prompt_tokens) -> np.ndarray:
-    """Causal attention FLOPs per prefill token of a prompt of ``prompt_tokens`` (everything but the weights)."""
-    prompt_tokens = np.asarray(prompt_tokens, dtype=float)
-    weights = FLOPS_PER_MAC * memory.parameter_counts(model).active_matmul
-    return np.vectorize(lambda n: prefill.prefill_flops_per_token(model, n) - weights if n > 0 else 0.0)(
-        prompt_tokens
+    """Causal attention FLOPs per prefill token of a prompt of ``prompt_tokens`` (everything but the weights):
+    :func:`calculators.prefill.prefill_flops_per_token` less its weight term, for arrays of prompt lengths."""
+    a = model.attention
+    per_position = a.heads * (a.qk_nope_head_dim + a.qk_rope_head_dim + a.v_head_dim) if a.type == "mla" else (
+        a.heads * 2 * a.head_dim
     )
+    mean_position = memory.effective_context_tokens(model, np.asarray(prompt_tokens, dtype=float) / 2)
+    return FLOPS_PER_MAC * per_position * mean_position * model.layers

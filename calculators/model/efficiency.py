@@ -102,8 +102,25 @@ def _applies(entry: KernelCurve | CollectiveCurve, chip: Accelerator) -> int | N
     return None
 
 
+_CACHE: dict[tuple[int, str, float], tuple[Catalog, ChipEfficiency]] = {}
+_CACHE_SIZE = 256
+
+
 def chip_efficiency(catalog: Catalog, chip: Accelerator, factor: float = 1.0) -> ChipEfficiency:
-    """Collect the curves for ``chip``: its own where the catalog has them, else its chip class's."""
+    """Collect the curves for ``chip``: its own where the catalog has them, else its chip class's. Built once per
+    (catalog object, chip, factor): the catalog is immutable and the entry keeps it alive, so its id is not reused."""
+    key = (id(catalog), chip.id, float(factor))
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is catalog and catalog.accelerators.get(chip.id) is chip:
+        return hit[1]
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    built = _build_chip_efficiency(catalog, chip, factor)
+    _CACHE[key] = (catalog, built)
+    return built
+
+
+def _build_chip_efficiency(catalog: Catalog, chip: Accelerator, factor: float) -> ChipEfficiency:
     kernels: dict[tuple[str, str | None, str], tuple[int, Curve]] = {}
     for c in catalog.kernel_curves.values():
         rank = _applies(c, chip)

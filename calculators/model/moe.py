@@ -54,13 +54,46 @@ def busiest_rank_experts(routed_experts: int, active_experts: int, moe_ep, token
     keys, inverse = np.unique(ep_code * len(t_values) + t_code, return_inverse=True)
     pair_ep = ep_values[keys // len(t_values)]
     pair_q = expert_touch_probability(routed_experts, active_experts, t_values[keys % len(t_values)])
-    values = np.array(
-        [
-            _expected_max_binomial(math.ceil(routed_experts / e), int(e), q)
-            for e, q in zip(pair_ep.tolist(), pair_q.tolist(), strict=True)
-        ]
-    )
+    pair_n = np.ceil(routed_experts / pair_ep).astype(int)
+    keys_list = list(zip(pair_n.tolist(), pair_ep.astype(int).tolist(), pair_q.tolist(), strict=True))
+    missing = [k for k in keys_list if k not in _MAX_CACHE]
+    if missing:  # the pairs not seen before, in one vectorised pass
+        n_m, r_m, q_m = (np.array(col) for col in zip(*missing, strict=True))
+        if len(_MAX_CACHE) > _MAX_CACHE_SIZE:
+            _MAX_CACHE.clear()
+        _MAX_CACHE.update(zip(missing, expected_max_binomials(n_m, r_m, q_m).tolist(), strict=True))
+    values = np.array([_MAX_CACHE[k] for k in keys_list])
     return values[inverse].reshape(ep.shape)
+
+
+_MAX_CACHE: dict[tuple[int, int, float], float] = {}
+_MAX_CACHE_SIZE = 200_000
+
+
+def expected_max_binomials(n, ranks, q) -> np.ndarray:
+    """:func:`_expected_max_binomial` for arrays of (n, ranks, q) at once: one padded numpy pass instead of one call
+    per pair (the sweep meets thousands of distinct pairs). Same sum, same 12-sigma cut-off."""
+    n = np.asarray(n, dtype=int)
+    ranks = np.asarray(ranks, dtype=float)
+    q = np.clip(np.asarray(q, dtype=float), 0.0, 1.0)
+    out = np.where(q >= 1, n.astype(float), 0.0)
+    live = (n > 0) & (q > 0) & (q < 1)
+    if not live.any():
+        return out
+    nl, rl, ql = n[live], ranks[live], q[live]
+    top = np.minimum(nl, np.ceil(nl * ql + 12 * np.sqrt(nl * ql * (1 - ql)) + 12)).astype(int)
+    j = np.arange(int(top.max()) + 1)[None, :]
+    valid = j <= top[:, None]
+    # log C(n, j) from lgamma-free cumulative sums: sum_{i=1..j} log((n - i + 1) / i), masked past each row's n
+    ratio = np.where((j >= 1) & (j <= nl[:, None]), (nl[:, None] - j + 1) / np.maximum(j, 1), 1.0)
+    log_choose = np.cumsum(np.log(ratio), axis=1)
+    log_pmf = log_choose + j * np.log(ql)[:, None] + (nl[:, None] - j) * np.log1p(-ql)[:, None]
+    pmf = np.exp(np.where(valid & (j <= nl[:, None]), log_pmf, -np.inf))
+    cdf = np.minimum(np.cumsum(pmf, axis=1), 1.0)
+    # sum_{j=0}^{top-1} (1 - F(j)^R): the terms j < top of each row
+    terms = np.where(j < top[:, None], 1.0 - cdf ** rl[:, None], 0.0)
+    out[live] = terms.sum(axis=1)
+    return out
 
 
 EXACT_BINOMIAL_MAX_TRIALS = 4096
@@ -94,7 +127,17 @@ def busiest_rank_load_factor(active_experts: int, moe_ep, tokens):
     assignments = np.rint(t.ravel() * active_experts)
     # one factor per distinct (ranks, assignments) pair: a 1-D key (assignments < 1e12) keeps np.unique cheap
     _, first, inverse = np.unique(ep.ravel() * 1e12 + assignments, return_index=True, return_inverse=True)
-    values = np.array(
-        [_busiest_rank_load_factor(int(assignments[j]), int(ep.ravel()[j])) for j in first.tolist()], dtype=float
-    )
+    pairs = list(zip(assignments[first].astype(int).tolist(), ep.ravel()[first].astype(int).tolist(), strict=True))
+    # the exact-binomial pairs not seen before in one vectorised pass; the rest (big counts, trivial cases) as before
+    exact = [(n, r) for n, r in pairs if r > 1 and 0 < n <= EXACT_BINOMIAL_MAX_TRIALS and (n, r) not in _LOAD_CACHE]
+    if exact:
+        n_e, r_e = (np.array(col) for col in zip(*exact, strict=True))
+        if len(_LOAD_CACHE) > _MAX_CACHE_SIZE:
+            _LOAD_CACHE.clear()
+        maxima = expected_max_binomials(n_e, r_e, 1.0 / r_e)
+        _LOAD_CACHE.update(zip(exact, (maxima / (n_e / r_e)).tolist(), strict=True))
+    values = np.array([_LOAD_CACHE.get(pair) or _busiest_rank_load_factor(*pair) for pair in pairs], dtype=float)
     return values[inverse].reshape(ep.shape)
+
+
+_LOAD_CACHE: dict[tuple[int, int], float] = {}

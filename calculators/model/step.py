@@ -105,6 +105,8 @@ def prefill_time_s(model: Model, chip: Accelerator, precision: str, assumptions:
     ``prompt_tokens``) in a step, chunked at the engine's prefill chunk: :func:`prefill_seconds_per_token` x tokens
     spread over the chips."""
     prefill_tokens = np.asarray(prefill_tokens, dtype=float)
+    if not np.any(prefill_tokens > 0):  # a pure decode step (the sweep's): nothing to prefill
+        return np.zeros(np.broadcast(prefill_tokens, np.asarray(prompt_tokens), np.asarray(chips)).shape)
     per_token = prefill_seconds_per_token(model, chip, precision, assumptions, prompt_tokens, efficiency=efficiency,
                                           chunk_tokens=assumptions.prefill_chunk_tokens, ranks=ranks)
     return np.where(prefill_tokens > 0, prefill_tokens * per_token / np.asarray(chips, dtype=float), 0.0)

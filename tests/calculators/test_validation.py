@@ -12,7 +12,9 @@ from calculators.decode import predict
 from calculators.model.step import engine_efficiency, prefill_seconds_per_token
 from calculators.validation import (
     ValidationResult,
+    chip_uncertainty,
     class_uncertainties,
+    engine_evidence,
     measured_band_fraction,
     uncertainty_from_results,
     validate,
@@ -149,3 +151,15 @@ def test_calibrate_points_are_reproduced():
     solved = [r for r in RESULTS.values() if r.use == "calibrate" and catalog.validation[r.id].calibrates]
     assert solved
     assert all(abs(r.error_fraction) <= 0.02 for r in solved), [(r.id, r.error_fraction) for r in solved]
+
+
+def test_an_engine_without_published_points_says_so_and_widens_the_band():
+    """TPU's engine has no published point: its row says so and TPU chips carry at least the widest measured band."""
+    catalog = default_catalog()
+    rows = {e.engine: e for e in engine_evidence(catalog, list(RESULTS.values()))}
+    tpu = rows["tpu-jax-2025"]
+    assert not tpu.test_points and not tpu.calibrate_points and "no published measurement" in tpu.statement
+    assert "tpu7x" in tpu.accelerators
+    measured = [u.fraction for u in class_uncertainties(catalog).values() if u.basis == "measured"]
+    assert chip_uncertainty(catalog, catalog.accelerators["tpu7x"]) >= max(measured)
+    assert rows["rocm-vllm-2025"].test_points and "mi355x" in rows["rocm-vllm-2025"].accelerators

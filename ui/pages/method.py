@@ -28,37 +28,50 @@ FORMULAS: tuple[tuple[str, str, str], ...] = (
      "memory fraction. `calculators/memory.py`"),
     ("F4 distinct experts per step", r"D(T) = E\left(1 - \left(1 - \tfrac{k}{E}\right)^{T}\right)",
      "Expected experts touched by $T$ tokens (uniform routing); per expert-parallel shard the busiest rank's "
-     "expected maximum is used (a straggler margin). `calculators/decode.py`"),
+     "expected maximum is used (a straggler margin); the MoE kernel curves are read at power-law routing. "
+     "`calculators/model/moe.py`"),
     ("F5 bytes per step per chip", r"\mathrm{bytes} = W_{\mathrm{always}}/N + D\,P_{\mathrm{expert}} b_w / "
      r"\mathrm{EP} + B\,c\,\mathrm{KV}",
-     "Weights every step reads, the experts this shard touches and its share of KV reads. `calculators/decode.py`"),
+     "Weights every step reads, the experts this shard touches and its share of KV reads. "
+     "`calculators/model/step.py`"),
     ("F6 FLOPs per step per chip", r"\mathrm{FLOPs} = \frac{2\,P_{\mathrm{active}}\,B(k+1)}{N} + "
      r"2\,h\,(2d_c + d_r)\,c\ \text{per layer per token}",
-     "Matmuls of the active parameters plus absorbed-MLA attention over the context. `calculators/decode.py`"),
-    ("F7 component roofline", r"t_j = \max\!\left(\mathrm{bytes}_j \cdot s_{\mathrm{byte}},\ "
-     r"\frac{\mathrm{flops}_j}{C\,\eta_c}\right),\quad s_{\mathrm{byte}} = \frac{1}{BW\,\eta_m}",
-     "Summed over components (attention, KV, dense FFN, shared and routed experts, head) rather than one max over "
-     "the step. `calculators/decode.py`"),
-    ("F8 communication", r"t_{\mathrm{AR}} = \frac{2(g-1)}{g}\frac{\mathrm{bytes}}{BW_{\mathrm{link}}} \qquad "
-     r"t_{\mathrm{EP}} = \max\!\left(\frac{\mathrm{in\ domain}}{BW_{\mathrm{up}}}, "
-     r"\frac{\mathrm{out\ of\ domain}}{BW_{\mathrm{out}}}\right)",
-     "Tensor-parallel all-reduces and expert-parallel dispatch/combine over the scale-up or scale-out links; "
-     "only what micro-batch overlap cannot hide is added. `calculators/decode.py`"),
-    ("F9 step time", r"t_{\mathrm{step}} = L\,\tau\,s_k + \sum_j t_j + t_{\mathrm{comm,exposed}}",
-     "$\\tau$ is the serving engine's fixed cost per layer (kernel launches, synchronisation), $s_k$ the MTP step "
-     "inflation. `calculators/decode.py`"),
-    ("F10 speed", r"E_k = 1 + \sum_{j \le k} \prod_{i \le j} p_i \qquad v_{\mathrm{user}} = "
-     r"\frac{E_k}{t_{\mathrm{step}}} \qquad \mathrm{replica} = B\,v_{\mathrm{user}}",
-     "Expected tokens per step with $k$ draft tokens; the layout (TP / EP / DP attention), batch and MTP depth are "
-     "searched to maximise throughput per chip at the per-user target. `calculators/decode.py`, "
-     "`calculators/layout.py`"),
+     "Matmuls of the active parameters plus absorbed-MLA attention over the context. "
+     "`calculators/model/step.py`, `calculators/model/attention.py`"),
+    ("F7 component time at measured kernel efficiency",
+     r"t_j = n_j\,t_{\mathrm{floor}} + \frac{\max(\mathrm{bytes}_j / BW,\ \mathrm{flops}_j / C)}{f_{\mathrm{op}}(x_j)}",
+     "Each component's roofline at the chip's peaks over the fraction its kernel reaches at its shape $x_j$ (GEMM: "
+     "tokens $M$, plus a per-call floor; grouped GEMM: tokens per expert; decode attention: KV tokens read), "
+     "interpolated from curves derived from measured op tables (AIConfigurator, DeepGEMM, FlashMLA; scaled, as "
+     "assumptions, for chips without tables) by `tools/derive_kernel_curves.py`. Summed over components. "
+     "`calculators/model/efficiency.py`, `calculators/model/step.py`"),
+    ("F8 alpha-beta collectives", r"t_{\mathrm{AR}} = \alpha(g) + \frac{2(g-1)}{g}\frac{\mathrm{bytes}}"
+     r"{BW_{\mathrm{link}} f} \qquad t_{\mathrm{EP}} = \alpha(g) + \max\!\left(\frac{\mathrm{in\ domain}}"
+     r"{BW_{\mathrm{up}} f_{\mathrm{up}}}, \frac{\mathrm{out\ of\ domain}}{BW_{\mathrm{out}} f_{\mathrm{out}}}\right)",
+     "A collective costs a latency by group size plus its bytes over the achieved link bandwidth, inside or across "
+     "the scale-up domain (DeepEP, NCCL tables); wide-EP dispatch and combine pay it on every MoE layer, and only "
+     "what two-micro-batch overlap cannot hide is added. `calculators/model/collectives.py`"),
+    ("F9 step time", r"t_{\mathrm{step}} = L\,\tau\,s_k + B_{\mathrm{rank}}\,h + \sum_j t_j + "
+     r"t_{\mathrm{comm,exposed}} + t_{\mathrm{prefill}}",
+     "$\\tau$ is the serving engine's fixed cost per layer (launch gaps, synchronisation), $s_k$ the MTP step "
+     "inflation, $h$ the engine's host and scheduler time per running sequence, $t_{prefill}$ the prompt tokens a "
+     "chunked-prefill step carries. $\\tau$, $h$ and an early engine's prefill efficiency are solved on that "
+     "engine's calibrate points by `tools/calibrate_engines.py`. `calculators/model/step.py`"),
+    ("F10 serving a workload", r"P = B_d\,E_k\,\frac{I}{O}\,\frac{C-1}{C} \qquad B_d = C\,\frac{O\,"
+     r"\mathrm{TPOT}}{\mathrm{TTFT} + O\,\mathrm{TPOT}} \qquad v_{\mathrm{user}} = \frac{E_k}{t_{\mathrm{step}}}",
+     "Aggregated serving (continuous batching, chunked prefill): each step of $B_d$ decoding sequences carries the "
+     "other requests' prompts; TTFT is a prompt's own prefill plus its queueing (M/D/1). Only the batch whose KV "
+     "cache fits runs. Disaggregated: a separate prefill pool. $E_k$ is the expected tokens per step with $k$ MTP "
+     "drafts. `calculators/serving.py`"),
     ("F11 decode fleet", r"\mathrm{replicas} = \left\lceil \frac{\mathrm{target\ tok/s}}"
      r"{\mathrm{replica\ tok/s}} \right\rceil",
      "The configuration with the fewest decode chips wins. `calculators/fleet.py`"),
-    ("F12 prefill fleet", r"\mathrm{chips}_{\mathrm{prefill}} = \frac{\lambda_{\mathrm{in}}\,(1-h)\,"
-     r"\mathrm{FLOPs/token}}{C\,\eta_{\mathrm{prefill}}}",
-     "Input rate $\\lambda_{in}$ = total output rate x input / output tokens; $h$ is the KV cache hit rate; "
-     "rounded up to whole units that hold the weights. `calculators/prefill.py`"),
+    ("F12 prefill fleet", r"\mathrm{chips}_{\mathrm{prefill}} = \lambda_{\mathrm{in}}\,(1-h)\,"
+     r"\sum_j \frac{\mathrm{FLOPs}_j/\mathrm{token}}{C\,f_j(x_j)}",
+     "Input rate $\\lambda_{in}$ = total output rate x input / output tokens; $h$ is the KV cache hit rate; each "
+     "part of a prompt token's FLOPs at its kernel's large-shape fraction where the chip has measured curves, else "
+     "at the engine's end-to-end prefill efficiency; rounded up to whole units that hold the weights. "
+     "`calculators/model/step.py`, `calculators/fleet.py`"),
     ("F13 racks", r"\mathrm{racks} = \max\!\left(\left\lceil\frac{\mathrm{nodes}}{\mathrm{nodes/rack}}\right\rceil,"
      r"\ \left\lceil \frac{\mathrm{nodes}}{\lfloor \mathrm{budget}/P_{\mathrm{node}} \rfloor}\right\rceil\right)",
      "A rack is limited by space and by its power budget. `calculators/fleet.py`"),
@@ -148,6 +161,13 @@ def _validation(ctx: Context) -> None:
     st.dataframe(frame, hide_index=True, width="stretch",
                  column_config={"error_fraction": st.column_config.NumberColumn("error_fraction", format="percent"),
                                 "tolerance": st.column_config.NumberColumn("tolerance", format="percent")})
+    st.subheader("Serving engines and their evidence")
+    st.write("Each vendor's serving software is its own engine, its numbers set from that vendor's own published "
+             "measurements (calibrate) and checked on others (test). An engine nobody has published a measurement "
+             "of says so, and the chips that run it carry the widest measured band.")
+    st.dataframe(state.engine_evidence_table(state.files_for(ctx.layer)), hide_index=True, width="stretch",
+                 column_config={"median_abs_error": st.column_config.NumberColumn("median |error|",
+                                                                                  format="percent")})
     ids = list(dict.fromkeys(frame["source"].dropna()))
     st.download_button("Download validation (CSV)",
                        data=export.to_csv(frame, title="validation", scenario=ctx.csv_scenario(),

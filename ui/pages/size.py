@@ -126,6 +126,11 @@ def body(ctx: Context) -> None:
     st.caption("Ranked by racks, then cost. Each row is the fewest chips of that type that meet both the per-user "
                "speed and the total output; chips (low/high) is the range the model's uncertainty allows. The CSV "
                "has every column, bands included.")
+    unmeasured = analysis.unmeasured_engine_notes(ctx.catalog, s.accelerators)
+    if unmeasured:
+        st.info("No published measurement tests these chips' serving software, so their numbers lean on assumptions "
+                "and carry a wider band:\n\n" + "\n".join(f"- {escape_markdown(n)}" for n in unmeasured),
+                icon=":material/science:")
     ids = export.sources_used(ctx.catalog, accelerators=s.accelerators, models=[s.model])
     st.download_button("Download comparison (CSV)",
                        data=export.to_csv(frame, title="size comparison", scenario=ctx.csv_scenario(),

@@ -37,3 +37,15 @@ def test_busiest_rank_load_factor():
     # normal approximation beyond 4,096 assignments: 25,376 tokens x 8 over 144 ranks, mean 1,409.8,
     # sigma = sqrt(1409.8 x 143/144) = 37.42, Blom z = Phi^-1(143.625/144.25) = 2.625 -> 1 + 2.625 x 37.42 / 1409.8
     assert float(moe.busiest_rank_load_factor(8, 144, 25_376)) == pytest.approx(1 + 2.625 * 37.42 / 1409.8, 1e-4)
+
+
+def test_vectorised_expected_max_matches_the_exact_sum():
+    """The padded one-pass E[max of R Binomial(n, q)] equals the per-pair exact sum, edge cases included."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    n, ranks, q = rng.integers(1, 257, 200), rng.integers(1, 257, 200), rng.random(200)
+    many = moe.expected_max_binomials(n, ranks, q)
+    one = [moe._expected_max_binomial(int(a), int(b), float(c)) for a, b, c in zip(n, ranks, q, strict=True)]
+    assert many == pytest.approx(one, rel=1e-9, abs=1e-9)
+    assert list(moe.expected_max_binomials([0, 5, 5], [3, 3, 3], [0.5, 0.0, 1.0])) == [0.0, 0.0, 5.0]
