@@ -16,6 +16,7 @@ st.set_page_config(page_title="Rackscale", page_icon=":material/dns:", layout="w
 PAGES = [
     st.Page("ui/pages/claim.py", title="The claim", icon=":material/gavel:", default=True),
     st.Page("ui/pages/size.py", title="Size a deployment", icon=":material/calculate:"),
+    st.Page("ui/pages/claims.py", title="Claims", icon=":material/fact_check:"),
     st.Page("ui/pages/frontier.py", title="Speed vs throughput", icon=":material/show_chart:"),
     st.Page("ui/pages/sensitivity.py", title="Sensitivity", icon=":material/tune:"),
     st.Page("ui/pages/catalog.py", title="Catalog", icon=":material/inventory_2:"),

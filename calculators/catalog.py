@@ -2,10 +2,10 @@
 
 A catalog is a set of YAML files. Each file is a mapping whose keys are sections: ``sources`` (a mapping of id to
 source), ``serving`` (one mapping), and the listed sections ``precisions``, ``accelerators``, ``systems``,
-``models``, ``chip_classes``, ``engines``, ``validation``, ``kernel_curves``, ``collective_curves`` and
-``api_prices`` (lists of entries, each with an ``id``). Files are merged in order: an entry whose id already exists
-replaces it, so a user's file layered over the shipped catalog overrides or extends it. The same id twice in one
-file is an error.
+``models``, ``chip_classes``, ``engines``, ``validation``, ``kernel_curves``, ``collective_curves``,
+``api_prices`` and ``claims`` (lists of entries, each with an ``id``). Files are merged in order: an entry
+whose id already exists replaces it, so a user's file layered over the shipped catalog overrides or extends it.
+The same id twice in one file is an error.
 
 Catalog files are untrusted (users upload them), so parsing is defensive: size is capped, the text must be UTF-8,
 only YAML's plain data tags are allowed (no ``!!python/...``), anchors and aliases are refused (which also stops
@@ -31,6 +31,7 @@ from calculators.records import (
     ApiPrice,
     Catalog,
     ChipClass,
+    Claim,
     CollectiveCurve,
     Engine,
     KernelCurve,
@@ -59,6 +60,7 @@ LIST_SECTIONS: dict[str, type[BaseModel]] = {
     "kernel_curves": KernelCurve,
     "collective_curves": CollectiveCurve,
     "api_prices": ApiPrice,
+    "claims": Claim,
 }
 SECTIONS = ("sources", "serving", *LIST_SECTIONS)
 
@@ -427,6 +429,16 @@ def _reference_problems(merged: dict[str, dict[str, tuple[Any, _Origin]]]) -> li
                 need("sources", record.source, origin, label, "source")
                 if isinstance(record, KernelCurve):
                     need("precisions", record.precision, origin, label, "precision")
+            elif isinstance(record, Claim):
+                s = record.scenario
+                need("sources", record.source, origin, label, "source")
+                need("models", s.model, origin, label, "scenario", "model")
+                need("accelerators", s.accelerator, origin, label, "scenario", "accelerator")
+                need("precisions", s.precision, origin, label, "scenario", "precision")
+                need("engines", s.engine, origin, label, "scenario", "engine")
+                need("accelerators", s.baseline_accelerator, origin, label, "scenario", "baseline_accelerator")
+                need("precisions", s.baseline_precision, origin, label, "scenario", "baseline_precision")
+                need("validation", s.baseline_measurement, origin, label, "scenario", "baseline_measurement")
     return problems
 
 

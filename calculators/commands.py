@@ -1,5 +1,6 @@
-"""The model's CLI subcommands (``predict``, ``size``, ``sweep``, ``prices``, ``validate``), added to the parser of
-:mod:`calculators.cli`. Each parses flags, calls the same library function as the app and prints text or JSON."""
+"""The model's CLI subcommands (``predict``, ``size``, ``sweep``, ``prices``, ``validate``, ``claims``, ``report``),
+added to the parser of :mod:`calculators.cli`. Each parses flags, calls the same library function as the app and
+prints text or JSON."""
 
 from __future__ import annotations
 
@@ -117,6 +118,39 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from calculators.claims import check_claims
+
+    checks = check_claims(catalog_for(args), args.id or None)
+    if args.json:
+        print(_json([c.to_dict() for c in checks]))
+        return 0
+    for c in checks:
+        def num(x: float | None) -> str:
+            return "—" if x is None else f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+        predicted = num(c.predicted)
+        print(f"{c.id}  [{c.status_label}]  {c.vendor}, {c.date}")
+        print(f"  claim:     \"{c.claim}\"")
+        print(f"  claimed:   {num(c.claimed)} {c.unit}   predicted: {predicted} {c.unit}")
+        print(f"  verdict:   {c.verdict}")
+        print(f"  finding:   {c.finding}")
+        for h in c.hinges:
+            print(f"  hinges on: {h}")
+        print(f"  source:    {c.source_title}" + (f" <{c.source_url}>" if c.source_url else ""))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    # The report is a view of the app's scenario (link parsing, formatting, charts live in the pure ``ui`` modules),
+    # so this one command reaches up into ``ui``, lazily, at run time: ``calculators`` itself never imports it.
+    from ui.report import write_report
+
+    path = write_report(args.query, args.out, extra_catalogs=args.catalog, base_url=args.base_url)
+    print(f"wrote {path}")
+    return 0
+
+
 def add_model_commands(commands, add_catalog_option) -> None:
     """Add predict / size / sweep / validate to the CLI's subcommand set (flag names are URL and CSV names)."""
     p = commands.add_parser(
@@ -180,3 +214,17 @@ def add_model_commands(commands, add_catalog_option) -> None:
     v.add_argument("--json", action="store_true")
     add_catalog_option(v)
     v.set_defaults(run=_cmd_validate)
+
+    c = commands.add_parser("claims", help="every vendor claim in the catalog with the model's verdict")
+    c.add_argument("--id", action="append", help="only this claim (repeatable)")
+    c.add_argument("--json", action="store_true")
+    add_catalog_option(c)
+    c.set_defaults(run=_cmd_claims)
+
+    r = commands.add_parser("report", help="a self-contained HTML report of one scenario (an app link's query)")
+    r.add_argument("--query", required=True, help="the share link's query string (or the whole link)")
+    r.add_argument("--out", required=True, metavar="PATH", help="the HTML file to write")
+    r.add_argument("--base-url", default="http://localhost:8501/",
+                   help="the app address the report's share link points to")
+    add_catalog_option(r)
+    r.set_defaults(run=_cmd_report)

@@ -564,6 +564,104 @@ class ApiPrice(Record):
     note: Text | None = None
 
 
+
+# --- vendor claims ---------------------------------------------------------------------------------------------------
+
+ClaimKind = Literal["per-user-speed", "throughput", "efficiency-ratio", "racks-for-target", "cost"]
+"""What a claim asserts: a per-user decode speed, a total output rate, a ratio against another chip, the racks a
+target needs, or a cost per million output tokens."""
+
+RatioMetric = Literal["per_user_tokens_per_s", "output_tokens_per_s_per_chip", "joules_per_output_token"]
+"""What an efficiency-ratio claim divides: per-user speed (batch 1), output per chip, or energy per output token."""
+
+ClaimMonth = Annotated[str, StringConstraints(pattern=r"^[12][0-9]{3}(-(0[1-9]|1[0-2]))?$")]
+"""A claim date known only to the year or month (``2025``, ``2025-06``): the source does not give the day."""
+
+CLAIM_UNITS: dict[str, str] = {"per-user-speed": "tok/s/user", "throughput": "tok/s", "efficiency-ratio": "x",
+                               "racks-for-target": "racks", "cost": "$/M output tokens"}
+
+
+class ClaimScenario(Record):
+    """The deployment a claim implies, in the calculators' terms (field names are the CLI flags).
+
+    ``chips`` is one replica (the system the claim names); absent, the model picks the fewest chips that reach the
+    claim. ``per_user_tokens_per_s`` is a speed floor (throughput claims) or a target (sizing claims) and
+    ``total_output_tokens_per_s`` the total a sizing claim is for. The ``baseline_*`` fields name the side a ratio
+    claim compares with; ``baseline_measurement`` a published measurement (a validation point) standing for it.
+    """
+
+    model: Id
+    accelerator: Id
+    precision: Id
+    chips: int | None = Field(default=None, gt=0, le=1_000_000)
+    concurrency: int | None = Field(default=None, gt=0, le=1_000_000)
+    per_user_tokens_per_s: float | None = Field(default=None, gt=0, le=1e6, strict=False)
+    total_output_tokens_per_s: float | None = Field(default=None, gt=0, le=1e12, strict=False)
+    input_tokens: int = Field(default=1000, gt=0, le=10_000_000)
+    output_tokens: int = Field(default=2000, gt=0, le=10_000_000)
+    context_tokens: int | None = Field(default=None, gt=0, le=10_000_000)
+    engine: Id | None = None
+    ratio_of: RatioMetric | None = None
+    baseline_accelerator: Id | None = None
+    baseline_precision: Id | None = None
+    baseline_chips: int | None = Field(default=None, gt=0, le=1_000_000)
+    baseline_measurement: Id | None = None
+
+
+class Claim(Record):
+    """A vendor's public claim, word for word, with the scenario it implies and what kind of claim it is.
+
+    ``claimed`` is the claim's number in the unit of its kind (:data:`CLAIM_UNITS`); ``bound`` says whether the
+    claim holds when the model reaches at least that number or stays at most at it. ``story`` groups claims told
+    together (the landing page tells the one it names); ``date`` is the day the claim was made, or its year or month
+when the source gives no day; ``note`` gives context a reader needs (where a number
+    comes from, what the scenario had to assume).
+    """
+
+    id: Id
+    vendor: Text
+    claim: Text
+    source: Id
+    date: _dt.date | ClaimMonth
+    kind: ClaimKind
+    claimed: float = Field(gt=0, le=1e12, strict=False)
+    bound: Literal["at-least", "at-most"] = "at-least"
+    scenario: ClaimScenario
+    story: Id | None = None
+    note: Text | None = None
+
+    @field_validator("claimed")
+    @classmethod
+    def _finite_claimed(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> Claim:
+        s = self.scenario
+        if self.kind == "efficiency-ratio":
+            if s.ratio_of is None:
+                raise ValueError("an 'efficiency-ratio' claim needs scenario.ratio_of (what the ratio divides)")
+            if s.baseline_accelerator is None and s.baseline_measurement is None:
+                raise ValueError("an 'efficiency-ratio' claim needs scenario.baseline_accelerator or "
+                                 "scenario.baseline_measurement (what it is compared with)")
+        if self.kind == "throughput" and s.chips is None:
+            raise ValueError("a 'throughput' claim needs scenario.chips (the system whose output is claimed)")
+        if self.kind in ("racks-for-target", "cost") and (s.per_user_tokens_per_s is None
+                                                          or s.total_output_tokens_per_s is None):
+            raise ValueError(f"a '{self.kind}' claim needs scenario.per_user_tokens_per_s and "
+                             "scenario.total_output_tokens_per_s (the target it is for)")
+        if self.bound == "at-most" and self.kind not in ("racks-for-target", "cost"):
+            raise ValueError(f"bound 'at-most' applies to racks and cost claims only (a '{self.kind}' claim is "
+                             "checked as at-least)")
+        return self
+
+    @property
+    def unit(self) -> str:
+        return CLAIM_UNITS[self.kind]
+
+
 class Catalog(Record):
     """The whole catalog after files are merged: entries keyed by id."""
 
@@ -579,3 +677,4 @@ class Catalog(Record):
     kernel_curves: dict[Id, KernelCurve] = Field(default_factory=dict)
     collective_curves: dict[Id, CollectiveCurve] = Field(default_factory=dict)
     api_prices: dict[Id, ApiPrice] = Field(default_factory=dict)
+    claims: dict[Id, Claim] = Field(default_factory=dict)

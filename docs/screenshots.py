@@ -17,8 +17,8 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.appserver import APP_IDLE, CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 
-PAGES = {"claim": "", "size": "size", "frontier": "frontier", "sensitivity": "sensitivity", "catalog": "catalog",
-         "method": "method"}
+PAGES = {"claim": "", "size": "size", "claims": "claims", "frontier": "frontier", "sensitivity": "sensitivity",
+         "catalog": "catalog", "method": "method"}
 
 
 def main() -> int:

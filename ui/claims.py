@@ -1,221 +1,157 @@
-"""The February 2025 story's claims checked against the model: one pure verdict function per claim (no Streamlit).
+"""Claims on screen: the landing page's story and the user's own claims, as registry entries (no Streamlit).
 
-Each function takes numbers the calculators returned (predictions, sizings, sweep maxima) and the story's figure,
-compares them, and returns a :class:`Verdict`: a short label a stakeholder can read ("Holds", "Holds only if …",
-"Does not hold", "Can't tell: …"), what the model found with its numbers, and the assumptions the answer hinges on.
-No formula of the model lives here: only comparisons of calculator results (ratios included) and the catalog
-what-if chip of :func:`hbm_reads_layer`, which the calculators then evaluate like any user chip.
+The story the landing page tells is the catalog's claims with ``story: sambanova-2025-02``; each is checked by
+:func:`calculators.claims.check_claim` with the sidebar's scenario applied (:func:`story_changes`): the targets, the
+mean context, the engine and the GPU side replace the registry's defaults, so the page, the report and the CLI
+(the registry as written) use one checker and one vocabulary. A user's claim is a catalog ``claims`` entry in the
+link's ``custom`` layer (:func:`user_claim_layer`), validated by the same strict loader as every catalog file.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from calculators.records import Catalog
-from ui import format as fmt
+from calculators.claims import ClaimCheck, check_claim, story
+from calculators.fleet import Sizing
+from calculators.records import Catalog, Claim
+from ui import compute
+from ui.params import FIELDS_BY_KEY, Scenario, default_scenario
 
-Status = Literal["holds", "conditional", "fails", "unknown"]
-
-# The story's figures (SambaNova, February 2025; DeepSeek open-infra-index day 6 and V3 report s3.4).
+STORY_ID = "sambanova-2025-02"
 CLAIM_CHIP = "sn40l"
-CLAIM_CHIPS = 16
-CLAIM_PRECISION = "bf16"  # the SN40L has no FP8; SambaNova served R1 in 16-bit
-CLAIMED_PER_USER = 198.0
-CLAIMED_SPEEDUP = 3.0
-CLAIMED_EFFICIENCY = 5.0
-CLAIMED_RACK_TOKENS_PER_S = 20_000.0
-CLAIMED_GPU_RACKS = 40
-DEEPSEEK_DECODE_NODES = 40
-DEEPSEEK_DECODE_GPUS = 320
-DEEPSEEK_PER_USER_LOW, DEEPSEEK_PER_USER_HIGH = 20.0, 22.0  # quoted range; the number compared is the catalog's
-DEEPSEEK_PRODUCTION_POINT = "deepseek-prod-h800-per-user"  # validation point holding DeepSeek's measured speed
-WHAT_IF_SUFFIX = "-hbm-reads"
+CLAIM_CHIPS = 16  # one SambaRack
+CLAIM_PRECISION = "bf16"  # the SN40L has no FP8; SambaNova served R1 in 16-bit math
+USER_PREFIX = "user-"
+MAX_USER_CLAIMS = 20
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """One claim of the story checked by the model."""
-
-    claim: str
-    verdict: str
-    status: Status
-    finding: str
-    hinges: tuple[str, ...]
+def letter(i: int) -> str:
+    """(a), (b), ... for the i-th claim of a story."""
+    return "abcdefghijklmnopqrstuvwxyz"[i] if i < 26 else str(i + 1)
 
 
-def hbm_reads_layer(catalog: Catalog, chip_id: str = CLAIM_CHIP) -> dict[str, Any] | None:
-    """A catalog layer with a what-if copy of ``chip_id`` whose slower tiers (DDR) are read at its HBM bandwidth.
-
-    It stands for "the bytes each step reads come from HBM" (hot experts cached there, DDR only as backing store),
-    which the model's tier placement (fill fastest first, read each byte where it sits) does not assume. None when
-    the chip has no HBM and slower tier.
-    """
-    chip = catalog.accelerators.get(chip_id)
-    if chip is None:
+def gpu_precision(catalog: Catalog, scenario: Scenario, model: str) -> str | None:
+    """The GPU side's precision: the sidebar's when it names a catalog precision; for a keyword such as ``best``,
+    the one the GPU side's sizing chose (as the side-by-side table shows it), else the model's native precision or
+    the chip's first one."""
+    if scenario.precision in catalog.precisions:
+        return scenario.precision
+    chip = catalog.accelerators.get(scenario.gpu or "")
+    if chip is None or not scenario.precision:
         return None
-    entry = chip.model_dump(mode="json", exclude_none=True)
-    tiers = entry.get("memory_tiers", [])
-    hbm = next((t for t in tiers if t.get("tier") == "hbm"), None)
-    if hbm is None or not any(t.get("tier") == "ddr" for t in tiers):
-        return None
-    what_if = {"value": hbm["bandwidth_gb_s"]["value"], "kind": "assumption",
-               "note": "what-if: every byte read at HBM bandwidth (hot experts cached in HBM)"}
-    entry["memory_tiers"] = [{**t, "bandwidth_gb_s": what_if} if t.get("tier") == "ddr" else t for t in tiers]
-    entry["id"] = chip_id + WHAT_IF_SUFFIX
-    entry["name"] = f"{chip.name} (what-if: all reads at HBM speed)"
-    return {"accelerators": [entry]}
+    sized = compute.size_chip(catalog, compute.targets(scenario, model=model), chip.id, scenario.precision)
+    chosen = getattr(sized, "precision", None)
+    if isinstance(sized, Sizing) and chosen in chip.peak_tflops:
+        return chosen
+    native = catalog.models[model].native_precision if model in catalog.models else None
+    return native if native in chip.peak_tflops else next(iter(chip.peak_tflops), None)
 
 
-def per_user_verdict(*, claimed: float, predicted: float, predicted_high: float, mtp_layers: int,
-                     favourable: Mapping[str, float], all_favourable: float, hbm_reads: float | None,
-                     fixed_latency_us: float, memory_note: str, calibrated_on_claim: bool = False) -> Verdict:
-    """(a) "198 tok/s per user on 16 SN40L": the model's batch-1 speed with the assumptions it would need.
+def story_changes(catalog: Catalog, claim: Claim, scenario: Scenario) -> dict[str, Any]:
+    """The sidebar's scenario as changes to one story claim: targets where the claim has targets, the mean context,
+    the engine (when chosen) and the GPU side for whichever side of the claim is a GPU."""
+    s = claim.scenario
+    changes: dict[str, Any] = {"context_tokens": scenario.context_tokens}
+    if scenario.engine is not None:
+        changes["engine"] = scenario.engine
+    if s.per_user_tokens_per_s is not None:
+        changes["per_user_tokens_per_s"] = scenario.per_user_tokens_per_s
+    if s.total_output_tokens_per_s is not None:
+        changes.update(total_output_tokens_per_s=scenario.total_output_tokens_per_s,
+                       input_tokens=scenario.input_tokens, output_tokens=scenario.output_tokens)
+    gpu_sides = [(c, p) for c, p in (("accelerator", "precision"), ("baseline_accelerator", "baseline_precision"))
+                 if getattr(catalog.accelerators.get(getattr(s, c) or ""), "chip_class", None) == "gpu"]
+    precision = gpu_precision(catalog, scenario, s.model) if scenario.gpu and gpu_sides else None
+    if precision is not None:
+        for chip_field, precision_field in gpu_sides:
+            changes[chip_field] = scenario.gpu
+            changes[precision_field] = precision
+    return changes
 
-    ``favourable`` maps an assumption (described in words) to the speed with only it at its favourable catalog
-    end; ``all_favourable`` has them all there; ``hbm_reads`` is the what-if chip reading every byte from HBM.
+
+def story_checks(catalog: Catalog, scenario: Scenario, story_id: str = STORY_ID) -> list[tuple[str, ClaimCheck]]:
+    """Each claim of the story with its letter, checked for the sidebar's scenario."""
+    return [(letter(i), check_claim(catalog, c, changes=story_changes(catalog, c, scenario),
+                                    overrides=scenario.overrides()))
+            for i, c in enumerate(story(catalog, story_id))]
+
+
+def user_claim_ids(layer: Mapping[str, Any] | None) -> list[str]:
+    """Ids of the claims the user added (the link's custom layer)."""
+    if not layer:
+        return []
+    return [e["id"] for e in layer.get("claims", []) if isinstance(e, dict) and isinstance(e.get("id"), str)]
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:40] or "claim"
+
+
+def user_claim_layer(form: Mapping[str, Any], existing: Mapping[str, Any] | None = None,
+                     today: dt.date | None = None) -> dict[str, Any]:
+    """A catalog layer holding the user's claim (and its source), merged over ``existing``.
+
+    ``form`` has the claim's fields (vendor, claim, url, date, kind, claimed, bound) and its scenario's
+    (model, accelerator, chips, precision, ...); empty values are left out so the loader applies its defaults.
+    The loader validates the result; nothing here trusts the input beyond building the mapping.
     """
-    claim = f"{fmt.tokens_per_s(claimed)} per user on one SambaRack of {CLAIM_CHIPS} SN40L"
-    mtp = f"MTP {mtp_layers}" if mtp_layers else "no MTP"
-    base = (f"The model predicts {fmt.tokens_per_s(predicted)} per user at batch 1 ({mtp}, the best draft depth), "
-            f"up to {fmt.tokens_per_s(predicted_high)} at the top of its uncertainty band.")
-    hinges = (f"Engine fixed latency per layer: {fmt.number(fixed_latency_us)} µs assumed (unmeasured for SN40L).",
-              memory_note)
-    if calibrated_on_claim:
-        hinges = (*hinges, "The catalog calibrates an SN40L assumption on this very measurement, so agreement with "
-                           "it is by construction, not evidence.")
-    if predicted >= claimed and calibrated_on_claim:
-        return Verdict(claim, "Holds by construction: the model is calibrated on this claim", "conditional", base,
-                       hinges)
-    if predicted >= claimed:
-        return Verdict(claim, "Holds", "holds", base, hinges)
-    single = [name for name, speed in favourable.items() if speed >= claimed]
-    if single:
-        return Verdict(claim, f"Holds only if {single[0]}", "conditional",
-                       base + f" With {single[0]} it reaches {fmt.tokens_per_s(favourable[single[0]])}.", hinges)
-    if all_favourable >= claimed:
-        return Verdict(claim, "Holds only if every assumption is at its favourable end", "conditional",
-                       base + f" With all of them there it reaches {fmt.tokens_per_s(all_favourable)}.", hinges)
-    if hbm_reads is not None and hbm_reads >= claimed:
-        return Verdict(
-            claim, "Holds only if the weights stream from HBM, not DDR", "conditional",
-            base + f" No single assumption in its plausible range gets there (all favourable together: "
-                   f"{fmt.tokens_per_s(all_favourable)}). If every byte a step reads came from HBM (hot experts "
-                   f"cached there), the model gives {fmt.tokens_per_s(hbm_reads)}.", hinges)
-    if predicted_high >= claimed:
-        return Verdict(claim, "Can't tell: the claim is inside the model's uncertainty band", "unknown", base, hinges)
-    return Verdict(claim, "Does not hold", "fails",
-                   base + f" Even with every assumption favourable it reaches {fmt.tokens_per_s(all_favourable)}.",
-                   hinges)
+    layer = {k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+             for k, v in (existing or {}).items()}
+    claims = [dict(e) for e in layer.get("claims", []) if isinstance(e, dict)]
+    taken = {e.get("id") for e in claims}
+    base = f"{USER_PREFIX}{_slug(str(form.get('vendor', '')))[:24].strip('-')}-{_slug(str(form.get('kind', '')))}"
+    cid, i = base, 2
+    while cid in taken:
+        cid, i = f"{base}-{i}", i + 1
+    scenario_keys = ("model", "accelerator", "chips", "precision", "concurrency", "per_user_tokens_per_s",
+                     "total_output_tokens_per_s", "ratio_of", "baseline_accelerator", "baseline_chips",
+                     "baseline_precision")
+    scenario = {k: form[k] for k in scenario_keys if form.get(k) not in (None, "", 0)}
+    source_id = cid + "-source"
+    when = form.get("date") or today or dt.date.today()
+    entry = {"id": cid, "vendor": form.get("vendor", ""), "claim": form.get("claim", ""), "source": source_id,
+             "date": when.isoformat() if isinstance(when, dt.date) else str(when),
+             "kind": form.get("kind", ""), "claimed": form.get("claimed"), "scenario": scenario}
+    if form.get("bound") == "at-most":
+        entry["bound"] = "at-most"
+    sources = dict(layer.get("sources", {}))
+    source: dict[str, Any] = {"title": f"Entered in the app: {form.get('vendor', '')} claim",
+                              "accessed": (today or dt.date.today()).isoformat()}
+    if form.get("url"):
+        source["url"] = form["url"]
+    sources[source_id] = source
+    layer["claims"] = [*claims, entry]
+    layer["sources"] = sources
+    return layer
 
 
-def unavailable_verdict(claim: str, reason: str) -> Verdict:
-    """A claim the model cannot check in this scenario (a side cannot be sized); ``reason`` is the calculator's."""
-    return Verdict(claim, "Can't tell: the model cannot size one side", "unknown", reason, ())
-
-
-def speedup_verdict(*, sn_per_user: float, sn_label: str, gpu_best_per_user: float | None, gpu_label: str,
-                    deepseek_per_user: float = DEEPSEEK_PER_USER_HIGH, factor: float = CLAIMED_SPEEDUP,
-                    claimed_per_user: float = CLAIMED_PER_USER) -> Verdict:
-    """(b) "3x faster": SN40L per-user speed against the best per-user speed the GPU side reaches in the model,
-    and against DeepSeek's production 20-22 tok/s/user (a throughput-first deployment)."""
-    claim = f"{fmt.ratio(factor)} faster per user than GPUs"
-    vs_prod = sn_per_user / deepseek_per_user
-    hinges = (f"Which GPU speed is the baseline: the fastest the GPU side can be run ({gpu_label}, tuned engine, "
-              "batch 1, MTP) or what GPU providers ran in production (DeepSeek: "
-              f"{fmt.number(DEEPSEEK_PER_USER_LOW)}-{fmt.number(DEEPSEEK_PER_USER_HIGH)} tok/s/user).",
-              "The SN40L speed used: " + sn_label + ".")
-    if gpu_best_per_user is None or gpu_best_per_user <= 0:
-        return Verdict(claim, f"Can't tell: the model finds no configuration of {gpu_label} that holds the model",
-                       "unknown", f"Against DeepSeek's production speed it is {fmt.ratio(vs_prod)}.", hinges)
-    vs_best = sn_per_user / gpu_best_per_user
-    finding = (f"SN40L {fmt.tokens_per_s(sn_per_user)} per user vs the fastest {gpu_label} configuration at "
-               f"{fmt.tokens_per_s(gpu_best_per_user)}: {fmt.ratio(vs_best)}. Against DeepSeek's production "
-               f"{fmt.number(deepseek_per_user)} tok/s/user: {fmt.ratio(vs_prod)}. Taking SambaNova's own "
-               f"{fmt.tokens_per_s(claimed_per_user)} instead: {fmt.ratio(claimed_per_user / gpu_best_per_user)} "
-               "vs the fastest GPU configuration.")
-    if vs_best >= factor:
-        return Verdict(claim, "Holds", "holds", finding, hinges)
-    if vs_prod >= factor:
-        return Verdict(claim, "Holds only against throughput-first GPU deployments, not against the fastest GPU "
-                              "configuration", "conditional", finding, hinges)
-    return Verdict(claim, "Does not hold", "fails", finding, hinges)
-
-
-def efficiency_verdict(*, sn_joules: float, sn_joules_low: float, sn_joules_high: float, gpu_joules: float,
-                       gpu_joules_low: float, gpu_joules_high: float, sn_chips: int, gpu_chips: int, gpu_label: str,
-                       per_user: float, factor: float = CLAIMED_EFFICIENCY) -> Verdict:
-    """(c) "5x more efficient": energy per output token of both sides sized for the same targets (same per-user
-    speed, same total), with the range the two uncertainty bands allow; chips compared alongside."""
-    claim = f"{fmt.ratio(factor)} more efficient than GPUs"
-    ratio = gpu_joules / sn_joules
-    best = gpu_joules_high / sn_joules_low
-    worst = gpu_joules_low / sn_joules_high
-    finding = (f"At {fmt.tokens_per_s(per_user)} per user and the same total output, SN40L uses "
-               f"{fmt.joules_per_token(sn_joules)} and {gpu_label} {fmt.joules_per_token(gpu_joules)}: "
-               f"{fmt.ratio(ratio)} (between {fmt.ratio(worst)} and {fmt.ratio(best)} across both uncertainty "
-               f"bands). Chips: {fmt.chips(sn_chips)} vs {fmt.chips(gpu_chips)}.")
-    hinges = ("Node power: nameplate x measured utilisation on both sides; the SambaRack's power is an assumption "
-              "(no published spec).",
-              "Equal per-user speed: both sides are sized for the same per-user and total targets.")
-    if worst >= factor:
-        return Verdict(claim, "Holds", "holds", finding, hinges)
-    if ratio >= factor:
-        return Verdict(claim, "Holds only at the model's central estimate", "conditional", finding, hinges)
-    if best >= factor:
-        return Verdict(claim, "Can't tell: only the favourable end of the uncertainty band reaches it", "unknown",
-                       finding, hinges)
-    return Verdict(claim, "Does not hold", "fails", finding, hinges)
-
-
-def rack_throughput_verdict(*, per_user: float, best_at_target: float | None, batch_at_target: int | None,
-                            chips_at_target: int | None = None, max_any: float | None,
-                            per_user_at_goal: float | None, batch_at_goal: int | None,
-                            chip_label: str, goal: float = CLAIMED_RACK_TOKENS_PER_S) -> Verdict:
-    """(d) "20,000 tok/s per rack": the most output per rack the model finds at the per-user target, and the
-    fastest per-user speed at which a rack reaches the goal at all (from the sweep)."""
-    claim = f"{fmt.tokens_per_s(goal)} per rack (the year-end goal)"
-    hinges = ("Batch: a rack only reaches high throughput by serving many users at once, which slows each of them.",
-              f"Chip: the goal was for the end of 2025; the model checks it on {chip_label}.")
-    if best_at_target is None:
-        at_target = f"No configuration of {chip_label} reaches {fmt.tokens_per_s(per_user)} per user."
-    else:
-        at_target = (f"At {fmt.tokens_per_s(per_user)} per user the best is {fmt.tokens_per_s(best_at_target)} per "
-                     f"rack (batch {batch_at_target} per replica"
-                     + (f" of {fmt.chips(chips_at_target)}" if chips_at_target else "") + ").")
-    if best_at_target is not None and best_at_target >= goal:
-        return Verdict(claim, "Holds", "holds", at_target, hinges)
-    if per_user_at_goal is not None:
-        return Verdict(claim, f"Holds only at {fmt.tokens_per_s(per_user_at_goal)} per user or slower", "conditional",
-                       at_target + f" A rack reaches {fmt.tokens_per_s(goal)} only at batch {batch_at_goal}, "
-                                   f"where each user gets {fmt.tokens_per_s(per_user_at_goal)}.", hinges)
-    return Verdict(claim, "Does not hold", "fails",
-                   at_target + f" The most a rack reaches at any batch is {fmt.tokens_per_s(max_any)}.", hinges)
-
-
-def forty_racks_verdict(*, gpu_racks: int | None, gpu_label: str, gpu_reason: str, h800_racks: int | None,
-                        per_user: float, total: float, claimed: int = CLAIMED_GPU_RACKS) -> Verdict:
-    """(e) "GPUs would need 40 racks": where the number comes from and what the model sizes for the same targets."""
-    claim = f"GPUs would need {claimed} racks"
-    origin = (f"The figure matches DeepSeek's own minimum decode unit: {DEEPSEEK_DECODE_NODES} nodes / "
-              f"{DEEPSEEK_DECODE_GPUS} H800 (V3 report s3.4), chosen to maximise throughput across thousands of "
-              f"users at {fmt.number(DEEPSEEK_PER_USER_LOW)}-{fmt.number(DEEPSEEK_PER_USER_HIGH)} tok/s each, "
-              "not the least hardware one fast user needs.")
-    hinges = ("The targets: the same per-user speed and total output on both sides (sidebar).",
-              "Rack packing: each system's nodes per rack and rack power budget from the catalog.")
-    if gpu_racks is None:
-        return Verdict(claim, f"Can't tell: {gpu_label} cannot meet the targets", "unknown",
-                       origin + f" The model: {gpu_reason}.", hinges)
-    h800 = "" if h800_racks is None else f" H800 (the GPU of the story): {fmt.racks(h800_racks)}."
-    finding = (origin + f" For {fmt.tokens_per_s(per_user)} per user and {fmt.tokens_per_s(total)} in total the "
-               f"model sizes {gpu_label} at {fmt.racks(gpu_racks)}.{h800}")
-    if gpu_racks >= claimed:
-        return Verdict(claim, "Holds", "holds", finding, hinges)
-    return Verdict(claim, f"Does not hold: {fmt.racks(gpu_racks)} of {gpu_label} for the same targets", "fails",
-                   finding, hinges)
-
-
-def summary_label(status: Status) -> str:
-    """A one-word tag for a verdict's status (used as a badge)."""
-    return {"holds": "Holds", "conditional": "Conditional", "fails": "Does not hold", "unknown": "Can't tell"}[status]
+def scenario_for_claim(catalog: Catalog, check: ClaimCheck, custom: str | None = None) -> Scenario:
+    """The app scenario that opens a claim's setting on the sizing page: its model, precision and chips (the
+    baseline too), its targets where it has them, and the link's custom layer. Values outside what the sidebar
+    accepts keep the default (the link must stay valid)."""
+    s = check.scenario
+    values: dict[str, Any] = {"model": s["model"], "precision": s["precision"], "accelerator": s["accelerator"],
+                              "custom": custom}
+    chips = [s["accelerator"], *([s["baseline_accelerator"]] if s.get("baseline_accelerator") else [])]
+    values["accelerators"] = tuple(dict.fromkeys(c for c in chips if c in catalog.accelerators))
+    gpu = next((c for c in chips if c in catalog.accelerators and catalog.accelerators[c].chip_class == "gpu"), None)
+    if gpu:
+        values["gpu"] = gpu
+    for key in ("per_user_tokens_per_s", "total_output_tokens_per_s", "input_tokens", "output_tokens",
+                "context_tokens", "engine"):
+        value = s.get(key)
+        field = FIELDS_BY_KEY[key]
+        if value is None or (field.low is not None and value < field.low) or (field.high is not None
+                                                                             and value > field.high):
+            continue
+        values[key] = float(value) if field.kind == "float" else value
+    if check.kind == "per-user-speed" and "per_user_tokens_per_s" not in values:
+        field = FIELDS_BY_KEY["per_user_tokens_per_s"]
+        if field.low <= check.claimed <= field.high:
+            values["per_user_tokens_per_s"] = float(check.claimed)
+    return dataclasses.replace(default_scenario(catalog), **values)

@@ -28,7 +28,7 @@ MAX_ENCODED_CHARS = 24_000
 MAX_JSON_BYTES = 1_000_000
 _CHECKSUM_CHARS = 12
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATE_FIELDS = {("sources", "accessed"), ("validation", "date")}
+_DATE_FIELDS = {("sources", "accessed"), ("validation", "date"), ("claims", "date")}
 
 
 class CodecError(ValueError):

@@ -9,8 +9,6 @@ Nothing here computes: each function calls one calculator (``fleet.size``, ``dec
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -18,70 +16,20 @@ import streamlit as st
 from calculators.assumptions import AssumptionRange, assumption_ranges, resolve_assumptions
 from calculators.decode import Prediction, predict
 from calculators.errors import ScenarioError
-from calculators.fleet import Sizing, size
-from calculators.precision import candidate_precisions, is_best, no_candidate_reason
+from calculators.fleet import Sizing
 from calculators.shapes import SHIPPED
-from calculators.sweep import sweep
+from ui import compute
+from ui.compute import Files, Overrides, Targets, Unavailable, targets  # noqa: F401 - the pages' names
 from ui.params import Scenario
 from ui.state import catalog_from_files
-
-Files = tuple[tuple[str, bytes], ...]
-Overrides = tuple[tuple[str, Any], ...]
-
-
-@dataclass(frozen=True)
-class Unavailable:
-    """A calculator refused the inputs; ``reason`` is its message (what and why)."""
-
-    accelerator: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Targets:
-    """The scenario values every sizing call shares (hashable, so it keys the caches)."""
-
-    model: str
-    per_user_tokens_per_s: float
-    total_output_tokens_per_s: float
-    input_tokens: int
-    output_tokens: int
-    context_tokens: int
-    engine: str | None
-    overrides: Overrides
-
-
-def targets(scenario: Scenario, **changes: Any) -> Targets:
-    """The scenario's targets and assumption overrides (``changes`` replaces any of them)."""
-    values = {
-        "model": scenario.model or "",
-        "per_user_tokens_per_s": scenario.per_user_tokens_per_s,
-        "total_output_tokens_per_s": scenario.total_output_tokens_per_s,
-        "input_tokens": scenario.input_tokens,
-        "output_tokens": scenario.output_tokens,
-        "context_tokens": scenario.context_tokens,
-        "engine": scenario.engine,
-        "overrides": tuple(sorted(scenario.overrides().items())),
-    }
-    values.update(changes)
-    return Targets(**values)
 
 
 @st.cache_data(max_entries=2048, show_spinner=False)
 def sizing(files: Files, t: Targets, accelerator: str, precision: str,
            extra: Overrides = (), topology: str = SHIPPED) -> Sizing | Unavailable:
-    """``calculators.fleet.size`` for one chip; ``extra`` overrides assumptions on top of the scenario's;
+    """``calculators.fleet.size`` for one chip (:func:`ui.compute.size_chip`, cached on the files' bytes);
     ``topology`` is the replica shape (``shipped`` by the vendor, or a larger ``assumed`` one)."""
-    catalog = catalog_from_files(files)
-    try:
-        a = resolve_assumptions(catalog, accelerator, engine=t.engine, **{**dict(t.overrides), **dict(extra)})
-        return size(catalog, model=t.model, accelerator=accelerator, precision=precision,
-                    per_user_tokens_per_s=t.per_user_tokens_per_s,
-                    total_output_tokens_per_s=t.total_output_tokens_per_s, input_tokens=t.input_tokens,
-                    output_tokens=t.output_tokens, context_tokens=t.context_tokens, assumptions=a,
-                    topology=topology)
-    except ScenarioError as exc:
-        return Unavailable(accelerator, str(exc))
+    return compute.size_chip(catalog_from_files(files), t, accelerator, precision, extra, topology)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -102,29 +50,9 @@ def prediction(files: Files, model: str, accelerator: str, chips: int, precision
 @st.cache_data(max_entries=64, show_spinner="Sweeping batch sizes and layouts…")
 def sweep_frame(files: Files, model: str, accelerators: tuple[str, ...], precision: str, context_tokens: int,
                 engine: str | None, overrides: Overrides = ()) -> tuple[pd.DataFrame, tuple[Unavailable, ...]]:
-    """``calculators.sweep.sweep`` for the chips that support ``precision`` (``best``: each chip over every
-    precision it computes in and the model is served in); the others come back as Unavailable."""
-    catalog = catalog_from_files(files)
-    frames: list[pd.DataFrame] = []
-    skipped: list[Unavailable] = []
-    for chip in accelerators:
-        try:
-            a = resolve_assumptions(catalog, chip, engine=engine, **dict(overrides))
-            if is_best(precision):
-                if not candidate_precisions(catalog, catalog.models[model], catalog.accelerators[chip]):
-                    skipped.append(Unavailable(chip, no_candidate_reason(catalog, catalog.models[model],
-                                                                         catalog.accelerators[chip])))
-                    continue
-            elif precision not in catalog.accelerators[chip].peak_tflops:
-                skipped.append(Unavailable(chip, f"{chip} has no {precision} math; it supports: "
-                                                 f"{', '.join(catalog.accelerators[chip].precisions)}"))
-                continue
-            frames.append(sweep(catalog, model=model, accelerators=[chip], precisions=[precision],
-                                context_tokens=context_tokens, assumptions={chip: a}))
-        except ScenarioError as exc:
-            skipped.append(Unavailable(chip, str(exc)))
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return frame, tuple(skipped)
+    """``calculators.sweep.sweep`` for the chips that support ``precision`` (:func:`ui.compute.sweep_chips`)."""
+    return compute.sweep_chips(catalog_from_files(files), model, accelerators, precision, context_tokens, engine,
+                               overrides)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -134,6 +62,22 @@ def ranges(files: Files, accelerator: str, engine: str | None) -> list[Assumptio
         return assumption_ranges(catalog_from_files(files), accelerator, engine=engine)
     except ScenarioError as exc:
         return Unavailable(accelerator, str(exc))
+
+
+@st.cache_data(max_entries=64, show_spinner="Checking the claims…")
+def story_checks(files: Files, scenario: Scenario) -> list:
+    """:func:`ui.claims.story_checks`: the landing page's story claims checked for this scenario."""
+    from ui.claims import story_checks as check
+
+    return check(catalog_from_files(files), scenario)
+
+
+@st.cache_data(max_entries=16, show_spinner="Checking the claims…")
+def all_claim_checks(files: Files) -> list:
+    """``calculators.claims.check_claims`` on every claim of these catalog files, as the registry states them."""
+    from calculators.claims import check_claims
+
+    return check_claims(catalog_from_files(files))
 
 
 def sizings(files: Files, t: Targets, accelerators: Sequence[str], precision: str,

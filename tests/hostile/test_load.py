@@ -74,7 +74,7 @@ async def _load(url: str, pid_rss) -> dict:
 
 
 def test_concurrent_sessions_walk_every_page_without_errors(app_server, hostile_report):
-    """20 concurrent websocket sessions each render all six pages (good and hostile links) with zero errors."""
+    """20 concurrent websocket sessions each render all seven pages (good and hostile links) with zero errors."""
     # Its own thread: the browser tests' Playwright (sync API) keeps an event loop running on the main thread.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         out = pool.submit(asyncio.run, asyncio.wait_for(_load(app_server.url, app_server.rss_mb),
@@ -90,7 +90,7 @@ def test_concurrent_sessions_walk_every_page_without_errors(app_server, hostile_
     print(f"load: sessions={len(walks)} runs={len(runs)} errors={len(errors)} wall={out['wall']:.1f}s "
           f"rss warm={out['rss_warm']:.0f}MB peak={out['rss_peak']:.0f}MB growth={growth:.1f}MB")
 
-    assert len(pages) == 6, f"expected the six pages in the navigation, got {pages}"
+    assert len(pages) == 7, f"expected the seven pages in the navigation, got {pages}"
     assert out["held"] == SESSIONS
     assert not errors, "\n".join(errors[:20])
     assert len(runs) == SESSIONS * (len(pages) + 1)

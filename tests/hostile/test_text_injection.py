@@ -19,7 +19,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from calculators import default_catalog
-from ui import analysis, codec, export
+from ui import analysis, claims, codec, export, report
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -36,7 +36,11 @@ PLOTLY_LIVE = ("<script>", "<b>", "<a ")
 def _evil_code() -> str:
     chip = default_catalog().accelerators["h200-sxm"].model_dump(mode="python", exclude_none=True)
     chip.update(id=EVIL_ID, name=EVIL_NAME, vendor=FORMULA)
-    return codec.encode({"accelerators": [codec._jsonable(chip)]})
+    layer = claims.user_claim_layer({"vendor": EVIL_NAME, "claim": EVIL_NAME, "url": "javascript:alert(1)",
+                                     "kind": "per-user-speed", "claimed": 10.0, "model": "deepseek-r1",
+                                     "accelerator": EVIL_ID, "chips": 8, "precision": "fp8"},
+                                    {"accelerators": [codec._jsonable(chip)]})
+    return codec.encode(layer)
 
 
 @pytest.fixture(scope="module")
@@ -88,12 +92,12 @@ def _plotly_texts(at: AppTest) -> list[str]:
     return texts
 
 
-PAGES = ["ui/pages/claim.py", "ui/pages/size.py", "ui/pages/frontier.py", "ui/pages/sensitivity.py",
-         "ui/pages/catalog.py", "ui/pages/method.py"]
+PAGES = ["ui/pages/claim.py", "ui/pages/size.py", "ui/pages/claims.py", "ui/pages/frontier.py",
+         "ui/pages/sensitivity.py", "ui/pages/catalog.py", "ui/pages/method.py"]
 
 
 # Pages whose markdown shows the focus/GPU chip's name (so the check below is not vacuous there).
-NAME_IN_MARKDOWN = {"ui/pages/claim.py", "ui/pages/sensitivity.py"}
+NAME_IN_MARKDOWN = {"ui/pages/claim.py", "ui/pages/sensitivity.py", "ui/pages/claims.py"}
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -134,6 +138,15 @@ def test_hostile_chip_name_reaches_tables_as_plain_text(evil_code):
     at = _run("ui/pages/catalog.py", evil_code)
     texts = _table_texts(at)
     assert EVIL_NAME in texts and FORMULA in texts
+
+
+def test_hostile_chip_and_claim_are_escaped_in_the_report(evil_code):
+    """The stakeholder report (ui.report) shows the hostile chip and claim only as escaped text: no tag, no
+    javascript: link, outside plotly.js itself."""
+    text = report.report_for_query(f"v=1&gpu={EVIL_ID}&accelerators={EVIL_ID}&custom={evil_code}")
+    assert report.e(EVIL_NAME) in text
+    live = [raw for raw in (SCRIPT, "<b>bold", '<a href="https://evil', 'href="javascript:') if raw in text]
+    assert not live, f"user text reaches the report as HTML: {live}"
 
 
 def test_no_user_text_reaches_unsafe_html():

@@ -1,6 +1,7 @@
 """The claim, sizing, frontier and sensitivity pages through AppTest: they run on defaults and on linked scenarios,
 and what they show is exactly what the calculators return for the same scenario, formatted by ui.format."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from calculators import default_catalog
 from calculators.assumptions import resolve_assumptions
 from calculators.fleet import size
 from ui import format as fmt
+from ui.claims import story_checks
+from ui.params import default_scenario
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 CATALOG = default_catalog()
@@ -63,16 +66,20 @@ def test_claim_metrics_are_the_sizings_of_both_sides():
     assert table.loc["Energy per day (facility)", "sn40l (BF16)"] == fmt.energy_j(sn.energy_per_day_kwh * 3.6e6)
 
 
-def test_claim_verdicts_cover_the_five_claims():
-    """The verdict table has the story's five claims in order, each with a known status; the "40 racks" verdict
-    names the GPU side's racks from fleet.size (the other verdicts' logic is pinned in test_claims.py)."""
-    at = _page("ui/pages/claim.py")
+def test_claim_verdicts_are_the_registry_story_checked_for_the_sidebar():
+    """The verdict table is the registry's story claims in order, each verdict exactly what calculators.claims
+    returns for the sidebar's scenario (the verdict logic itself is pinned in tests/calculators/test_claims.py)."""
+    at = _page("ui/pages/claim.py", gpu="b200")
     verdicts = at.dataframe[1].value
-    assert [c[:3] for c in verdicts["claim"]] == ["(a)", "(b)", "(c)", "(d)", "(e)"]
+    scenario = dataclasses.replace(default_scenario(CATALOG), gpu="b200")
+    expected = story_checks(CATALOG, scenario)
+    assert len(expected) >= 5
+    assert list(verdicts["claim"]) == [f"({k}) {v.claim}" for k, v in expected]
+    assert list(verdicts["verdict"]) == [v.verdict for _, v in expected]
     assert set(verdicts["status"]) <= {"Holds", "Conditional", "Does not hold", "Can't tell"}
-    racks = _size("h200-sxm", "best").racks
-    assert verdicts["verdict"][4] == ("Holds" if racks >= 40 else
-                                      f"Does not hold: {fmt.racks(racks)} of h200-sxm for the same targets")
+    racks = next(v for _, v in expected if v.kind == "racks-for-target")
+    assert racks.scenario["accelerator"] == "b200"
+    assert racks.predicted == _size("b200", racks.scenario["precision"]).racks
 
 
 def test_claim_switches_gpu_side_from_the_link():

@@ -4,15 +4,14 @@ GPU side, both sized by the calculators for the sidebar's targets, then each cla
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
 
 import pandas as pd
 import streamlit as st
 
-from calculators.decode import Prediction
+from calculators.claims import ClaimCheck
 from calculators.fleet import Sizing
-from calculators.memory import bytes_per_element, weight_bytes
-from ui import analysis, charts, claims, codec, export, market, results, state
+from ui import analysis, charts, claims, comparison, export, market, report, results, state
 from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page
@@ -28,48 +27,6 @@ STORY = (
 BADGE = {"holds": ("green", ":material/check_circle:"), "conditional": ("orange", ":material/rule:"),
          "fails": ("red", ":material/cancel:"), "unknown": ("gray", ":material/help:")}
 STATUS_TEXT = {"holds": "Holds", "conditional": "Conditional", "fails": "Does not hold", "unknown": "Can't tell"}
-# (label, formatter, value key, band keys) for the side-by-side table
-ROWS: tuple[tuple[str, Callable, str, tuple[str, str] | None], ...] = (
-    ("Chips", fmt.chips, "chips", ("chips_low", "chips_high")),
-    ("Nodes", lambda n: fmt.count(n, "node"), "nodes", None),
-    ("Racks", fmt.racks, "racks", None),
-    ("IT power", fmt.power_kw, "it_power_kw", ("it_power_kw_low", "it_power_kw_high")),
-    ("Facility power", fmt.power_kw, "facility_power_kw", None),
-    ("Energy per day (facility)", lambda kwh: fmt.energy_j(None if kwh is None else kwh * 3.6e6),
-     "energy_per_day_kwh", None),
-    ("Energy per output token (IT)", fmt.joules_per_token, "joules_per_output_token",
-     ("joules_per_output_token_low", "joules_per_output_token_high")),
-    ("Per-user speed reached", fmt.tokens_per_s, "per_user_tokens_per_s",
-     ("per_user_tokens_per_s_low", "per_user_tokens_per_s_high")),
-    ("Total output", fmt.tokens_per_s, "total_output_tokens_per_s", None),
-    ("Capex", fmt.usd, "capex_usd", None),
-    ("$ per million output tokens", fmt.usd_per_million_tokens, "usd_per_million_output_tokens",
-     ("usd_per_million_output_tokens_low", "usd_per_million_output_tokens_high")),
-    ("Decode bound by", str, "bound_by", None),
-    ("Replica layout", str, "layout", None),
-)
-
-
-def cell(result: object, key: str, formatter: Callable, band: tuple[str, str] | None) -> str:
-    """One side-by-side cell: the formatted calculator value with its band, or why there is none."""
-    if not isinstance(result, Sizing):
-        return "not available"
-    if not result.feasible:
-        return "infeasible"
-    value = getattr(result, key)
-    text = formatter(value)
-    if band is not None and getattr(result, band[0]) is not None:
-        text += f" ({formatter(getattr(result, band[0]))} to {formatter(getattr(result, band[1]))})"
-    return text
-
-
-def side_by_side(sn: object, gpu: object, sn_label: str, gpu_label: str) -> pd.DataFrame:
-    """The table of both sides, one row per quantity, values as people read them."""
-    return pd.DataFrame({"quantity": [r[0] for r in ROWS],
-                         sn_label: [cell(sn, key, f, band) for _, f, key, band in ROWS],
-                         gpu_label: [cell(gpu, key, f, band) for _, f, key, band in ROWS]})
-
-
 def _why(result: object) -> str:
     if isinstance(result, Sizing):
         return result.reason
@@ -94,15 +51,7 @@ def _metrics(result: object, label: str, key: str) -> None:
                                      "catalog has no price for this chip.")
 
 
-def _best_prediction(files, model: str, chip: str, context: int, engine, overrides=()) -> Prediction | None:
-    """The fastest of MTP 0-3 for one SambaRack at batch 1 (each a calculator prediction)."""
-    found = [results.prediction(files, model, chip, claims.CLAIM_CHIPS, claims.CLAIM_PRECISION, 1, context, k,
-                                engine, overrides) for k in range(4)]
-    ok = [p for p in found if isinstance(p, Prediction) and p.fits_in_memory]
-    return max(ok, key=lambda p: p.per_user_tokens_per_s) if ok else None
-
-
-def _verdict_box(v: claims.Verdict, letter: str) -> None:
+def _verdict_box(v: ClaimCheck, letter: str) -> None:
     colour, icon = BADGE[v.status]
     with st.container(border=True):
         st.markdown(f"**({letter}) \"{escape_markdown(v.claim)}\"**")
@@ -110,58 +59,9 @@ def _verdict_box(v: claims.Verdict, letter: str) -> None:
         st.write(escape_markdown(v.finding))
         if v.hinges:
             st.caption("Hinges on: " + " ".join(escape_markdown(h) for h in v.hinges))
-
-
-def _speed_claim(ctx: Context, files, model: str) -> tuple[claims.Verdict, Prediction | None]:
-    s = ctx.scenario
-    chip = claims.CLAIM_CHIP
-    base = _best_prediction(files, model, chip, s.context_tokens, s.engine)
-    if base is None:
-        return claims.unavailable_verdict(f"{claims.CLAIMED_PER_USER:g} tok/s per user on 16 SN40L",
-                                          f"no layout of 16 {chip} holds {model}"), None
-    rng = results.ranges(files, chip, s.engine)
-    ends = {r.name: r for r in rng} if isinstance(rng, list) else {}
-    wanted = {"fixed_latency_us_per_layer": ("low", "the engine's fixed latency is at its low end ({} µs/layer)"),
-              "memory_bandwidth_efficiency": ("high", "memory bandwidth efficiency is at its high end ({})"),
-              "usable_memory_fraction": ("high", "usable memory is at its high end ({})")}
-    favourable: dict[str, float] = {}
-    together: list[tuple[str, float]] = []
-    for name, (end, words) in wanted.items():
-        r = ends.get(name)
-        if r is None:
-            continue
-        value = getattr(r, end)
-        together.append((name, value))
-        p = _best_prediction(files, model, chip, s.context_tokens, s.engine, ((name, value),))
-        if p is not None:
-            favourable[words.format(fmt.number(value))] = p.per_user_tokens_per_s
-    both = _best_prediction(files, model, chip, s.context_tokens, s.engine, tuple(together))
-    layer = claims.hbm_reads_layer(ctx.catalog, chip)
-    hbm = None
-    if layer is not None:
-        what_if_files = (*files, ("what-if", codec.layer_yaml(layer).encode("utf-8")))
-        p = _best_prediction(what_if_files, model, chip + claims.WHAT_IF_SUFFIX, s.context_tokens, s.engine)
-        hbm = None if p is None else p.per_user_tokens_per_s
-    sn = ctx.catalog.accelerators[chip]
-    tiers = ", ".join(f"{t.tier.upper()} {fmt.number(t.capacity_gb.value)} GB at "
-                      f"{fmt.number(t.bandwidth_gb_s.value)} GB/s" for t in sn.memory_tiers)
-    m = ctx.catalog.models[model]
-    sizes = ", ".join(f"{fmt.number(weight_bytes(m, bytes_per_element(ctx.catalog, p)) / 1e12)} TB at {p.upper()}"
-                      for p in dict.fromkeys((claims.CLAIM_PRECISION, m.native_precision))
-                      if p in ctx.catalog.precisions)
-    memory_note = (f"Memory tier the weights stream from: {model} is {sizes} of weights; each SN40L has {tiers}. "
-                   "The model fills the fastest tier first and reads each byte from the tier it sits in, so whatever "
-                   "does not fit in the 16 chips' HBM streams from DDR; the precision the weights are stored in "
-                   "(the engine's assumption) decides how much fits.")
-    fixed = ends["fixed_latency_us_per_layer"].value if "fixed_latency_us_per_layer" in ends else float("nan")
-    verdict = claims.per_user_verdict(
-        claimed=claims.CLAIMED_PER_USER, predicted=base.per_user_tokens_per_s,
-        predicted_high=base.per_user_tokens_per_s_high, mtp_layers=base.mtp_layers, favourable=favourable,
-        all_favourable=both.per_user_tokens_per_s if both else base.per_user_tokens_per_s, hbm_reads=hbm,
-        fixed_latency_us=fixed, memory_note=memory_note,
-        calibrated_on_claim=any(v.accelerator == chip and v.use == "calibrate" and v.metric == "per_user_tokens_per_s"
-                                for v in ctx.catalog.validation.values()))
-    return verdict, base
+        if v.note:
+            st.caption(escape_markdown(v.note))
+        st.caption(f"Source: {escape_markdown(v.source_title)} ({escape_markdown(v.date)})")
 
 
 def body(ctx: Context) -> None:
@@ -197,7 +97,7 @@ def body(ctx: Context) -> None:
         _metrics(sn, f"SambaNova: {cat.accelerators[claims.CLAIM_CHIP].name}", "claim_sn")
     with right:
         _metrics(gpu, f"GPU side: {gpu_name}", "claim_gpu")
-    table = side_by_side(sn, gpu, sn_label, gpu_label)
+    table = comparison.side_by_side(sn, gpu, sn_label, gpu_label)
     st.dataframe(table, hide_index=True, width="stretch", key="claim_table")
     st.caption("Each side is the fewest chips that reach both targets. Brackets give the range the model's "
                "uncertainty allows (wider for chips with fewer public measurements). A dash means the catalog has "
@@ -206,45 +106,20 @@ def body(ctx: Context) -> None:
         st.caption(f"How {escape_markdown(label)} is sized: {escape_markdown(_why(result))}.")
 
     st.header("The story's claims, checked")
-    speed, base = _speed_claim(ctx, files, model)
     sn_sweep, _ = results.sweep_frame(files, model, (claims.CLAIM_CHIP,), claims.CLAIM_PRECISION, s.context_tokens,
                                       s.engine, t.overrides)
     gpu_sweep, skipped = results.sweep_frame(files, model, (s.gpu,), s.precision, s.context_tokens, s.engine,
                                              t.overrides)
-    gpu_best = analysis.best_per_user(gpu_sweep, s.gpu)
-    production = cat.validation.get(claims.DEEPSEEK_PRODUCTION_POINT)  # the measured speed, with its source
-    faster = claims.speedup_verdict(
-        sn_per_user=base.per_user_tokens_per_s if base else 0.0,
-        sn_label="the model's batch-1 prediction for one SambaRack", gpu_best_per_user=gpu_best, gpu_label=s.gpu,
-        **({"deepseek_per_user": production.measured} if production else {}))
-    if isinstance(sn, Sizing) and sn.feasible and isinstance(gpu, Sizing) and gpu.feasible:
-        efficient = claims.efficiency_verdict(
-            sn_joules=sn.joules_per_output_token, sn_joules_low=sn.joules_per_output_token_low,
-            sn_joules_high=sn.joules_per_output_token_high, gpu_joules=gpu.joules_per_output_token,
-            gpu_joules_low=gpu.joules_per_output_token_low, gpu_joules_high=gpu.joules_per_output_token_high,
-            sn_chips=sn.chips, gpu_chips=gpu.chips, gpu_label=s.gpu, per_user=s.per_user_tokens_per_s)
-    else:
-        efficient = claims.unavailable_verdict("5x more efficient than GPUs",
-                                               f"{sn_label}: {_why(sn)}; {gpu_label}: {_why(gpu)}")
-    goal = analysis.rack_goal(sn_sweep, claims.CLAIM_CHIP, s.per_user_tokens_per_s, claims.CLAIMED_RACK_TOKENS_PER_S)
-    rack = claims.rack_throughput_verdict(
-        per_user=s.per_user_tokens_per_s, best_at_target=goal.best_at_target, batch_at_target=goal.batch_at_target,
-        chips_at_target=goal.chips_at_target,
-        max_any=goal.max_any, per_user_at_goal=goal.per_user_at_goal, batch_at_goal=goal.batch_at_goal,
-        chip_label="SN40L")
-    h800 = results.sizing(files, t, "h800-sxm", s.precision) if "h800-sxm" in cat.accelerators else None
-    forty = claims.forty_racks_verdict(
-        gpu_racks=gpu.racks if isinstance(gpu, Sizing) and gpu.feasible else None, gpu_label=s.gpu,
-        gpu_reason=_why(gpu), h800_racks=h800.racks if isinstance(h800, Sizing) and h800.feasible else None,
-        per_user=s.per_user_tokens_per_s, total=s.total_output_tokens_per_s)
-    verdicts = [("a", speed), ("b", faster), ("c", efficient), ("d", rack), ("e", forty)]
+    verdicts = results.story_checks(files, dataclasses.replace(s, custom=None))
     summary = pd.DataFrame({"claim": [f"({k}) {v.claim}" for k, v in verdicts],
                             "verdict": [v.verdict for _, v in verdicts],
                             "status": [STATUS_TEXT[v.status] for _, v in verdicts]})
     st.dataframe(summary, hide_index=True, width="stretch", key="claim_verdicts")
-    st.caption("One line per claim; the boxes below give the numbers behind each verdict and what it hinges on.")
+    st.caption("One line per claim, each an entry of the claims registry (the Claims page lists every vendor's); "
+               "the boxes below give the numbers behind each verdict and what it hinges on.")
     for letter, v in verdicts:
         _verdict_box(v, letter)
+    goal = next((v.claimed for _, v in verdicts if v.kind == "throughput"), None)
 
     st.subheader("Speed per user against throughput per rack")
     frontier = analysis.pareto_frontier(pd.concat([sn_sweep, gpu_sweep], ignore_index=True),
@@ -253,7 +128,7 @@ def body(ctx: Context) -> None:
         st.info("No configuration of either side fits in memory, so there is no frontier to draw.")
     else:
         fig = charts.frontier_figure(frontier, "output_tokens_per_s_per_rack", axis_title="Output tok/s per rack",
-                                     per_user_target=s.per_user_tokens_per_s, goal=claims.CLAIMED_RACK_TOKENS_PER_S,
+                                     per_user_target=s.per_user_tokens_per_s, goal=goal,
                                      names={claims.CLAIM_CHIP: sn_label, s.gpu: gpu_label})
         st.plotly_chart(fig, key="claim_frontier", width="stretch")
         st.caption("Each line is the best a chip can do: moving right serves each user faster, moving up gets more "
@@ -263,9 +138,16 @@ def body(ctx: Context) -> None:
     for u in skipped:
         st.caption(f"{escape_markdown(u.accelerator)}: {escape_markdown(u.reason)}")
     export_frame = pd.DataFrame([{"claim": v.claim, "verdict": v.verdict, "status": v.status,
-                                  "finding": v.finding, "hinges_on": " ".join(v.hinges)} for _, v in verdicts])
+                                  "finding": v.finding, "hinges_on": " ".join(v.hinges), "source": v.source_title,
+                                  "date": v.date} for _, v in verdicts])
     both = analysis.comparison_frame({claims.CLAIM_CHIP: sn, s.gpu: gpu})
     ids = export.sources_used(cat, accelerators=[claims.CLAIM_CHIP, s.gpu], models=[model])
+    link = ctx.share_url
+    st.download_button("Download report", data=lambda: report.report_for_share_url(link),
+                       file_name="rackscale-report.html", mime="text/html", on_click="ignore", key="dl_report",
+                       icon=":material/description:",
+                       help="One HTML file with this scenario, the sizing, the verdicts, the chart, the assumptions "
+                            "and every source; it opens offline and holds the link that reopens it.")
     c1, c2 = st.columns(2)
     c1.download_button("Download the verdicts (CSV)",
                        data=export.to_csv(export_frame, title="claim verdicts", scenario=ctx.csv_scenario(),

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from calculators.shapes import ASSUMED, SHIPPED, TOPOLOGIES
-from ui import analysis, charts, export, market, results, state
+from ui import analysis, charts, export, market, report, results, state
 from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page
@@ -137,6 +137,13 @@ def body(ctx: Context) -> None:
                                           catalog=ctx.catalog, source_ids=ids),
                        file_name="rackscale-size.csv", mime="text/csv", on_click="ignore", key="dl_size",
                        icon=":material/download:")
+    # the report of exactly this page: the scenario's link plus the page's replica-shape choice
+    link = ctx.share_url + (f"&size_topology={topology}" if topology != SHIPPED else "")
+    st.download_button("Download report", data=lambda: report.report_for_share_url(link),
+                       file_name="rackscale-report.html", mime="text/html", on_click="ignore", key="dl_report",
+                       icon=":material/description:",
+                       help="One HTML file with this scenario, the sizing, the verdicts, the chart, the assumptions "
+                            "and every source; it opens offline and holds the link that reopens it.")
 
     tabs = st.tabs([title for _, title, _, _, _ in CHARTS])
     for tab, (metric, title, axis, scale, caption) in zip(tabs, CHARTS, strict=True):

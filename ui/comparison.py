@@ -1,0 +1,52 @@
+"""The landing page's side-by-side table (one row per quantity, one column per side), built from calculator
+results and formatted by :mod:`ui.format` (no Streamlit), so the page and the stakeholder report show the same."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from calculators.fleet import Sizing
+from ui import format as fmt
+
+# (label, formatter, value key, band keys) for the side-by-side table
+ROWS: tuple[tuple[str, Callable, str, tuple[str, str] | None], ...] = (
+    ("Chips", fmt.chips, "chips", ("chips_low", "chips_high")),
+    ("Nodes", lambda n: fmt.count(n, "node"), "nodes", None),
+    ("Racks", fmt.racks, "racks", None),
+    ("IT power", fmt.power_kw, "it_power_kw", ("it_power_kw_low", "it_power_kw_high")),
+    ("Facility power", fmt.power_kw, "facility_power_kw", None),
+    ("Energy per day (facility)", lambda kwh: fmt.energy_j(None if kwh is None else kwh * 3.6e6),
+     "energy_per_day_kwh", None),
+    ("Energy per output token (IT)", fmt.joules_per_token, "joules_per_output_token",
+     ("joules_per_output_token_low", "joules_per_output_token_high")),
+    ("Per-user speed reached", fmt.tokens_per_s, "per_user_tokens_per_s",
+     ("per_user_tokens_per_s_low", "per_user_tokens_per_s_high")),
+    ("Total output", fmt.tokens_per_s, "total_output_tokens_per_s", None),
+    ("Capex", fmt.usd, "capex_usd", None),
+    ("$ per million output tokens", fmt.usd_per_million_tokens, "usd_per_million_output_tokens",
+     ("usd_per_million_output_tokens_low", "usd_per_million_output_tokens_high")),
+    ("Decode bound by", str, "bound_by", None),
+    ("Replica layout", str, "layout", None),
+)
+
+
+def cell(result: object, key: str, formatter: Callable, band: tuple[str, str] | None) -> str:
+    """One side-by-side cell: the formatted calculator value with its band, or why there is none."""
+    if not isinstance(result, Sizing):
+        return "not available"
+    if not result.feasible:
+        return "infeasible"
+    value = getattr(result, key)
+    text = formatter(value)
+    if band is not None and getattr(result, band[0]) is not None:
+        text += f" ({formatter(getattr(result, band[0]))} to {formatter(getattr(result, band[1]))})"
+    return text
+
+
+def side_by_side(sn: object, gpu: object, sn_label: str, gpu_label: str) -> pd.DataFrame:
+    """The table of both sides, one row per quantity, values as people read them."""
+    return pd.DataFrame({"quantity": [r[0] for r in ROWS],
+                         sn_label: [cell(sn, key, f, band) for _, f, key, band in ROWS],
+                         gpu_label: [cell(gpu, key, f, band) for _, f, key, band in ROWS]})
