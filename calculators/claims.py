@@ -124,6 +124,14 @@ def _context(s: ClaimScenario) -> int:
     return s.context_tokens if s.context_tokens is not None else s.input_tokens + s.output_tokens // 2
 
 
+def _workload(s: ClaimScenario) -> dict[str, int]:
+    """How ``predict`` serves the claim's scenario: its workload (prefill sharing the chips, as measured end-to-end
+    claims are run) when it names input and output lengths, else a pure decode step at its context."""
+    if s.context_tokens is None and s.input_tokens and s.output_tokens:
+        return {"input_tokens": s.input_tokens, "output_tokens": s.output_tokens}
+    return {"context_tokens": _context(s)}
+
+
 @dataclass(frozen=True)
 class _Run:
     """What every calculator call of one check shares."""
@@ -150,7 +158,7 @@ class _Run:
         for c in concurrencies:
             for k in self.mtps(chip, cat):
                 p = predict(cat, model=self.scenario.model, accelerator=chip, chips=chips, precision=precision,
-                            concurrency=c, context_tokens=_context(self.scenario), mtp_layers=k, assumptions=a)
+                            concurrency=c, mtp_layers=k, assumptions=a, **_workload(self.scenario))
                 if p.fits_in_memory:
                     out.append(p)
         return out
@@ -306,8 +314,7 @@ def _does_not_fit(run: _Run, claim: Claim, where: str, ranges: Mapping[str, Any]
     finding = f"No layout of {where} holds {s.model} at {s.precision}"
     if s.chips:
         p = predict(run.catalog, model=s.model, accelerator=s.accelerator, chips=s.chips, precision=s.precision,
-                    concurrency=s.concurrency or 1, context_tokens=_context(s),
-                    assumptions=run.assumptions(s.accelerator))
+                    concurrency=s.concurrency or 1, assumptions=run.assumptions(s.accelerator), **_workload(s))
         finding += f": weights and cache need {p.memory_used_fraction:.0%} of their memory"
     usable = ranges.get("usable_memory_fraction")
     hinges = (f"Usable memory: {n(usable.value)} of each chip's capacity ({n(usable.low)}-{n(usable.high)} "

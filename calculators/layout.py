@@ -78,7 +78,8 @@ def candidate_layouts(
     stage is larger (then up to the heads: SRAM-only chips must shard that far); DP groups fill the rest. Experts:
     expert parallel over every chip of the stage (more ranks than experts hold replicas, as DeepSeek's EP320 does),
     or pure tensor parallel when the stage fits in the scale-up domain. A dense model has no expert choice.
-    ``pipeline`` adds power-of-two pipeline stages (at most one per layer).
+    ``pipeline`` adds power-of-two pipeline stages (at most one per layer), and lets a stage's attention shard over
+    all its chips even when they are not a power of two.
     """
     if chips < 1:
         raise ScenarioError(f"'chips' must be >= 1 (got {chips})")
@@ -88,6 +89,10 @@ def candidate_layouts(
         n = chips // pp
         most_tp = model.attention.heads if pipeline else min(model.attention.heads, max(1, scale_up_domain_chips))
         tps = _powers_of_two_dividing(n, most_tp)
+        if pipeline and n <= most_tp and n not in tps:
+            # a compiled SRAM pipeline shards each stage over all its chips, whatever their count (Groq's 576 =
+            # 64 stages x 9): no DP copies of the weights, which SRAM cannot afford
+            tps.append(n)
         if model.moe is None:
             layouts += [Layout(chips, t, 1, pp) for t in tps if t == n] or [Layout(chips, tps[-1], 1, pp)]
             continue

@@ -191,11 +191,15 @@ def evaluate_step(
     tokens_chip = tokens_rank / t  # tokens each chip of the rank carries through the FFN/MoE
     c_eff = memory.effective_context_tokens(model, c)
     kv_split = attention.kv_split(model, t)
+    # a MoE model's few dense layers follow attention's TP (DeepSeek's layout); a dense model's FFN is sharded over
+    # the whole stage (the layout's FFN TP, e.g. "tp64dp9-tp576"), every DP rank's tokens gathered through it
+    ffn_group = t if model.moe else moe_tp
+    ffn_tokens = tokens_rank if model.moe else decode_tokens_replica
 
     # F5 bytes read per step, per chip
     weight = {
         "attention_weights": p.attention * projection_b / t,
-        "dense_ffn": p.dense_ffn * bw / t,
+        "dense_ffn": p.dense_ffn * bw / ffn_group,
         "shared_experts": p.shared * bw / t,  # sharded like the dense FFN; replicated per DP rank (as DeepSeek)
         "lm_head": p.head * bw / t,
     }
@@ -218,7 +222,7 @@ def evaluate_step(
         "attention_weights": FLOPS_PER_MAC * p.attention * tokens_rank / t,
         "kv_cache": attention.decode_flops_per_cached_token_layer(model) * c_eff * model.layers
         * decode_tokens_rank / t,
-        "dense_ffn": FLOPS_PER_MAC * p.dense_ffn * tokens_rank / t,
+        "dense_ffn": FLOPS_PER_MAC * p.dense_ffn * ffn_tokens / ffn_group,
         "shared_experts": FLOPS_PER_MAC * p.shared * tokens_rank / t,
         # the busiest expert-parallel rank's share of the T x k token-expert assignments (straggler)
         "routed_experts": FLOPS_PER_MAC * p.expert * p.active_experts * p.moe_layers * tokens_replica / n
@@ -228,11 +232,12 @@ def evaluate_step(
 
     # F3 capacity and tier placement, hottest first: always-read weights, KV, routed experts
     # (per stage-chip, then split over the P stages; the KV of all P micro-batches = P x one micro-batch's, / P)
-    always_stored = p.attention * projection_b + (p.dense_ffn + p.shared + p.head + p.embedding + p.mtp) * bw
-    always_stored = always_stored / t / pp
+    always_stored = p.attention * projection_b + (p.shared + p.head + p.embedding + p.mtp) * bw
+    always_stored = always_stored / t / pp + p.dense_ffn * bw / ffn_group / pp
     always_stored = always_stored + memory.activation_bytes(model, tokens_chip, act_b)
     kv_per_sequence = c * memory.kv_bytes_per_token(model, kv_b) / kv_split  # per chip of the sequence's rank
-    kv_stored = seqs_rank * kv_per_sequence
+    # every stage holds the KV of its L/P layers for all the rank's sequences (of all P micro-batches in flight)
+    kv_stored = np.ceil(b_all / dp) * kv_per_sequence / pp
     experts_stored = (
         np.ceil(p.routed_experts / ep) * p.expert * p.moe_layers * bw / moe_tp / pp if model.moe else np.zeros_like(n)
     )
@@ -253,7 +258,7 @@ def evaluate_step(
     # each component's shape on its kernel curve
     shape = {
         "attention_weights": ("gemm", projection_precision, tokens_rank, None),
-        "dense_ffn": ("gemm", precision, tokens_rank, None),
+        "dense_ffn": ("gemm", precision, ffn_tokens, None),
         "shared_experts": ("gemm", precision, tokens_rank, None),
         "lm_head": ("gemm", precision, decode_tokens_rank, None),
         "routed_experts": ("grouped_gemm", precision, tokens_per_expert, None),
@@ -308,11 +313,14 @@ def evaluate_step(
                                         fallback_fraction=link_f)
 
     moe_tp_all_reduce = ep == 1  # experts tensor-parallel: their output needs an all-reduce like a dense FFN
-    all_reduces = model.layers + model.dense_layers + np.where(moe_tp_all_reduce, p.moe_layers, 0)
+    all_reduces = model.layers + np.where(moe_tp_all_reduce, p.moe_layers, 0)
 
     def communication(tokens_rank_part, tokens_chip_part):
         """(dispatch, combine, other) seconds for a step (or a micro-batch) carrying these tokens."""
         other = all_reduces * tp_all_reduce(tokens_rank_part * d * act_b, t)
+        # the dense FFN's all-reduce runs over its own group with its own tokens (attention's at DP 1)
+        ffn_part = tokens_rank_part if model.moe else tokens_rank_part * ffn_tokens / np.maximum(tokens_rank, 1e-12)
+        other = other + model.dense_layers * tp_all_reduce(ffn_part * d * act_b, ffn_group)
         dispatch = np.zeros_like(n)
         combine = np.zeros_like(n)
         if model.moe:
