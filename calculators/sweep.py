@@ -71,6 +71,10 @@ class TextColumn:
 Column = np.ndarray | TextColumn
 
 
+def _slice(column: Column, lo: int, hi: int) -> Column:
+    return TextColumn(column.labels, column.codes[lo:hi]) if isinstance(column, TextColumn) else column[lo:hi]
+
+
 def _concatenate(parts: Sequence[Column]) -> Column:
     return TextColumn.concatenate(parts) if isinstance(parts[0], TextColumn) else np.concatenate(parts)
 
@@ -369,8 +373,8 @@ def write_csv(blocks: dict[str, Column] | Iterable[dict[str, Column]], sink) -> 
     :func:`iter_sweep_blocks`) as CSV to ``sink`` (a path or a binary file object) with pyarrow's C++ writer: floats
     to six significant digits, text dictionary-encoded, no per-row Python and no pandas. Returns the number of rows.
 
-    The blocks are formatted in worker threads (the writer releases the GIL), one per core, once all are computed;
-    they are written in order."""
+    Once all blocks are computed, one contiguous slice of rows per core is rounded, converted and formatted in a
+    worker thread (numpy and the writer release the GIL); the slices are written in order."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
@@ -381,22 +385,31 @@ def write_csv(blocks: dict[str, Column] | Iterable[dict[str, Column]], sink) -> 
         out = io.BytesIO()
         # ids and labels hold no commas or quotes: write them bare, as pandas did; quote only if one ever does
         try:
-            pa_csv.write_csv(table, out, pa_csv.WriteOptions(quoting_style="none", include_header=header))
+            pa_csv.write_csv(table, out, pa_csv.WriteOptions(quoting_style="none", include_header=header, batch_size=8192))
         except pa.ArrowInvalid:
             out = io.BytesIO()
-            pa_csv.write_csv(table, out, pa_csv.WriteOptions(quoting_style="needed", include_header=header))
+            pa_csv.write_csv(table, out, pa_csv.WriteOptions(quoting_style="needed", include_header=header, batch_size=8192))
         return out.getvalue()
 
-    # compute every block first, then format them on every core at once: formatting beside the computation made
-    # both compete for the interpreter (measured slower on 2 cores); the blocks of a full sweep take ~30 MB
-    tables = [pa.Table.from_arrays([_arrow_array(pa, c) for c in columns.values()], names=list(columns))
-              for columns in blocks]
-    rows = sum(t.num_rows for t in tables)
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        parts = []
-        for table in tables:
-            for start in range(0, max(table.num_rows, 1), _CSV_BLOCK_ROWS):
-                parts.append(pool.submit(formatted, table.slice(start, _CSV_BLOCK_ROWS), not parts))
+    # compute every block first, then round, convert and format contiguous slices of all of them on every core at
+    # once (numpy's rounding and the writer both release the interpreter); formatting beside the computation made
+    # both compete for it (measured slower on 2 cores). A full sweep's blocks take ~30 MB.
+    blocks = list(blocks)
+    if not blocks:
+        return 0
+    names = list(blocks[0])
+    columns = {name: _concatenate([b[name] for b in blocks]) for name in names}
+    rows = len(next(iter(columns.values())))
+    workers = max(1, min(os.cpu_count() or 1, -(-rows // _CSV_BLOCK_ROWS)))
+    bounds = np.linspace(0, rows, workers + 1).astype(int)
+
+    def part(lo: int, hi: int, header: bool) -> bytes:
+        table = pa.Table.from_arrays([_arrow_array(pa, _slice(columns[n], lo, hi)) for n in names], names=names)
+        return formatted(table, header)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        parts = [pool.submit(part, int(lo), int(hi), i == 0)
+                 for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
         if isinstance(sink, str | os.PathLike):
             with open(sink, "wb") as f:
                 f.writelines(p.result() for p in parts)
