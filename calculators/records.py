@@ -336,7 +336,9 @@ class SourcedChoice(Record):
 
 
 class Engine(Record):
-    """A class of serving software, characterised by its fixed cost per layer per decode step."""
+    """A class of serving software, characterised by its fixed cost per layer per decode step (stated for a reference
+    DeepSeek-style layer of 24 kernels; other layers pay in proportion to their kernels, see
+    ``calculators.model.step.layer_equivalents``)."""
 
     id: Id
     name: Text

@@ -35,6 +35,13 @@ def projection_gemms_per_layer(model: Model) -> int:
     return 5 if model.attention.type == "mla" else 2
 
 
+def kernels_per_attention_block(model: Model) -> int:
+    """Kernel launches of one layer's attention block as engines run it: MLA = norm, fused q_a/kv_a GEMM, q and kv
+    norms, q_b, RoPE, the two absorbed BMMs, the attention kernel, o_proj, residual add = 11; GQA = norm, fused QKV,
+    RoPE, attention, o_proj, residual add = 6."""
+    return 11 if model.attention.type == "mla" else 6
+
+
 def kv_split(model: Model, attention_tp):
     """How many ways the KV cache of one sequence is split over its TP group (1 for MLA: the latent is shared)."""
     if model.attention.type == "mla":

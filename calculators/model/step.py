@@ -39,6 +39,24 @@ BOUND_LABELS = (*BOUND_CATEGORIES, "capacity")
 """What ``bound_by`` can say; ``bound_by_index`` indexes this tuple."""
 
 
+REFERENCE_LAYER_KERNELS = 24
+"""Kernel launches of the layer an engine's ``fixed_latency_us_per_layer`` is stated for: a DeepSeek-V3/R1 layer
+(MLA attention, 11, and a MoE FFN with a shared expert, 13). The fixed cost is launch gaps and synchronisation
+between kernels, so another layer pays it in proportion to its kernel count: a Llama layer (GQA, 6, and a dense FFN,
+5) pays 11/24 of it. An engine calibrated on Llama thus carries over to R1, and back, by what each layer launches."""
+
+
+def layer_equivalents(model: Model) -> float:
+    """The model's layers in reference layers: sum over layers of kernels per layer / REFERENCE_LAYER_KERNELS
+    (R1: (3 x 16 + 58 x 24) / 24 = 60; Llama 3.1 70B: 80 x 11 / 24 = 36.7)."""
+    att = attention.kernels_per_attention_block(model)
+    moe_layers = model.layers - model.dense_layers if model.moe else 0
+    dense_layers = model.layers - moe_layers
+    ffn_moe = moe.moe_ffn_kernels(model.moe.shared_experts) if model.moe else 0
+    kernels = dense_layers * (att + moe.DENSE_FFN_KERNELS) + moe_layers * (att + ffn_moe)
+    return kernels / REFERENCE_LAYER_KERNELS
+
+
 def mtp_table(acceptance: tuple[float, ...]) -> np.ndarray:
     """E_k for k = 0..len(acceptance): expected tokens emitted per step, 1 + sum_{j<=k} prod_{i<=j} p_i (F10)."""
     return np.concatenate([[1.0], 1.0 + np.cumsum(np.cumprod(acceptance))])
@@ -362,7 +380,7 @@ def evaluate_step(
     exposed_comm_s = busy_s - roofline_s  # comm not hidden, plus the second weight read that hiding it costs
 
     # F9 step, F10 speed
-    fixed_s = model.layers * a.fixed_latency_us_per_layer * 1e-6 * mtp_inflation(a.mtp_step_inflation, k)
+    fixed_s = layer_equivalents(model) * a.fixed_latency_us_per_layer * 1e-6 * mtp_inflation(a.mtp_step_inflation, k)
     host_s = (a.host_overhead_us_per_step + a.host_overhead_us_per_sequence * seqs_rank) * 1e-6
     prefill_s = prefill_time_s(model, chip, precision, a, pf_all, prompt, n_all, efficiency=eff, ranks=dp)
     step_s = fixed_s + host_s + roofline_s + exposed_comm_s + prefill_s

@@ -53,7 +53,8 @@ FORMULAS: tuple[tuple[str, str, str], ...] = (
      "what two-micro-batch overlap cannot hide is added. `calculators/model/collectives.py`"),
     ("F9 step time", r"t_{\mathrm{step}} = L\,\tau\,s_k + B_{\mathrm{rank}}\,h + \sum_j t_j + "
      r"t_{\mathrm{comm,exposed}} + t_{\mathrm{prefill}}",
-     "$\\tau$ is the serving engine's fixed cost per layer (launch gaps, synchronisation), $s_k$ the MTP step "
+     "$\\tau$ is the serving engine's fixed cost per layer (launch gaps, synchronisation), stated for a DeepSeek "
+     "layer of 24 kernels ($L$ counts each layer by its kernels: a Llama layer is 11/24), $s_k$ the MTP step "
      "inflation, $h$ the engine's host and scheduler time per running sequence, $t_{prefill}$ the prompt tokens a "
      "chunked-prefill step carries. $\\tau$, $h$ and an early engine's prefill efficiency are solved on that "
      "engine's calibrate points by `tools/calibrate_engines.py`. `calculators/model/step.py`"),

@@ -35,3 +35,12 @@ def test_prefill_uses_measured_curves_and_an_engine_may_override():
     # the measured curves put R1 prefill on H100 between 10% and 50% of FP8 peak end to end
     achieved = prefill.prefill_flops_per_token(model, 2000) / curves / chip.peak_flop_s("fp8")
     assert 0.1 < achieved < 0.5
+
+
+def test_fixed_cost_scales_with_the_kernels_a_layer_launches():
+    """R1 counts 60 reference layers ((3 x 16 + 58 x 24) / 24); a Llama layer (GQA + dense FFN) launches 11 of 24."""
+    from calculators.catalog import default_catalog
+
+    models = default_catalog().models
+    assert step.layer_equivalents(models["deepseek-r1"]) == pytest.approx(60.0)
+    assert step.layer_equivalents(models["llama-3.1-70b"]) == pytest.approx(80 * 11 / 24)
