@@ -13,6 +13,25 @@ from ui.scenario import Context, current
 
 _LOG = logging.getLogger("rackscale.ui")
 
+VERDICT_BADGE = {"holds": ("green", ":material/check_circle:"), "conditional": ("orange", ":material/rule:"),
+                 "fails": ("red", ":material/cancel:"), "unknown": ("gray", ":material/help:")}
+"""Badge colour and icon of each claim status, the same on the landing page, the Claims page and the report."""
+
+
+def verdict_box(check, heading: str, source: str) -> None:
+    """One checked claim: ``heading`` (markdown the caller has escaped), its verdict badge, the finding, what it
+    hinges on, any note and ``source`` (escaped here)."""
+    colour, icon = VERDICT_BADGE[check.status]
+    with st.container(border=True):
+        st.markdown(heading)
+        st.badge(check.verdict, color=colour, icon=icon)
+        st.write(escape_markdown(check.finding))
+        if check.hinges:
+            st.caption("Hinges on: " + " ".join(escape_markdown(h) for h in check.hinges))
+        if check.note:
+            st.caption(escape_markdown(check.note))
+        st.caption(f"Source: {escape_markdown(source)}")
+
 
 def show_catalog_error(exc: CatalogError, what: str = "The catalog") -> None:
     """Every catalog problem as a ``file:line: field: message`` line, rendered as plain text."""

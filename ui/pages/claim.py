@@ -14,7 +14,7 @@ from calculators.fleet import Sizing
 from ui import analysis, charts, claims, comparison, export, market, report, results, state
 from ui import format as fmt
 from ui.format import escape_markdown
-from ui.page import run_page
+from ui.page import run_page, verdict_box
 from ui.scenario import Context
 
 STORY = (
@@ -24,8 +24,6 @@ STORY = (
     "of the year. Below, both sides are sized by the same model for the same targets (the sidebar's per-user speed "
     "and total output; defaults are the story's 198 tok/s/user and 20,000 tok/s), then each claim is checked."
 )
-BADGE = {"holds": ("green", ":material/check_circle:"), "conditional": ("orange", ":material/rule:"),
-         "fails": ("red", ":material/cancel:"), "unknown": ("gray", ":material/help:")}
 STATUS_TEXT = {"holds": "Holds", "conditional": "Conditional", "fails": "Does not hold", "unknown": "Can't tell"}
 def _why(result: object) -> str:
     if isinstance(result, Sizing):
@@ -52,16 +50,7 @@ def _metrics(result: object, label: str, key: str) -> None:
 
 
 def _verdict_box(v: ClaimCheck, letter: str) -> None:
-    colour, icon = BADGE[v.status]
-    with st.container(border=True):
-        st.markdown(f"**({letter}) \"{escape_markdown(v.claim)}\"**")
-        st.badge(v.verdict, color=colour, icon=icon)
-        st.write(escape_markdown(v.finding))
-        if v.hinges:
-            st.caption("Hinges on: " + " ".join(escape_markdown(h) for h in v.hinges))
-        if v.note:
-            st.caption(escape_markdown(v.note))
-        st.caption(f"Source: {escape_markdown(v.source_title)} ({escape_markdown(v.date)})")
+    verdict_box(v, f"**({letter}) \"{escape_markdown(v.claim)}\"**", f"{v.source_title} ({v.date})")
 
 
 def body(ctx: Context) -> None:

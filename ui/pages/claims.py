@@ -16,11 +16,9 @@ from calculators.errors import CatalogError
 from calculators.records import CLAIM_UNITS
 from ui import claims, codec, params, results, state
 from ui.format import escape_markdown
-from ui.page import run_page, show_catalog_error
+from ui.page import run_page, show_catalog_error, verdict_box
 from ui.scenario import Context, set_custom_layer
 
-BADGE = {"holds": ("green", ":material/check_circle:"), "conditional": ("orange", ":material/rule:"),
-         "fails": ("red", ":material/cancel:"), "unknown": ("gray", ":material/help:")}
 KIND_HELP = {"per-user-speed": "tok/s per user on the chips given (or the fewest that reach it)",
              "throughput": "total tok/s of one system of the chips given",
              "efficiency-ratio": "x times better than a baseline chip",
@@ -50,18 +48,9 @@ def claims_frame(checks: list[ClaimCheck], yours: set[str], links: dict[str, str
 
 
 def _box(c: ClaimCheck, yours: bool) -> None:
-    colour, icon = BADGE[c.status]
-    with st.container(border=True):
-        who = " (your claim)" if yours else ""
-        st.markdown(f"**{escape_markdown(c.vendor)}**{who}, {escape_markdown(c.date)}: "
-                    f"\"{escape_markdown(c.claim)}\"")
-        st.badge(c.verdict, color=colour, icon=icon)
-        st.write(escape_markdown(c.finding))
-        if c.hinges:
-            st.caption("Hinges on: " + " ".join(escape_markdown(h) for h in c.hinges))
-        if c.note:
-            st.caption(escape_markdown(c.note))
-        st.caption(f"Source: {escape_markdown(c.source_title)}")
+    who = " (your claim)" if yours else ""
+    verdict_box(c, f"**{escape_markdown(c.vendor)}**{who}, {escape_markdown(c.date)}: \"{escape_markdown(c.claim)}\"",
+                c.source_title)
 
 
 def _form(ctx: Context) -> None:
