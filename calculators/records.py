@@ -368,6 +368,20 @@ class Engine(Record):
     compute_efficiency_prefill: Fraction | None = None
 
 
+class KernelLaunches(Record):
+    """How serving engines split a decoder layer into kernels (launches, and of those the GEMM calls that each pay a
+    GEMM curve's per-call floor), by block: facts about today's engines' fusion, not about one chip."""
+
+    mla_attention: Positive
+    gqa_attention: Positive
+    dense_ffn: Positive
+    moe_ffn: Positive
+    shared_expert: Positive
+    mla_projection_gemms: Positive
+    gqa_projection_gemms: Positive
+    ffn_gemms: Positive
+
+
 class Serving(Record):
     """Scenario defaults that are not facts about one chip: every one sourced and overridable."""
 
@@ -386,6 +400,8 @@ class Serving(Record):
     lifetime_years: Positive
     prefill_cache_hit_rate: Probability
     power_utilisation: Fraction
+    # Optional (absent: every layer counts as one reference layer and GEMMs pay no per-call floor count):
+    kernel_launches: KernelLaunches | None = None
 
 
 class ValidationPoint(Record):
@@ -492,6 +508,9 @@ class KernelCurve(Record):
     # a fixed cost per kernel call (us): when given, t = calls x floor + roofline / fraction, the fraction then being
     # the asymptotic one of large shapes; when absent the fraction already holds the per-call cost at these shapes
     floor_us: float | None = Field(default=None, ge=0)
+    # decode_attention only: KV elements per cached token per layer per chip in the measured shape (MLA's 576-wide
+    # latent; one GQA KV head of 128, K and V = 256): another shape's KV reads are placed on x by their size
+    kv_elements_per_token: int | None = Field(default=None, gt=0)
     kind: Kind
     source: Id | None = None
     note: Text | None = None

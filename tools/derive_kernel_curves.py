@@ -547,6 +547,8 @@ def curve(acc, op, variant, precision, points, kind, source, note, floor_us=None
               "note": note})
     if floor_us is not None:
         c["floor_us"] = round(floor_us, 2)
+    if op == "decode_attention":  # the measured shape's KV per cached token per layer per chip (x's unit)
+        c["kv_elements_per_token"] = MLA_KV + MLA_ROPE if variant == "mla" else 2 * GQA_KV_HEADS * GQA_DIM
     return c
 
 
@@ -764,7 +766,7 @@ def dump(kern: list[dict], coll: list[dict]) -> str:
     lines.append("kernel_curves:")
     for c in kern:
         lines.append(f"  - id: {c['id']}")
-        for key in ("accelerator", "op", "variant", "precision", "floor_us"):
+        for key in ("accelerator", "op", "variant", "precision", "floor_us", "kv_elements_per_token"):
             if key in c:
                 lines.append(f"    {key}: {c[key]}")
         lines += [f"    x: {quote(c['x'])}", f"    points: {fmt_points(c['points'])}", f"    kind: {c['kind']}",

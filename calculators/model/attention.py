@@ -28,20 +28,6 @@ def decode_flops_per_cached_token_layer(model: Model) -> float:
     return FLOPS_PER_MAC * 2 * att.heads * att.head_dim
 
 
-def projection_gemms_per_layer(model: Model) -> int:
-    """GEMM calls of one layer's attention projections as engines run them: MLA = the fused q_a / kv_a down
-    projection, q_b, the two absorbed BMMs (k_nope into the query, v into the output) and o_proj = 5; GQA = the fused
-    QKV projection and o_proj = 2. Each pays the GEMM curve's per-call floor."""
-    return 5 if model.attention.type == "mla" else 2
-
-
-def kernels_per_attention_block(model: Model) -> int:
-    """Kernel launches of one layer's attention block as engines run it: MLA = norm, fused q_a/kv_a GEMM, q and kv
-    norms, q_b, RoPE, the two absorbed BMMs, the attention kernel, o_proj, residual add = 11; GQA = norm, fused QKV,
-    RoPE, attention, o_proj, residual add = 6."""
-    return 11 if model.attention.type == "mla" else 6
-
-
 def kv_split(model: Model, attention_tp):
     """How many ways the KV cache of one sequence is split over its TP group (1 for MLA: the latent is shared)."""
     if model.attention.type == "mla":
@@ -49,17 +35,13 @@ def kv_split(model: Model, attention_tp):
     return np.minimum(np.asarray(attention_tp, dtype=float), model.attention.kv_heads)
 
 
-CURVE_REFERENCE_KV_ELEMENTS = {"mla": 576, "gqa": 256}
-"""KV elements per token per layer per chip in the shapes the decode-attention curves were measured at: MLA's one
-576-wide latent (512 + 64 RoPE); GQA with one KV head of 128 per chip (K and V). A curve's x is tokens of that
-size; another shape is placed on it by its size in such tokens."""
-
-
-def decode_attention_curve_tokens(model: Model, kv_tokens_per_chip, attention_tp):
-    """Where a decode-attention call sits on the measured curve: the KV it reads per chip per layer, in tokens of the
-    curve's reference shape (a chip holding 8 GQA KV heads reads 8 reference tokens per cached token)."""
+def decode_attention_curve_tokens(model: Model, kv_tokens_per_chip, attention_tp, reference_elements):
+    """Where a decode-attention call sits on its measured curve: the KV it reads per chip per layer, in tokens of the
+    curve's shape (``reference_elements`` per token: a chip holding 8 GQA KV heads reads 8 reference tokens per
+    cached token); the tokens themselves when the curve names no shape."""
     per_token = memory.kv_elements_per_token(model) / model.layers / kv_split(model, attention_tp)
-    return np.asarray(kv_tokens_per_chip, dtype=float) * per_token / CURVE_REFERENCE_KV_ELEMENTS[model.attention.type]
+    scale = per_token / reference_elements if reference_elements else 1.0
+    return np.asarray(kv_tokens_per_chip, dtype=float) * scale
 
 
 def prefill_attention_flops_per_token(model: Model, prompt_tokens) -> np.ndarray:

@@ -38,16 +38,19 @@ class Curve:
     floor_s: float = 0.0
     measured: bool = False
     """Derived from the chip's own measured tables (kind ``measured``), not scaled from another chip."""
+    kv_elements_per_token: int | None = None
+    """decode_attention: the measured shape's KV elements per cached token per layer per chip (x's unit)."""
 
     def __call__(self, x) -> np.ndarray:
         lx = np.log2(np.maximum(np.asarray(x, dtype=float), 1e-12))
         return np.interp(lx, self.log2_x, self.y)
 
 
-def _curve(cid: str, points, floor_us: float | None = None, measured: bool = False) -> Curve:
+def _curve(cid: str, points, floor_us: float | None = None, measured: bool = False,
+           kv_elements_per_token: int | None = None) -> Curve:
     xs, ys = zip(*points, strict=True)
     return Curve(np.log2(np.asarray(xs, dtype=float)), np.asarray(ys, dtype=float), cid, (floor_us or 0.0) * 1e-6,
-                 measured)
+                 measured, kv_elements_per_token)
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ def _build_chip_efficiency(catalog: Catalog, chip: Accelerator, factor: float) -
         rank = _applies(c, chip)
         key = (c.op, c.variant, c.precision)
         if rank is not None and (key not in kernels or rank < kernels[key][0]):
-            kernels[key] = (rank, _curve(c.id, c.points, c.floor_us, c.kind == "measured"))
+            kernels[key] = (rank, _curve(c.id, c.points, c.floor_us, c.kind == "measured", c.kv_elements_per_token))
     collectives: dict[tuple[str, str], tuple[int, Curve, float]] = {}
     for c in catalog.collective_curves.values():
         rank = _applies(c, chip)

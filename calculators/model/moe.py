@@ -10,16 +10,6 @@ import statistics
 
 import numpy as np
 
-DENSE_FFN_KERNELS = 5
-"""A gated dense FFN's kernel launches: norm, fused gate/up GEMM, activation, down GEMM, residual add."""
-
-
-def moe_ffn_kernels(shared_experts: int) -> int:
-    """A MoE FFN's kernel launches: norm, router GEMM, top-k, dispatch/permute, grouped gate/up, activation, grouped
-    down, combine/unpermute, residual add (9), plus gate/up, activation, down and the add of their output for shared
-    experts (4): 13 for DeepSeek's layer."""
-    return 9 + (4 if shared_experts > 0 else 0)
-
 
 def expert_touch_probability(routed_experts: int, active_experts: int, tokens):
     """q = 1 - (1 - k/E)^T: the chance one given expert is chosen by at least one of T tokens."""

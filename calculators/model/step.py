@@ -39,22 +39,40 @@ BOUND_LABELS = (*BOUND_CATEGORIES, "capacity")
 """What ``bound_by`` can say; ``bound_by_index`` indexes this tuple."""
 
 
-REFERENCE_LAYER_KERNELS = 24
-"""Kernel launches of the layer an engine's ``fixed_latency_us_per_layer`` is stated for: a DeepSeek-V3/R1 layer
-(MLA attention, 11, and a MoE FFN with a shared expert, 13). The fixed cost is launch gaps and synchronisation
-between kernels, so another layer pays it in proportion to its kernel count: a Llama layer (GQA, 6, and a dense FFN,
-5) pays 11/24 of it. An engine calibrated on Llama thus carries over to R1, and back, by what each layer launches."""
-
-
-def layer_equivalents(model: Model) -> float:
-    """The model's layers in reference layers: sum over layers of kernels per layer / REFERENCE_LAYER_KERNELS
-    (R1: (3 x 16 + 58 x 24) / 24 = 60; Llama 3.1 70B: 80 x 11 / 24 = 36.7)."""
-    att = attention.kernels_per_attention_block(model)
+def layer_equivalents(catalog: Catalog, model: Model) -> float:
+    """The model's layers counted in reference layers for the engine's fixed cost per layer: sum over layers of the
+    kernels each launches (the catalog's ``kernel_launches``) over a DeepSeek-V3/R1 layer's (MLA + MoE with a shared
+    expert, 24). The fixed cost is launch gaps and synchronisation between kernels, so a Llama layer (GQA 6 + dense
+    FFN 5) pays 11/24 of it, and an engine calibrated on Llama carries over to R1, and back, by what each launches.
+    R1: (3 x 16 + 58 x 24) / 24 = 60; Llama 3.1 70B: 80 x 11 / 24 = 36.7. Without ``kernel_launches`` every layer
+    counts as one."""
+    k = catalog.serving.kernel_launches if catalog.serving is not None else None
+    if k is None:
+        return float(model.layers)
+    reference = k.mla_attention.value + k.moe_ffn.value + k.shared_expert.value
+    att = k.mla_attention.value if model.attention.type == "mla" else k.gqa_attention.value
     moe_layers = model.layers - model.dense_layers if model.moe else 0
-    dense_layers = model.layers - moe_layers
-    ffn_moe = moe.moe_ffn_kernels(model.moe.shared_experts) if model.moe else 0
-    kernels = dense_layers * (att + moe.DENSE_FFN_KERNELS) + moe_layers * (att + ffn_moe)
-    return kernels / REFERENCE_LAYER_KERNELS
+    ffn_moe = (k.moe_ffn.value + (k.shared_expert.value if model.moe.shared_experts else 0)) if model.moe else 0
+    kernels = (model.layers - moe_layers) * (att + k.dense_ffn.value) + moe_layers * (att + ffn_moe)
+    return kernels / reference
+
+
+def gemm_calls_per_step(catalog: Catalog, model: Model) -> dict[str, float]:
+    """GEMM calls per step of each GEMM component, each paying the GEMM curve's per-call floor (none without the
+    catalog's ``kernel_launches``): projections per layer, gated FFNs' fused gate/up and down, MoE layers' shared
+    expert plus router."""
+    k = catalog.serving.kernel_launches if catalog.serving is not None else None
+    if k is None:
+        return {}
+    projections = k.mla_projection_gemms.value if model.attention.type == "mla" else k.gqa_projection_gemms.value
+    moe_layers = model.layers - model.dense_layers if model.moe else 0
+    shared = ((k.ffn_gemms.value if model.moe.shared_experts else 0) + 1) * moe_layers if model.moe else 0
+    return {
+        "attention_weights": projections * model.layers,
+        "dense_ffn": k.ffn_gemms.value * (model.layers - moe_layers),
+        "shared_experts": shared,
+        "lm_head": 1,
+    }
 
 
 def mtp_table(acceptance: tuple[float, ...]) -> np.ndarray:
@@ -128,6 +146,11 @@ def prefill_time_s(model: Model, chip: Accelerator, precision: str, assumptions:
     per_token = prefill_seconds_per_token(model, chip, precision, assumptions, prompt_tokens, efficiency=efficiency,
                                           chunk_tokens=assumptions.prefill_chunk_tokens, ranks=ranks)
     return np.where(prefill_tokens > 0, prefill_tokens * per_token / np.asarray(chips, dtype=float), 0.0)
+
+
+def _kv_reference(eff: ChipEfficiency, precision: str, variant: str) -> int | None:
+    curve = eff.kernel_curve("decode_attention", precision, variant)
+    return None if curve is None else curve.kv_elements_per_token
 
 
 def engine_efficiency(catalog: Catalog, chip: Accelerator, assumptions: Assumptions) -> ChipEfficiency:
@@ -281,17 +304,11 @@ def evaluate_step(
         "lm_head": ("gemm", precision, decode_tokens_rank, None),
         "routed_experts": ("grouped_gemm", precision, tokens_per_expert, None),
         "kv_cache": ("decode_attention", attention_precision,
-                     attention.decode_attention_curve_tokens(model, seqs_rank * c_eff, t), model.attention.type),
+                     attention.decode_attention_curve_tokens(model, seqs_rank * c_eff, t, _kv_reference(
+                         eff, attention_precision, model.attention.type)), model.attention.type),
     }
 
-    # GEMM calls per step of each GEMM component (each pays the GEMM curve's per-call floor, where it has one):
-    # gated FFNs run a fused gate/up GEMM and a down GEMM; MoE layers add the router's GEMM to the shared expert's
-    gemm_calls = {
-        "attention_weights": attention.projection_gemms_per_layer(model) * model.layers,
-        "dense_ffn": 2 * model.dense_layers,
-        "shared_experts": (2 * (p.shared_experts > 0) + 1) * p.moe_layers if model.moe else 0,
-        "lm_head": 1,
-    }
+    gemm_calls = gemm_calls_per_step(catalog, model)
 
     # F7 per-component roofline at the kernel's achieved fraction of peak
     component_s, bytes_time, flop_time = {}, {}, {}
@@ -380,7 +397,8 @@ def evaluate_step(
     exposed_comm_s = busy_s - roofline_s  # comm not hidden, plus the second weight read that hiding it costs
 
     # F9 step, F10 speed
-    fixed_s = layer_equivalents(model) * a.fixed_latency_us_per_layer * 1e-6 * mtp_inflation(a.mtp_step_inflation, k)
+    inflation = mtp_inflation(a.mtp_step_inflation, k)
+    fixed_s = layer_equivalents(catalog, model) * a.fixed_latency_us_per_layer * 1e-6 * inflation
     host_s = (a.host_overhead_us_per_step + a.host_overhead_us_per_sequence * seqs_rank) * 1e-6
     prefill_s = prefill_time_s(model, chip, precision, a, pf_all, prompt, n_all, efficiency=eff, ranks=dp)
     step_s = fixed_s + host_s + roofline_s + exposed_comm_s + prefill_s

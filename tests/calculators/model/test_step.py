@@ -41,6 +41,6 @@ def test_fixed_cost_scales_with_the_kernels_a_layer_launches():
     """R1 counts 60 reference layers ((3 x 16 + 58 x 24) / 24); a Llama layer (GQA + dense FFN) launches 11 of 24."""
     from calculators.catalog import default_catalog
 
-    models = default_catalog().models
-    assert step.layer_equivalents(models["deepseek-r1"]) == pytest.approx(60.0)
-    assert step.layer_equivalents(models["llama-3.1-70b"]) == pytest.approx(80 * 11 / 24)
+    catalog = default_catalog()
+    assert step.layer_equivalents(catalog, catalog.models["deepseek-r1"]) == pytest.approx(60.0)
+    assert step.layer_equivalents(catalog, catalog.models["llama-3.1-70b"]) == pytest.approx(80 * 11 / 24)
