@@ -453,6 +453,9 @@ class ValidationPoint(Record):
     # ``kv_cache_precision``: the KV cache format the measured run used (FP8 KV in TensorRT-LLM's and vLLM's FP8
     # recipes), when the source says; None = the engine's default.
     kv_cache_precision: Id | None = None
+    # ``layout``: the parallel layout the source says the run used (a layout label, e.g. "tp8-ep8"); None = the
+    # layout the model finds best
+    layout: Text | None = None
     # ``micro_batch_overlap``: False when the source says the run had two-batch overlap off (None = the default)
     micro_batch_overlap: bool | None = None
     # ``calibrates``: which engine number a calibrate point sets (tools/calibrate_engines.py solves it): the fixed

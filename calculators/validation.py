@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from calculators.assumptions import default_engine_id, resolve_assumptions
-from calculators.layout import candidate_layouts
+from calculators.layout import candidate_layouts, parse_layout
 from calculators.model.step import engine_efficiency, prefill_seconds_per_token
 from calculators.records import Catalog, ValidationPoint
 from calculators.serving import best_layout, evaluate_serving
@@ -81,7 +81,8 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
     if point.saturated:
         # the best fitting throughput over layouts and power-of-two batches up to the stated concurrency
         system = catalog.systems[chip.system]
-        layouts = candidate_layouts(model, point.chips, int(system.scale_up_domain_chips.value))
+        layouts = ([parse_layout(point.layout, model, point.chips)] if point.layout else
+                   candidate_layouts(model, point.chips, int(system.scale_up_domain_chips.value)))
         batches = [2**i for i in range(int(np.log2(point.concurrency)) + 1)]
         lay_i, conc = (x.ravel() for x in np.meshgrid(np.arange(len(layouts)), batches, indexing="ij"))
         out = evaluate_serving(
@@ -99,7 +100,7 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         power_w = values["power_w"]
     else:
         lay, values = best_layout(catalog, model, chip, point.precision, a, chips=point.chips,
-                                  concurrency=point.concurrency, **workload)
+                                  concurrency=point.concurrency, layout=point.layout or "auto", **workload)
         label = lay.label + (f" running {int(values['running_concurrency'])}" if values["concurrency_capped"] else "")
         power_w = float(values["power_w"])
     if point.metric == "joules_per_output_token":

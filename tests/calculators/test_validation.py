@@ -23,12 +23,8 @@ from calculators.validation import (
 
 # Points the model misses today: kept, not re-tuned. Each reason states the suspected cause.
 KNOWN_MISSES = {
-    "trtllm-h200-r1-fp8-batch1-mtp3": "MTP acceptance on the recipe's real dataset is not published; the B200 blog's "
-    "2.82 accepted tokens with 3 drafts is assumed (about 1.9 would match)",
     "trtllm-h200-llama70b-fp8-tp1-128-2048": "the table does not say the KV cache format; with BF16 KV only ~140 "
     "sequences fit beside 70 GB of FP8 weights on one H200, and the measured rate needs about twice that",
-    "mlenergy-b200-batch128": "vLLM's power draw and per-sequence cost at batch 128 on B200 are not measured here: "
-    "the J/token needs more than TDP x 0.73 or a slower engine than the TensorRT-LLM-calibrated tuned-2025",
     "dstack-mi300x-sglang-r1-c4-ttft": "the early-2025 ROCm SGLang scheduler's waits before a prompt's prefill are "
     "longer than the M/D/1 queue of the model (0.74 s of 1.65 s)",
 }
