@@ -23,8 +23,6 @@ from calculators.validation import (
 
 # Points the model misses today: kept, not re-tuned. Each reason states the suspected cause.
 KNOWN_MISSES = {
-    "trtllm-h200-llama70b-fp8-tp1-128-2048": "the table does not say the KV cache format; with BF16 KV only ~140 "
-    "sequences fit beside 70 GB of FP8 weights on one H200, and the measured rate needs about twice that",
     "dstack-mi300x-sglang-r1-c4-ttft": "the early-2025 ROCm SGLang scheduler's waits before a prompt's prefill are "
     "longer than the M/D/1 queue of the model (0.74 s of 1.65 s)",
 }
