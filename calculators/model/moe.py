@@ -136,7 +136,18 @@ def busiest_rank_load_factor(active_experts: int, moe_ep, tokens):
             _LOAD_CACHE.clear()
         maxima = expected_max_binomials(n_e, r_e, 1.0 / r_e)
         _LOAD_CACHE.update(zip(exact, (maxima / (n_e / r_e)).tolist(), strict=True))
-    values = np.array([_LOAD_CACHE.get(pair) or _busiest_rank_load_factor(*pair) for pair in pairs], dtype=float)
+    n_all = np.array([n for n, _ in pairs], dtype=float)
+    r_all = np.array([r for _, r in pairs], dtype=float)
+    # beyond EXACT_BINOMIAL_MAX_TRIALS: the normal approximation, vectorised (one Blom quantile per distinct R)
+    big = (n_all > EXACT_BINOMIAL_MAX_TRIALS) & (r_all > 1)
+    values = np.ones(len(pairs))
+    if big.any():
+        z = {r: statistics.NormalDist().inv_cdf((r - 0.375) / (r + 0.25)) for r in np.unique(r_all[big]).tolist()}
+        zr = np.array([z[r] for r in r_all[big].tolist()])
+        p = 1.0 / r_all[big]
+        values[big] = 1.0 + zr * np.sqrt((1 - p) / (n_all[big] * p))
+    small = ~big & (r_all > 1) & (n_all > 0)
+    values[small] = [_LOAD_CACHE[pair] for pair, s in zip(pairs, small.tolist(), strict=True) if s]
     return values[inverse].reshape(ep.shape)
 
 
