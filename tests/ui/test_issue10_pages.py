@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from calculators import default_catalog
 from calculators.fleet import size
+from tests.ui.apptest_pages import open_page
 from ui import tables
 from ui.pages.sensitivity import LABELS, label_for
 from ui.params import default_scenario, parse_query, to_query
@@ -18,13 +19,7 @@ EIGHT = ["h200-sxm", "b200", "gb200", "mi355x", "tpu7x", "sn40l", "groq-lpu", "c
 
 
 def _page(path: str, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(path).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(path, timeout=300, **params)
 
 
 def _frame_with(at: AppTest, column: str) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from calculators import default_catalog
 from calculators.assumptions import resolve_assumptions
 from calculators.fleet import size
+from tests.ui.apptest_pages import open_page
 from ui import format as fmt
 from ui.claims import story_checks
 from ui.params import default_scenario
@@ -20,13 +21,7 @@ PAGES = ["ui/pages/claim.py", "ui/pages/size.py", "ui/pages/frontier.py", "ui/pa
 
 
 def _page(path: str, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(path).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(path, timeout=120, **params)
 
 
 def _size(chip: str, precision: str, per_user=198.0, total=20_000.0, input_tokens=1000, output_tokens=2000,
