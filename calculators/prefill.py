@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from calculators import memory
+from calculators.model.attention import prefill_attention_flops_per_token
 from calculators.records import Accelerator, Model
 
 FLOPS_PER_MAC = 2
@@ -17,12 +18,7 @@ def prefill_flops_per_token(model: Model, input_tokens: float) -> float:
     un-absorbed, 2 h (d_qk + d_v) p per layer (QK^T over d_nope + d_rope, then AV over d_v); GQA 2 h 2 d_h p.
     R1 at 1,000 input tokens: 2 x 36.6e9 + 2 x 128 x (192 + 128) x 500 x 61 = 73.2e9 + 2.5e9 GFLOP.
     """
-    a = model.attention
-    per_position = a.heads * (a.qk_nope_head_dim + a.qk_rope_head_dim + a.v_head_dim) if a.type == "mla" else (
-        a.heads * 2 * a.head_dim
-    )
-    mean_position = memory.effective_context_tokens(model, input_tokens / 2)
-    attention = FLOPS_PER_MAC * per_position * mean_position * model.layers
+    attention = prefill_attention_flops_per_token(model, input_tokens)
     return FLOPS_PER_MAC * memory.parameter_counts(model).active_matmul + float(attention)
 
 

@@ -45,8 +45,9 @@ def decode_attention_curve_tokens(model: Model, kv_tokens_per_chip, attention_tp
 
 
 def prefill_attention_flops_per_token(model: Model, prompt_tokens) -> np.ndarray:
-    """Causal attention FLOPs per prefill token of a prompt of ``prompt_tokens`` (everything but the weights):
-    :func:`calculators.prefill.prefill_flops_per_token` less its weight term, for arrays of prompt lengths."""
+    """Causal attention FLOPs per prefill token of a prompt of ``prompt_tokens`` (everything but the weights), for
+    arrays of prompt lengths: the mean position p = n / 2 attends over its prefix; MLA prefill runs un-absorbed,
+    2 h (d_qk + d_v) p per layer (QK^T over d_nope + d_rope, then AV over d_v); GQA 2 h 2 d_h p."""
     a = model.attention
     per_position = a.heads * (a.qk_nope_head_dim + a.qk_rope_head_dim + a.v_head_dim) if a.type == "mla" else (
         a.heads * 2 * a.head_dim
