@@ -27,32 +27,58 @@ def _alpha_beta(eff: ChipEfficiency | None, op: str, scope: str, group, fallback
     return curve(group) * 1e-6, fraction
 
 
-def ring_all_reduce_s(bytes_per_chip, group, link_bytes_s, *, eff=None, scope="scale_up", fallback_fraction=1.0):
-    """A ring all-reduce of ``bytes_per_chip`` over ``group`` chips: alpha(g) + 2 (g - 1) / g of it over each link.
-    Free for a group of one."""
+def ring_all_reduce_parts(
+    bytes_per_chip, group, link_bytes_s, *, eff=None, scope="scale_up", fallback_fraction=1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(latency, transfer) seconds of a ring all-reduce of ``bytes_per_chip`` over ``group`` chips: alpha(g), and
+    2 (g - 1) / g of the bytes over each link. Both zero for a group of one. The transfer is proportional to the
+    bytes and the latency is not, so a call on half the bytes costs latency + transfer / 2."""
     group = np.asarray(group, dtype=float)
     alpha, f = _alpha_beta(eff, "all_reduce", scope, group, fallback_fraction)
     beta = 2.0 * (group - 1) / np.maximum(group, 1) * bytes_per_chip / (np.asarray(link_bytes_s) * f)
-    return np.where(group > 1, alpha + beta, 0.0)
+    many = group > 1
+    return np.where(many, alpha, 0.0), np.where(many, beta, 0.0)
+
+
+def ring_all_reduce_s(bytes_per_chip, group, link_bytes_s, *, eff=None, scope="scale_up", fallback_fraction=1.0):
+    """A ring all-reduce's seconds: latency + transfer (:func:`ring_all_reduce_parts`)."""
+    alpha, beta = ring_all_reduce_parts(
+        bytes_per_chip, group, link_bytes_s, eff=eff, scope=scope, fallback_fraction=fallback_fraction
+    )
+    return alpha + beta
+
+
+def all_to_all_parts(
+    bytes_sent_per_chip, group, scale_up_domain, scale_up_bytes_s, scale_out_bytes_s, *, eff=None,
+    fallback_fraction=1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(latency, transfer) seconds of an expert-parallel dispatch or combine: of the (g - 1) peers, min(g, D) - 1 sit
+    in the scale-up domain; the rest are reached over the scale-out network. Both links run concurrently, so the
+    slower share sets the transfer (proportional to the bytes); the call pays the latency of the widest scope it
+    spans (a group past the domain waits on the network)."""
+    group = np.asarray(group, dtype=float)
+    inside = np.where(group > 1, (np.minimum(group, scale_up_domain) - 1) / np.maximum(group - 1, 1), 1.0)
+    alpha_up, f_up = _alpha_beta(eff, "all_to_all", "scale_up", group, fallback_fraction)
+    alpha_out, f_out = _alpha_beta(eff, "all_to_all", "scale_out", group, fallback_fraction)
+    crosses = group > scale_up_domain
+    transfer = np.maximum(
+        bytes_sent_per_chip * inside / (scale_up_bytes_s * f_up),
+        bytes_sent_per_chip * (1 - inside) / (scale_out_bytes_s * f_out),
+    )
+    many = group > 1
+    return np.where(many, np.where(crosses, alpha_out, alpha_up), 0.0), np.where(many, transfer, 0.0)
 
 
 def all_to_all_s(
     bytes_sent_per_chip, group, scale_up_domain, scale_up_bytes_s, scale_out_bytes_s, *, eff=None,
     fallback_fraction=1.0,
 ):
-    """Expert-parallel dispatch or combine: of the (g - 1) peers, min(g, D) - 1 sit in the scale-up domain; the rest
-    are reached over the scale-out network. Both links run concurrently, so the slower share sets the bytes' time;
-    the call pays the latency of the widest scope it spans (a group past the domain waits on the network)."""
-    group = np.asarray(group, dtype=float)
-    inside = np.where(group > 1, (np.minimum(group, scale_up_domain) - 1) / np.maximum(group - 1, 1), 1.0)
-    alpha_up, f_up = _alpha_beta(eff, "all_to_all", "scale_up", group, fallback_fraction)
-    alpha_out, f_out = _alpha_beta(eff, "all_to_all", "scale_out", group, fallback_fraction)
-    crosses = group > scale_up_domain
-    bytes_s = np.maximum(
-        bytes_sent_per_chip * inside / (scale_up_bytes_s * f_up),
-        bytes_sent_per_chip * (1 - inside) / (scale_out_bytes_s * f_out),
+    """A dispatch or combine's seconds: latency + transfer (:func:`all_to_all_parts`)."""
+    alpha, transfer = all_to_all_parts(
+        bytes_sent_per_chip, group, scale_up_domain, scale_up_bytes_s, scale_out_bytes_s, eff=eff,
+        fallback_fraction=fallback_fraction,
     )
-    return np.where(group > 1, np.where(crosses, alpha_out, alpha_up) + bytes_s, 0.0)
+    return alpha + transfer
 
 
 def two_micro_batch_s(attention_s, moe_s, dispatch_s, combine_s):

@@ -334,43 +334,49 @@ def evaluate_step(
     link_f = a.interconnect_efficiency
 
     def tp_all_reduce(bytes_per_chip, group):
-        inside = group <= domain
-        return np.where(
-            inside,
-            collectives.ring_all_reduce_s(bytes_per_chip, group, scale_up, eff=eff, scope="scale_up",
-                                          fallback_fraction=link_f),
-            collectives.ring_all_reduce_s(bytes_per_chip, group, scale_out, eff=eff, scope="scale_out",
-                                          fallback_fraction=link_f),
-        )
+        """(latency, transfer) of an all-reduce over ``group``: inside the scale-up domain or across it."""
+        inside = np.asarray(group) <= domain
+        up = collectives.ring_all_reduce_parts(bytes_per_chip, group, scale_up, eff=eff, scope="scale_up",
+                                               fallback_fraction=link_f)
+        if inside.all():
+            return up
+        out = collectives.ring_all_reduce_parts(bytes_per_chip, group, scale_out, eff=eff, scope="scale_out",
+                                                fallback_fraction=link_f)
+        return np.where(inside, up[0], out[0]), np.where(inside, up[1], out[1])
 
     def dispatch_combine(bytes_per_chip):
-        return collectives.all_to_all_s(bytes_per_chip, ep, domain, scale_up, scale_out, eff=eff,
-                                        fallback_fraction=link_f)
+        return collectives.all_to_all_parts(bytes_per_chip, ep, domain, scale_up, scale_out, eff=eff,
+                                            fallback_fraction=link_f)
+
+    def times(count, parts):
+        return count * parts[0], count * parts[1]
+
+    def plus(*parts):
+        return sum(q[0] for q in parts), sum(q[1] for q in parts)
 
     moe_tp_all_reduce = ep == 1  # experts tensor-parallel: their output needs an all-reduce like a dense FFN
     all_reduces = model.layers + np.where(moe_tp_all_reduce, p.moe_layers, 0)
 
-    def communication(tokens_rank_part, tokens_chip_part):
-        """(dispatch, combine, other) seconds for a step (or a micro-batch) carrying these tokens."""
-        other = all_reduces * tp_all_reduce(tokens_rank_part * d * act_b, t)
-        # the dense FFN's all-reduce runs over its own group with its own tokens (attention's at DP 1)
-        ffn_part = tokens_rank_part if model.moe else tokens_rank_part * ffn_tokens / np.maximum(tokens_rank, 1e-12)
-        other = other + model.dense_layers * tp_all_reduce(ffn_part * d * act_b, ffn_group)
-        dispatch = np.zeros_like(n)
-        combine = np.zeros_like(n)
-        if model.moe:
-            off_chip = (ep - 1) / ep
-            # the busiest rank receives load_factor x the mean: the collective finishes with it
-            per_assignment = tokens_chip_part * p.active_experts * off_chip * d * load_factor
-            dispatch = p.moe_layers * dispatch_combine(per_assignment * dispatch_b)
-            combine = p.moe_layers * dispatch_combine(per_assignment * act_b)
-            other = other + np.where(
-                moe_tp > 1, p.moe_layers * tp_all_reduce(tokens_chip_part * d * act_b, moe_tp), 0.0
-            ) * (ep > 1)
-        hops = (pp - 1) * tokens_rank_part * d * act_b / np.where(n_all <= domain, scale_up, scale_out) / link_f
-        return dispatch, combine, other + hops
+    # (latency, transfer) seconds of the step's dispatches, combines and other collectives. A micro-batch of half
+    # the tokens pays every latency again and half of every transfer (collectives.ring_all_reduce_parts).
+    other = times(all_reduces, tp_all_reduce(tokens_rank * d * act_b, t))
+    # the dense FFN's all-reduce runs over its own group with its own tokens (attention's at DP 1)
+    other = plus(other, times(model.dense_layers, tp_all_reduce(ffn_tokens * d * act_b, ffn_group)))
+    zero = (np.zeros_like(n), np.zeros_like(n))
+    dispatch = combine = zero
+    if model.moe:
+        off_chip = (ep - 1) / ep
+        # the busiest rank receives load_factor x the mean: the collective finishes with it
+        per_assignment = tokens_chip * p.active_experts * off_chip * d * load_factor
+        dispatch = times(p.moe_layers, dispatch_combine(per_assignment * dispatch_b))
+        combine = times(p.moe_layers, dispatch_combine(per_assignment * act_b))
+        expert_tp = times(np.where((moe_tp > 1) & (ep > 1), p.moe_layers, 0.0),
+                          tp_all_reduce(tokens_chip * d * act_b, moe_tp))
+        other = plus(other, expert_tp)
+    hops = (pp - 1) * tokens_rank * d * act_b / np.where(n_all <= domain, scale_up, scale_out) / link_f
+    other = plus(other, (0.0, hops))
 
-    dispatch_s, combine_s, other_comm_s = communication(tokens_rank, tokens_chip)
+    dispatch_s, combine_s, other_comm_s = (sum(q) for q in (dispatch, combine, other))
     comm_s = dispatch_s + combine_s + other_comm_s
     # Two-micro-batch overlap (DeepSeek-V3 s3.4.2; DeepEP's low-latency figure): the compute stream runs
     # attn(1) | moe(0) | moe(1) | attn(0') while dispatch(0), dispatch(1), combine(0), combine(1) run beside them, so
@@ -388,9 +394,12 @@ def evaluate_step(
     }
     att_c = sum(split[j] for j in attention_side)
     moe_c = sum(split[j] for j in moe_side)
-    half_dispatch, half_combine, half_other = communication(tokens_rank / 2, tokens_chip / 2)
-    d_s = 2 * (half_dispatch + half_other / 2)
-    c_s = 2 * (half_combine + half_other / 2)
+
+    def two_halves(parts):  # two calls on half the tokens each
+        return 2 * parts[0] + parts[1]
+
+    d_s = two_halves(dispatch) + two_halves(other) / 2
+    c_s = two_halves(combine) + two_halves(other) / 2
     overlapped_s = collectives.two_micro_batch_s(att_c, moe_c, d_s, c_s)
     overlap = a.micro_batch_overlap & (tokens_chip >= 2)
     busy_s = np.where(overlap, np.minimum(overlapped_s, roofline_s + comm_s), roofline_s + comm_s)
