@@ -270,6 +270,10 @@ def iter_sweep_blocks(
         raise ScenarioError("the sweep selected no chip and precision (check 'accelerators' and 'precisions')")
 
 
+def _joined(blocks: Sequence[dict[str, Column]]) -> dict[str, Column]:
+    return {name: _concatenate([b[name] for b in blocks]) for name in blocks[0]}
+
+
 def sweep_columns(
     catalog: Catalog,
     *,
@@ -291,7 +295,7 @@ def sweep_columns(
             assumptions=assumptions,
         )
     )
-    return {name: _concatenate([b[name] for b in blocks]) for name in blocks[0]}
+    return _joined(blocks)
 
 
 def sweep(
@@ -373,13 +377,11 @@ def write_csv(blocks: dict[str, Column] | Iterable[dict[str, Column]], sink) -> 
     :func:`iter_sweep_blocks`) as CSV to ``sink`` (a path or a binary file object) with pyarrow's C++ writer: floats
     to six significant digits, text dictionary-encoded, no per-row Python and no pandas. Returns the number of rows.
 
-    Once all blocks are computed, one contiguous slice of rows per core is rounded, converted and formatted in a
-    worker thread (numpy and the writer release the GIL); the slices are written in order."""
+    Blocks are formatted in batches of at least ``_CSV_BLOCK_ROWS`` rows on worker threads while the next blocks
+    are computed (the computation holds the interpreter; numpy's rounding and the writer release it), and the last
+    batch is split over every core; the pieces are written in order."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
-
-    if isinstance(blocks, dict):
-        blocks = [blocks]
 
     def formatted(table, header: bool) -> bytes:
         def options(quoting: str):  # 8,192-row batches format ~15% faster than the default 1,024
@@ -394,28 +396,36 @@ def write_csv(blocks: dict[str, Column] | Iterable[dict[str, Column]], sink) -> 
             pa_csv.write_csv(table, out, options("needed"))
         return out.getvalue()
 
-    # compute every block first, then round, convert and format contiguous slices of all of them on every core at
-    # once (numpy's rounding and the writer both release the interpreter); formatting beside the computation made
-    # both compete for it (measured slower on 2 cores). A full sweep's blocks take ~30 MB.
-    blocks = list(blocks)
-    if not blocks:
-        return 0
-    names = list(blocks[0])
-    columns = {name: _concatenate([b[name] for b in blocks]) for name in names}
-    rows = len(next(iter(columns.values())))
-    workers = max(1, min(os.cpu_count() or 1, -(-rows // _CSV_BLOCK_ROWS)))
-    bounds = np.linspace(0, rows, workers + 1).astype(int)
-
-    def part(lo: int, hi: int, header: bool) -> bytes:
-        table = pa.Table.from_arrays([_arrow_array(pa, _slice(columns[n], lo, hi)) for n in names], names=names)
+    def part(columns: dict[str, Column], header: bool) -> bytes:
+        names = list(columns)
+        table = pa.Table.from_arrays([_arrow_array(pa, columns[n]) for n in names], names=names)
         return formatted(table, header)
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        parts = [pool.submit(part, int(lo), int(hi), i == 0)
-                 for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
+    cores = os.cpu_count() or 1
+    pieces, pending, pending_rows, rows = [], [], 0, 0
+    with ThreadPoolExecutor(max_workers=cores) as pool:
+
+        def submit(columns: dict[str, Column], lo: int, hi: int) -> None:
+            sliced = {name: _slice(column, lo, hi) for name, column in columns.items()}
+            pieces.append(pool.submit(part, sliced, not pieces))
+
+        if isinstance(blocks, dict):  # all rows at hand: straight to the split over every core
+            pending, pending_rows, blocks = [blocks], len(next(iter(blocks.values()))), ()
+        for block in blocks:
+            pending.append(block)
+            pending_rows += len(next(iter(block.values())))
+            if pending_rows >= _CSV_BLOCK_ROWS:
+                submit(_joined(pending), 0, pending_rows)
+                rows, pending, pending_rows = rows + pending_rows, [], 0
+        if pending:  # the last rows: one slice per core
+            columns = _joined(pending)
+            bounds = np.linspace(0, pending_rows, max(1, min(cores, -(-pending_rows // 4096))) + 1).astype(int)
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+                submit(columns, int(lo), int(hi))
+            rows += pending_rows
         if isinstance(sink, str | os.PathLike):
             with open(sink, "wb") as f:
-                f.writelines(p.result() for p in parts)
+                f.writelines(p.result() for p in pieces)
         else:
-            sink.writelines(p.result() for p in parts)
+            sink.writelines(p.result() for p in pieces)
     return rows

@@ -74,6 +74,18 @@ def test_csv_matches_frame(frame, tmp_path):
         assert row["fits_in_memory"] == str(bool(expected["fits_in_memory"])).lower()
 
 
+def test_csv_from_blocks_is_the_csv_of_the_joined_columns(monkeypatch, tmp_path):
+    """Blocks formatted in batches while later ones compute write the same bytes as all rows formatted at once."""
+    monkeypatch.setattr(sweep_module, "_CSV_BLOCK_ROWS", 500)  # several batches from a small sweep
+    sweep_args = dict(model="deepseek-r1", accelerators=["h200-sxm", "mi300x"], concurrencies=[1, 8, 64])
+    blocks = list(sweep_module.iter_sweep_blocks(default_catalog(), **sweep_args))
+    assert len(blocks) > 2
+    joined = sweep_module.sweep_columns(default_catalog(), **sweep_args)
+    assert sweep_module.write_csv(iter(blocks), str(tmp_path / "blocks.csv")) == len(joined["chips"])
+    sweep_module.write_csv(joined, str(tmp_path / "joined.csv"))
+    assert (tmp_path / "blocks.csv").read_bytes() == (tmp_path / "joined.csv").read_bytes()
+
+
 def test_cli_sweep_does_not_import_pandas():
     """`sweep --csv` runs without importing pandas (its import alone costs about half a predict process)."""
     code = (
