@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from calculators.errors import ScenarioError
-from calculators.records import Catalog, Sourced
+from calculators.records import PREFILL_SCHEDULING, Catalog, Sourced
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class Assumptions:
     host_overhead_us_per_step: float = 0.0
     host_overhead_us_per_sequence: float = 0.0
     prefill_chunk_tokens: float = 8192.0
+    prefill_scheduling: str = "decode-first"
+    """``decode-first`` or ``prefill-first`` (:attr:`calculators.records.Engine.prefill_scheduling`)."""
     kernel_efficiency_factor: float = 1.0
     prefill_efficiency_from_engine: bool = False
     """True when the engine declares its own end-to-end prefill efficiency: prefill then runs at that one number
@@ -139,6 +141,10 @@ def _check(catalog: Catalog, a: Assumptions) -> Assumptions:
             f"'attention_weight_precision' must be None or a catalog precision "
             f"({', '.join(sorted(catalog.precisions))}) (got {a.attention_weight_precision!r})"
         )
+    if a.prefill_scheduling not in PREFILL_SCHEDULING:
+        raise ScenarioError(
+            f"'prefill_scheduling' must be one of {', '.join(PREFILL_SCHEDULING)} (got {a.prefill_scheduling!r})"
+        )
     for name in ("kv_cache_precision", "dispatch_precision", "activation_precision"):
         if getattr(a, name) not in catalog.precisions:
             raise ScenarioError(
@@ -214,6 +220,8 @@ def resolve_assumptions(
     chosen = catalog.engines[engine_id]
     if chosen.kv_cache_precision is not None:
         base = dataclasses.replace(base, kv_cache_precision=chosen.kv_cache_precision.value)
+    if chosen.prefill_scheduling is not None:
+        base = dataclasses.replace(base, prefill_scheduling=chosen.prefill_scheduling.value)
     if chosen.compute_efficiency_prefill is not None:
         base = dataclasses.replace(base, compute_efficiency_prefill=chosen.compute_efficiency_prefill.value,
                                    prefill_efficiency_from_engine=True)

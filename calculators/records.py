@@ -317,6 +317,10 @@ class ChipClass(Record):
     interconnect_efficiency: Fraction | None = None
 
 
+PREFILL_SCHEDULING = ("decode-first", "prefill-first")
+"""The engine scheduling policies the serving model knows (:attr:`Engine.prefill_scheduling`)."""
+
+
 class SourcedChoice(Record):
     """A non-numeric default (a precision id, or a keyword such as ``native``) with its provenance, under the same
     rules as :class:`Sourced`."""
@@ -355,6 +359,12 @@ class Engine(Record):
     host_overhead_us_per_sequence: NonNegative | None = None
     # the largest prefill chunk (tokens) the engine schedules beside decode in one step (chunked prefill)
     prefill_chunk_tokens: Positive | None = None
+    # how the scheduler orders waiting prompts against running decodes (absent = ``decode-first``): ``decode-first``
+    # mixes prompt chunks into the decode steps (TensorRT-LLM in-flight batching, vLLM with chunked prefill);
+    # ``prefill-first`` prefills every waiting prompt before the next decode step (SGLang's default, vLLM V0
+    # without chunked prefill, static batching), which turns a closed loop of like requests into cohorts
+    # (calculators.serving)
+    prefill_scheduling: SourcedChoice | None = None
     # a factor on the kernel curves: this engine's kernels reach this share of what the curve's reference stack
     # measured on the same chip (1 = the curves as measured; < 1 for a software stack not yet as tuned)
     kernel_efficiency_factor: Fraction | None = None
@@ -366,6 +376,14 @@ class Engine(Record):
     # the engine's prefill efficiency (achieved fraction of peak FLOP/s, end to end) where it differs from its chip
     # class's: a software stack's prefill kernels mature at their own pace
     compute_efficiency_prefill: Fraction | None = None
+
+
+    @model_validator(mode="after")
+    def _known_scheduling(self) -> Engine:
+        if self.prefill_scheduling is not None and self.prefill_scheduling.value not in PREFILL_SCHEDULING:
+            raise ValueError(f"'prefill_scheduling' must be one of {', '.join(PREFILL_SCHEDULING)} "
+                             f"(got {self.prefill_scheduling.value!r})")
+        return self
 
 
 class KernelLaunches(Record):

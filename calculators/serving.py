@@ -12,7 +12,15 @@ Three modes, each a thin loop over the one vectorised step (:func:`calculators.m
   requests (a closed loop: each finished request is replaced) B_d = C x O TPOT / (TTFT + O TPOT) decode at once,
   solved by fixed-point iteration. Throughput = B_d E_k / t_step. Prefill FLOPs run at the engine's end-to-end
   prefill efficiency; TTFT adds the prompt's own prefill time and its queueing behind others'
-  (:func:`time_to_first_token_s`).
+  (:func:`time_to_first_token_s`). This is a ``decode-first`` engine (TensorRT-LLM, vLLM with chunked prefill).
+
+  A ``prefill-first`` engine (SGLang, vLLM V0, static batching: ``Engine.prefill_scheduling``) prefills every
+  waiting prompt before it decodes again, so C like requests move in cohorts: the C prompts are prefilled together
+  (T_p, every DP rank its own), then the C sequences decode O tokens together (steps of pure decode, t_d each).
+  A prompt gets its first token a share g of the way through the cohort's prefill (:func:`cohort_completion_share`:
+  1 when one chunk holds them all, about 1/2 when there are many chunks), and waits out the rest before its second:
+      TTFT = g T_p      TPOT = (O t_d / E_k + (1 - g) T_p) / O      throughput = C O / (T_p + O t_d / E_k)
+  dstack's DeepSeek-R1 runs at 4 to 128 requests show the signature: TTFT in proportion to the concurrency.
 - ``disaggregated``: a separate prefill pool (``prefill_chips``; sized to keep up when not given) prefills at the
   chip class's prefill efficiency; the decode chips run pure decode steps at context I + O / 2. TTFT is one prompt's
   compute time on a prefill instance; throughput per chip counts both pools.
@@ -51,6 +59,17 @@ def time_to_first_token_s(decode_step_s, prefill_share, prompt_steps, own_prefil
     rho / (2 (1 - rho)) x service (M/D/1), added to its own service."""
     rho = np.minimum(np.asarray(prefill_share, dtype=float), 0.95)
     return prompt_steps * decode_step_s + own_prefill_s * (1 + rho / (2 * (1 - rho)))
+
+
+def cohort_completion_share(prompts, prompt_tokens, chunk_tokens):
+    """The mean share of a cohort's prefill time that has passed when one of its prompts gets its first token:
+    ``prompts`` prompts of I tokens prefilled first come first served in chunks of S tokens, prompt j (1..c) done
+    with chunk ceil(j x) of n = ceil(c x), x = I / S. The mean of ceil(j x) is about x (c + 1) / 2 + 1/2, at least
+    ceil(x) and at most n: 1 when one chunk holds them all, about (c + 1) / 2c when each prompt fills chunks."""
+    c = np.maximum(np.asarray(prompts, dtype=float), 1.0)
+    x = np.asarray(prompt_tokens, dtype=float) / np.asarray(chunk_tokens, dtype=float)
+    n = np.ceil(c * x)
+    return np.clip(x * (c + 1) / 2 + 0.5, np.ceil(x), n) / n
 
 
 def mean_context_tokens(input_tokens, output_tokens):
@@ -102,10 +121,34 @@ def evaluate_serving(
     capped = capped & (max_sequences >= 1)  # nothing fits at all: reported as not fitting, not as capped
     e_k = mtp_table(a.mtp_acceptance)[np.asarray(mtp_layers, dtype=int)]
     nan = np.full(np.broadcast(running, context).shape, np.nan)
+    tpot = None  # time per output token where it is not one decode step's share
 
     if serving == "decode":
         out = step(running)
         ttft = nan
+        prefill_per_step = np.zeros_like(nan)
+        pool = np.zeros_like(nan)
+    elif serving == "aggregated" and a.prefill_scheduling == "prefill-first":
+        i_tok = np.asarray(input_tokens, dtype=float)
+        o_tok = np.asarray(output_tokens, dtype=float)
+        chips_all = np.asarray(chips, dtype=float)
+        dp = chips_all / np.asarray(pipeline_stages, dtype=float) / np.asarray(attention_tp)
+        per_rank = np.ceil(running / dp)  # the busiest attention-DP rank's prompts of a cohort
+        # the cohort's prompts, every DP rank prefilling its own at once while decoding waits
+        cohort_prefill_s = prefill_time_s(model, chip, precision, a, per_rank * dp * i_tok, i_tok, chips_all,
+                                          efficiency=eff, ranks=dp)
+        out = dict(step(running))
+        decode_s = o_tok / e_k * out["step_time_s"]  # the cohort decodes together, O tokens at E_k a step
+        share = cohort_completion_share(per_rank, i_tok, a.prefill_chunk_tokens)
+        ttft = share * cohort_prefill_s
+        # a prompt done early waits out the rest of its cohort's prefill before its second token
+        tpot = (decode_s + (1 - share) * cohort_prefill_s) / o_tok
+        cycle_s = cohort_prefill_s + decode_s
+        out["per_user_tokens_per_s"] = 1.0 / tpot
+        out["total_output_tokens_per_s"] = running * o_tok / cycle_s
+        out["output_tokens_per_s_per_chip"] = out["total_output_tokens_per_s"] / chips_all
+        out["joules_per_output_token"] = out["power_w"] / out["total_output_tokens_per_s"]
+        out["decoding_concurrency"] = running * decode_s / cycle_s
         prefill_per_step = np.zeros_like(nan)
         pool = np.zeros_like(nan)
     elif serving == "aggregated":
@@ -164,7 +207,7 @@ def evaluate_serving(
     out["running_concurrency"] = running
     out["concurrency_capped"] = capped
     out["time_to_first_token_s"] = ttft
-    out["time_per_output_token_s"] = out["step_time_s"] / e_k
+    out["time_per_output_token_s"] = out["step_time_s"] / e_k if tpot is None else tpot
     out["prefill_tokens_per_step"] = prefill_per_step
     out["prefill_chips"] = pool
     return out

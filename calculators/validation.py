@@ -218,6 +218,7 @@ class EngineEvidence:
     test_points: tuple[str, ...]
     median_abs_error: float | None  # over its test points
     statement: str
+    prefill_scheduling: str = "decode-first"  # how it orders waiting prompts against decodes (calculators.serving)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -255,8 +256,9 @@ def engine_evidence(catalog: Catalog, results: list[ValidationResult]) -> list[E
         else:
             statement = "no published measurement of this engine: its numbers are assumptions and its speeds carry " \
                         "the widest measured band"
+        scheduling = engine.prefill_scheduling.value if engine.prefill_scheduling is not None else "decode-first"
         rows.append(EngineEvidence(eid, engine.name, tuple(defaults[eid]), cal, tuple(r.id for r in test), median,
-                                   statement))
+                                   statement, scheduling))
     return rows
 
 

@@ -22,10 +22,7 @@ from calculators.validation import (
 )
 
 # Points the model misses today: kept, not re-tuned. Each reason states the suspected cause.
-KNOWN_MISSES = {
-    "dstack-mi300x-sglang-r1-c4-ttft": "the early-2025 ROCm SGLang scheduler's waits before a prompt's prefill are "
-    "longer than the M/D/1 queue of the model (0.74 s of 1.65 s)",
-}
+KNOWN_MISSES: dict[str, str] = {}  # point id -> why the model misses it (a strict expected failure); none now
 
 RESULTS = {r.id: r for r in validate(default_catalog())}
 

@@ -61,7 +61,10 @@ FORMULAS: tuple[tuple[str, str, str], ...] = (
     ("F10 serving a workload", r"P = B_d\,E_k\,\frac{I}{O}\,\frac{C-1}{C} \qquad B_d = C\,\frac{O\,"
      r"\mathrm{TPOT}}{\mathrm{TTFT} + O\,\mathrm{TPOT}} \qquad v_{\mathrm{user}} = \frac{E_k}{t_{\mathrm{step}}}",
      "Aggregated serving (continuous batching, chunked prefill): each step of $B_d$ decoding sequences carries the "
-     "other requests' prompts; TTFT is a prompt's own prefill plus its queueing (M/D/1). Only the batch whose KV "
+     "other requests' prompts; TTFT is a prompt's own prefill plus its queueing (M/D/1). An engine that prefills "
+     "first (SGLang, early vLLM, static batches) serves the $C$ requests in cohorts instead: all $C$ prompts are "
+     "prefilled together in $T_p$, then all decode; TTFT $= g\\,T_p$, $g$ the share of the cohort's prefill done "
+     "when a prompt's last chunk is (1 for one chunk, about 1/2 for many). Only the batch whose KV "
      "cache fits runs. Disaggregated: a separate prefill pool. $E_k$ is the expected tokens per step with $k$ MTP "
      "drafts. `calculators/serving.py`"),
     ("F11 decode fleet", r"\mathrm{replicas} = \left\lceil \frac{\mathrm{target\ tok/s}}"
@@ -165,7 +168,11 @@ def _validation(ctx: Context) -> None:
     st.subheader("Serving engines and their evidence")
     st.write("Each vendor's serving software is its own engine, its numbers set from that vendor's own published "
              "measurements (calibrate) and checked on others (test). An engine nobody has published a measurement "
-             "of says so, and the chips that run it carry the widest measured band.")
+             "of says so, and the chips that run it carry the widest measured band. Its prefill scheduling says "
+             "how it serves C like requests at once: decode-first engines mix prompt chunks into the decode steps, "
+             "so a prompt waits about its own prefill; prefill-first engines (SGLang, early vLLM, static batches) "
+             "prefill every waiting prompt before decoding, so the requests move in cohorts and a prompt waits "
+             "for its whole cohort's prefill: time to first token grows with the concurrency.")
     st.dataframe(state.engine_evidence_table(state.files_for(ctx.layer)), hide_index=True, width="stretch",
                  column_config={"median_abs_error": st.column_config.NumberColumn("median |error|",
                                                                                   format="percent")})
