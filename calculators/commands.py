@@ -83,16 +83,21 @@ def _cmd_prices(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     import threading
 
-    from calculators.sweep import iter_sweep_blocks, write_csv
+    from calculators.sweep import iter_sweep_blocks, with_band, write_csv
+    from calculators.validation import validate_in_background
 
-    # pyarrow (the CSV writer, ~0.1 s to import) loads on the second core while the catalog loads and the first
-    # blocks compute; write_csv's own import then finds it ready
+    # the uncertainty band needs the whole validation (~0.13 s); it runs on the second core while this one computes
+    # the sweep, and pyarrow (the CSV writer) loads beside them (the fork comes first: it copies only this thread)
+    catalog = catalog_for(args)
+    validated = validate_in_background(catalog)
     threading.Thread(target=__import__, args=("pyarrow.csv",), daemon=True).start()
 
     # columns straight to pyarrow's CSV writer: no pandas import, no per-row Python (the whole process costs little
     # more than one predict; see benchmarks/bench_sweep.py)
-    blocks = iter_sweep_blocks(catalog_for(args), model=args.model, accelerators=args.accelerator or None,
-                               precisions=args.precision or None)
+    blocks = list(iter_sweep_blocks(catalog, model=args.model, accelerators=args.accelerator or None,
+                                    precisions=args.precision or None, band=False))
+    validated()
+    blocks = [with_band(catalog, b) for b in blocks]
     if args.csv:
         rows = write_csv(blocks, args.csv)
         print(f"wrote {rows:,} rows to {args.csv}")

@@ -116,9 +116,11 @@ def decode_grid_columns(
     concurrencies: Sequence[int],
     mtp_layers: Sequence[int],
     context_tokens: float,
+    band: bool = True,
 ) -> dict[str, Column]:
     """Every (replica size, layout, concurrency, MTP) of one chip and precision as columns of equal length (numpy
-    arrays; text columns as :class:`TextColumn`), from one numpy call."""
+    arrays; text columns as :class:`TextColumn`), from one numpy call. ``band=False`` leaves the uncertainty band's
+    columns NaN, for :func:`with_band` to fill once the validation it comes from is in."""
     system = catalog.systems[chip.system]
     per_node = int(system.chips_per_node.value)
     domain = int(system.scale_up_domain_chips.value)
@@ -140,7 +142,7 @@ def decode_grid_columns(
         chips=chips, attention_tp=tp, moe_ep=ep, pipeline_stages=pp,
         concurrency=conc, context_tokens=context_tokens, mtp_layers=mtp,
     )
-    err = uncertainty_fraction(catalog, chip)
+    err = uncertainty_fraction(catalog, chip) if band else np.nan
     per_rack = per_node * system.nodes_per_rack.value
     rows = len(lay_i)
 
@@ -148,6 +150,7 @@ def decode_grid_columns(
         return TextColumn.constant(value, rows) if isinstance(value, str) else np.full(rows, value)
 
     per_user = out["per_user_tokens_per_s"]
+    banded = _band_columns(per_user, err)
     return {
         "model": constant(model.id),
         "accelerator": constant(chip.id),
@@ -165,8 +168,8 @@ def decode_grid_columns(
         "context_tokens": constant(int(context_tokens)),
         "mtp_layers": mtp,
         "per_user_tokens_per_s": per_user,
-        "per_user_tokens_per_s_low": per_user / (1 + err),  # decode.band, vectorised
-        "per_user_tokens_per_s_high": per_user * (1 + err),
+        "per_user_tokens_per_s_low": banded["per_user_tokens_per_s_low"],
+        "per_user_tokens_per_s_high": banded["per_user_tokens_per_s_high"],
         "total_output_tokens_per_s": out["total_output_tokens_per_s"],
         "output_tokens_per_s_per_chip": out["output_tokens_per_s_per_chip"],
         "output_tokens_per_s_per_rack": out["output_tokens_per_s_per_chip"] * per_rack,
@@ -177,8 +180,22 @@ def decode_grid_columns(
         "bound_by": TextColumn(BOUND_LABELS, out["bound_by_index"].astype(np.int32)),
         "power_kw": out["power_w"] / 1e3,
         "joules_per_output_token": out["joules_per_output_token"],
-        "uncertainty_fraction": constant(float(err)),
+        "uncertainty_fraction": banded["uncertainty_fraction"],
     }
+
+
+def _band_columns(per_user: np.ndarray, err: float) -> dict[str, np.ndarray]:
+    return {
+        "per_user_tokens_per_s_low": per_user / (1 + err),  # decode.band, vectorised
+        "per_user_tokens_per_s_high": per_user * (1 + err),
+        "uncertainty_fraction": np.full(len(per_user), float(err)),
+    }
+
+
+def with_band(catalog: Catalog, block: dict[str, Column]) -> dict[str, Column]:
+    """A block of one chip (from ``band=False``) with its uncertainty band's columns filled in (same order)."""
+    err = uncertainty_fraction(catalog, catalog.accelerators[block["accelerator"].labels[0]])
+    return block | _band_columns(block["per_user_tokens_per_s"], err)
 
 
 def decode_grid(
@@ -218,6 +235,7 @@ def iter_sweep_blocks(
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
     max_replica_nodes: int = 32,
     assumptions: dict[str, Assumptions] | None = None,
+    band: bool = True,
 ) -> Iterator[dict[str, Column]]:
     """The sweep one chip and precision at a time (columns as in :func:`sweep_columns`), so a writer can format
     one block while the next is computed. One row per chip x precision x replica size x layout x concurrency x MTP
@@ -227,6 +245,7 @@ def iter_sweep_blocks(
     ``assumptions`` maps accelerator id to its :class:`Assumptions` (default: each chip's resolved defaults).
     ``precisions`` may be ``["best"]``: each chip at every precision it computes in and the model is served in
     (:func:`calculators.precision.candidate_precisions`), so a frontier per chip is its best over them.
+    ``band=False``: the uncertainty band's columns are left for :func:`with_band`.
     """
     m = check_model(catalog, model)
     chips = list(accelerators) if accelerators is not None else list(catalog.accelerators)
@@ -265,6 +284,7 @@ def iter_sweep_blocks(
                 concurrencies=conc,
                 mtp_layers=mtps,
                 context_tokens=context_tokens,
+                band=band,
             )
     if not selected:
         raise ScenarioError("the sweep selected no chip and precision (check 'accelerators' and 'precisions')")

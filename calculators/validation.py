@@ -14,7 +14,11 @@ widest measured class: a class nobody has measured is at least as uncertain as t
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -274,11 +278,48 @@ def validate_cached(catalog: Catalog) -> list[ValidationResult]:
     hit = _RESULTS_CACHE.get(id(catalog))
     if hit is not None and hit[0] is catalog:
         return hit[1]
-    results = validate(catalog)
+    return _remember(catalog, validate(catalog))
+
+
+def _remember(catalog: Catalog, results: list[ValidationResult]) -> list[ValidationResult]:
     if len(_RESULTS_CACHE) >= _CACHE_SIZE:
         _RESULTS_CACHE.pop(next(iter(_RESULTS_CACHE)))
     _RESULTS_CACHE[id(catalog)] = (catalog, results)
     return results
+
+
+def validate_in_background(catalog: Catalog) -> Callable[[], list[ValidationResult]]:
+    """Start :func:`validate` on another core and return a function that waits for it (and caches it as
+    :func:`validate_cached` would). Work that needs the uncertainty band only at its end (the sweep) overlaps the
+    validation with its own computation instead of running them one after the other.
+
+    On Linux it runs in a forked process that sends the results back as JSON; call it before starting any thread
+    (a fork copies only the calling thread). Elsewhere, or if the process fails, the returned function validates
+    in this process."""
+    if not sys.platform.startswith("linux"):
+        return lambda: validate_cached(catalog)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: validate, send, and leave without running the parent's exit handlers
+        status = 1
+        try:
+            os.close(read)
+            with os.fdopen(write, "w") as pipe:
+                json.dump([r.to_dict() for r in validate(catalog)], pipe)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+
+    def wait() -> list[ValidationResult]:
+        with os.fdopen(read) as pipe:
+            text = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if status != 0:  # the child failed: validate here, where an error reaches the caller
+            return validate_cached(catalog)
+        return _remember(catalog, [ValidationResult(**r) for r in json.loads(text)])
+
+    return wait
 
 
 def class_uncertainties(catalog: Catalog) -> dict[str, ClassUncertainty]:

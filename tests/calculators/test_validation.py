@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from calculators import validation
 from calculators.assumptions import resolve_assumptions
 from calculators.catalog import default_catalog
 from calculators.decode import predict
@@ -154,3 +155,23 @@ def test_an_engine_without_published_points_says_so_and_widens_the_band():
     measured = [u.fraction for u in class_uncertainties(catalog).values() if u.basis == "measured"]
     assert chip_uncertainty(catalog, catalog.accelerators["tpu7x"]) >= max(measured)
     assert rows["rocm-vllm-2025"].test_points and "mi355x" in rows["rocm-vllm-2025"].accelerators
+
+
+def test_validation_in_background_gives_the_same_results():
+    """The validation run on another core (the sweep's band) returns what validate() returns here."""
+    catalog = default_catalog()
+    assert validation.validate_in_background(catalog)() == validation.validate(catalog)
+
+
+def test_validation_in_background_reports_a_failure_here(monkeypatch):
+    """When the background validation fails, it is run again in this process, so its error reaches the caller."""
+    catalog = default_catalog()
+
+    def broken(_catalog):
+        raise ValueError("a broken validation point")
+
+    monkeypatch.setattr(validation, "validate", broken)
+    monkeypatch.setattr(validation, "_RESULTS_CACHE", {})  # nothing validated yet
+    waiting = validation.validate_in_background(catalog)
+    with pytest.raises(ValueError, match="a broken validation point"):
+        waiting()
