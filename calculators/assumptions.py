@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from calculators.errors import ScenarioError
-from calculators.records import PREFILL_SCHEDULING, Catalog, Sourced
+from calculators.records import FUSION, PREFILL_SCHEDULING, Catalog, Sourced
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class Assumptions:
     prefill_chunk_tokens: float = 8192.0
     prefill_scheduling: str = "decode-first"
     """``decode-first`` or ``prefill-first`` (:attr:`calculators.records.Engine.prefill_scheduling`)."""
+    fusion: str = "per-kernel"
+    """``per-kernel`` or ``whole-step`` (:attr:`calculators.records.Engine.fusion`)."""
     kernel_efficiency_factor: float = 1.0
     prefill_efficiency_from_engine: bool = False
     """True when the engine declares its own end-to-end prefill efficiency: prefill then runs at that one number
@@ -141,6 +143,8 @@ def _check(catalog: Catalog, a: Assumptions) -> Assumptions:
             f"'attention_weight_precision' must be None or a catalog precision "
             f"({', '.join(sorted(catalog.precisions))}) (got {a.attention_weight_precision!r})"
         )
+    if a.fusion not in FUSION:
+        raise ScenarioError(f"'fusion' must be one of {', '.join(FUSION)} (got {a.fusion!r})")
     if a.prefill_scheduling not in PREFILL_SCHEDULING:
         raise ScenarioError(
             f"'prefill_scheduling' must be one of {', '.join(PREFILL_SCHEDULING)} (got {a.prefill_scheduling!r})"
@@ -222,6 +226,8 @@ def resolve_assumptions(
         base = dataclasses.replace(base, kv_cache_precision=chosen.kv_cache_precision.value)
     if chosen.prefill_scheduling is not None:
         base = dataclasses.replace(base, prefill_scheduling=chosen.prefill_scheduling.value)
+    if chosen.fusion is not None:
+        base = dataclasses.replace(base, fusion=chosen.fusion.value)
     if chosen.compute_efficiency_prefill is not None:
         base = dataclasses.replace(base, compute_efficiency_prefill=chosen.compute_efficiency_prefill.value,
                                    prefill_efficiency_from_engine=True)

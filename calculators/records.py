@@ -319,6 +319,8 @@ class ChipClass(Record):
 
 PREFILL_SCHEDULING = ("decode-first", "prefill-first")
 """The engine scheduling policies the serving model knows (:attr:`Engine.prefill_scheduling`)."""
+FUSION = ("per-kernel", "whole-step")
+"""What an engine's fixed cost per layer is paid on (:attr:`Engine.fusion`)."""
 
 
 class SourcedChoice(Record):
@@ -365,6 +367,11 @@ class Engine(Record):
     # without chunked prefill, static batching), which turns a closed loop of like requests into cohorts
     # (calculators.serving)
     prefill_scheduling: SourcedChoice | None = None
+    # what the engine's fixed cost per layer is paid on (absent = ``per-kernel``): ``per-kernel``, every kernel a
+    # layer launches (calculators.model.step.layer_equivalents); ``whole-step``, a compiler that turns the decode
+    # step into one program (XLA) fuses each dense block's GEMMs and elementwise work into the weight stream, so
+    # only a MoE layer's data-dependent routing (router, top-k, dispatch, grouped GEMMs, combine) pays per op
+    fusion: SourcedChoice | None = None
     # a factor on the kernel curves: this engine's kernels reach this share of what the curve's reference stack
     # measured on the same chip (1 = the curves as measured; < 1 for a software stack not yet as tuned)
     kernel_efficiency_factor: Fraction | None = None
@@ -383,6 +390,8 @@ class Engine(Record):
         if self.prefill_scheduling is not None and self.prefill_scheduling.value not in PREFILL_SCHEDULING:
             raise ValueError(f"'prefill_scheduling' must be one of {', '.join(PREFILL_SCHEDULING)} "
                              f"(got {self.prefill_scheduling.value!r})")
+        if self.fusion is not None and self.fusion.value not in FUSION:
+            raise ValueError(f"'fusion' must be one of {', '.join(FUSION)} (got {self.fusion.value!r})")
         return self
 
 
@@ -476,11 +485,13 @@ class ValidationPoint(Record):
     layout: Text | None = None
     # ``micro_batch_overlap``: False when the source says the run had two-batch overlap off (None = the default)
     micro_batch_overlap: bool | None = None
-    # ``calibrates``: which engine number a calibrate point sets (tools/calibrate_engines.py solves it): the fixed
-    # cost per layer (a batch-1 point) or the host and scheduler time per running sequence per step (a point at
-    # high concurrency); None on a test point.
+    # ``calibrates``: which number a calibrate point sets: an engine's fixed cost per layer (a batch-1 point, the
+    # default), prefill efficiency or host and scheduler time per running sequence per step (a point at high
+    # concurrency), all solved by tools/calibrate_engines.py; or its chip class's memory bandwidth efficiency, taken
+    # from the source's own bandwidth figure (written in assumptions.yaml with that source); None on a test point.
     calibrates: Literal[
-        "fixed_latency_us_per_layer", "compute_efficiency_prefill", "host_overhead_us_per_sequence"
+        "fixed_latency_us_per_layer", "compute_efficiency_prefill", "host_overhead_us_per_sequence",
+        "memory_bandwidth_efficiency",
     ] | None = None
     # ``request_output_tokens_per_s`` is a per-user speed over the whole request: output tokens / request latency
     # (prefill and queueing included), the "[w/ ctx]" figure of trtllm-bench; ``per_user_tokens_per_s`` is 1 / TPOT.

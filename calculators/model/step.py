@@ -39,19 +39,22 @@ BOUND_LABELS = (*BOUND_CATEGORIES, "capacity")
 """What ``bound_by`` can say; ``bound_by_index`` indexes this tuple."""
 
 
-def layer_equivalents(catalog: Catalog, model: Model) -> float:
+def layer_equivalents(catalog: Catalog, model: Model, fusion: str = "per-kernel") -> float:
     """The model's layers counted in reference layers for the engine's fixed cost per layer: sum over layers of the
     kernels each launches (the catalog's ``kernel_launches``) over a DeepSeek-V3/R1 layer's (MLA + MoE with a shared
     expert, 24). The fixed cost is launch gaps and synchronisation between kernels, so a Llama layer (GQA 6 + dense
     FFN 5) pays 11/24 of it, and an engine calibrated on Llama carries over to R1, and back, by what each launches.
     R1: (3 x 16 + 58 x 24) / 24 = 60; Llama 3.1 70B: 80 x 11 / 24 = 36.7. Without ``kernel_launches`` every layer
-    counts as one."""
+    counts as one. A ``whole-step`` engine (``Engine.fusion``) pays only on its MoE layers' routing kernels:
+    R1 58 x 9 / 24 = 21.75; a dense model 0."""
     k = catalog.serving.kernel_launches if catalog.serving is not None else None
     if k is None:
         return float(model.layers)
     reference = k.mla_attention.value + k.moe_ffn.value + k.shared_expert.value
     att = k.mla_attention.value if model.attention.type == "mla" else k.gqa_attention.value
     moe_layers = model.layers - model.dense_layers if model.moe else 0
+    if fusion == "whole-step":
+        return moe_layers * k.moe_ffn.value / reference
     ffn_moe = (k.moe_ffn.value + (k.shared_expert.value if model.moe.shared_experts else 0)) if model.moe else 0
     kernels = (model.layers - moe_layers) * (att + k.dense_ffn.value) + moe_layers * (att + ffn_moe)
     return kernels / reference
@@ -407,7 +410,7 @@ def evaluate_step(
 
     # F9 step, F10 speed
     inflation = mtp_inflation(a.mtp_step_inflation, k)
-    fixed_s = layer_equivalents(catalog, model) * a.fixed_latency_us_per_layer * 1e-6 * inflation
+    fixed_s = layer_equivalents(catalog, model, a.fusion) * a.fixed_latency_us_per_layer * 1e-6 * inflation
     host_s = (a.host_overhead_us_per_step + a.host_overhead_us_per_sequence * seqs_rank) * 1e-6
     prefill_s = prefill_time_s(model, chip, precision, a, pf_all, prompt, n_all, efficiency=eff, ranks=dp)
     step_s = fixed_s + host_s + roofline_s + exposed_comm_s + prefill_s

@@ -22,11 +22,11 @@ def curve_file(points: str) -> str:
     )
 
 
-FUSED_CLASSES = ("dataflow", "sram", "wafer")
+FUSED_CLASSES = ("tpu", "dataflow", "sram", "wafer")
 
 
 def test_every_kernel_launching_chip_resolves_to_a_curve_for_every_op():
-    """Each GPU- and TPU-class chip has its own kernel curve or its class's fallback for every op."""
+    """Each GPU-class chip has its own kernel curve or its class's fallback for every op."""
     catalog = load_catalog()
     owners = {(c.accelerator, c.op) for c in catalog.kernel_curves.values()}
     for chip in catalog.accelerators.values():
@@ -37,7 +37,8 @@ def test_every_kernel_launching_chip_resolves_to_a_curve_for_every_op():
 
 
 def test_fused_program_classes_have_no_kernel_curves():
-    """Dataflow, SRAM and wafer chips keep their class efficiencies: a GPU curve's per-kernel floor is not theirs."""
+    """TPU, dataflow, SRAM and wafer chips (compiled programs) keep their class efficiencies: a GPU curve's
+    per-kernel floor is not theirs."""
     catalog = load_catalog()
     fused = {a.id for a in catalog.accelerators.values() if a.chip_class in FUSED_CLASSES} | set(FUSED_CLASSES)
     assert not [c.id for c in catalog.kernel_curves.values() if c.accelerator in fused]

@@ -137,24 +137,31 @@ def test_validation_earns_trust():
     assert median <= 0.15, f"median |error| {median:.1%}"
 
 
+SOLVED = ("fixed_latency_us_per_layer", "compute_efficiency_prefill", "host_overhead_us_per_sequence")
+
+
 def test_calibrate_points_are_reproduced():
-    """Every speed point that calibrates an engine number is reproduced within 2% (the solver's job, not luck)."""
+    """Every point that calibrates an engine number is reproduced within 2% (the solver's job, not luck); a point
+    whose own bandwidth figure sets a class constant is not solved to, so it is not held to that."""
     catalog = default_catalog()
-    solved = [r for r in RESULTS.values() if r.use == "calibrate" and catalog.validation[r.id].calibrates]
+    solved = [r for r in RESULTS.values() if r.use == "calibrate" and catalog.validation[r.id].calibrates in SOLVED]
     assert solved
     assert all(abs(r.error_fraction) <= 0.02 for r in solved), [(r.id, r.error_fraction) for r in solved]
 
 
 def test_an_engine_without_published_points_says_so_and_widens_the_band():
-    """TPU's engine has no published point: its row says so and TPU chips carry at least the widest measured band."""
+    """An engine nobody has published a measurement of says so; one calibrated but never tested (Groq's) says that,
+    and its chips carry at least the widest measured band."""
     catalog = default_catalog()
     rows = {e.engine: e for e in engine_evidence(catalog, list(RESULTS.values()))}
-    tpu = rows["tpu-jax-2025"]
-    assert not tpu.test_points and not tpu.calibrate_points and "no published measurement" in tpu.statement
-    assert "tpu7x" in tpu.accelerators
+    unmeasured = rows["sram-pipelined"]
+    assert not unmeasured.test_points and not unmeasured.calibrate_points
+    assert "no published measurement" in unmeasured.statement
+    groq = rows["groq-2025"]
+    assert groq.calibrate_points and not groq.test_points and "tested on none" in groq.statement
     measured = [u.fraction for u in class_uncertainties(catalog).values() if u.basis == "measured"]
-    assert chip_uncertainty(catalog, catalog.accelerators["tpu7x"]) >= max(measured)
-    assert rows["rocm-vllm-2025"].test_points and "mi355x" in rows["rocm-vllm-2025"].accelerators
+    assert chip_uncertainty(catalog, catalog.accelerators["groq-lpu"]) >= max(measured)
+    assert rows["tpu-jax-2025"].test_points and "tpu7x" in rows["tpu-jax-2025"].accelerators
 
 
 def test_validation_in_background_gives_the_same_results():

@@ -44,3 +44,13 @@ def test_fixed_cost_scales_with_the_kernels_a_layer_launches():
     catalog = default_catalog()
     assert step.layer_equivalents(catalog, catalog.models["deepseek-r1"]) == pytest.approx(60.0)
     assert step.layer_equivalents(catalog, catalog.models["llama-3.1-70b"]) == pytest.approx(80 * 11 / 24)
+
+
+def test_a_whole_step_program_pays_its_fixed_cost_on_moe_routing_only():
+    """Under whole-step fusion (XLA) R1 counts its 58 MoE layers' 9 routing kernels (21.75 reference layers) and a
+    dense Llama none: its dense blocks ride the weight stream."""
+    from calculators.catalog import default_catalog
+
+    catalog = default_catalog()
+    assert step.layer_equivalents(catalog, catalog.models["deepseek-r1"], "whole-step") == pytest.approx(58 * 9 / 24)
+    assert step.layer_equivalents(catalog, catalog.models["llama-3.1-70b"], "whole-step") == 0.0
