@@ -49,6 +49,8 @@ class Assumptions:
     """``decode-first`` or ``prefill-first`` (:attr:`calculators.records.Engine.prefill_scheduling`)."""
     fusion: str = "per-kernel"
     """``per-kernel`` or ``whole-step`` (:attr:`calculators.records.Engine.fusion`)."""
+    moe_group_overhead_us: float = 0.0
+    """Per expert group of each MoE layer on a chip (:attr:`calculators.records.Engine.moe_group_overhead_us`)."""
     kernel_efficiency_factor: float = 1.0
     prefill_efficiency_from_engine: bool = False
     """True when the engine declares its own end-to-end prefill efficiency: prefill then runs at that one number
@@ -94,6 +96,7 @@ _BOUNDS: dict[str, tuple[float, bool, float, bool, str]] = {
     "host_overhead_us_per_step": (0, True, math.inf, False, "us/step"),
     "host_overhead_us_per_sequence": (0, True, math.inf, False, "us/sequence/step"),
     "prefill_chunk_tokens": (0, False, math.inf, False, "tokens"),
+    "moe_group_overhead_us": (0, True, math.inf, False, "us/expert group"),
     "kernel_efficiency_factor": (0, False, 1, True, "fraction"),
 }
 
@@ -167,7 +170,8 @@ def _accelerator(catalog: Catalog, accelerator_id: str):
 
 
 _ENGINE_SERVING_FIELDS = (
-    "host_overhead_us_per_step", "host_overhead_us_per_sequence", "prefill_chunk_tokens", "kernel_efficiency_factor"
+    "host_overhead_us_per_step", "host_overhead_us_per_sequence", "prefill_chunk_tokens", "kernel_efficiency_factor",
+    "moe_group_overhead_us",
 )
 
 

@@ -372,6 +372,10 @@ class Engine(Record):
     # step into one program (XLA) fuses each dense block's GEMMs and elementwise work into the weight stream, so
     # only a MoE layer's data-dependent routing (router, top-k, dispatch, grouped GEMMs, combine) pays per op
     fusion: SourcedChoice | None = None
+    # a whole-step engine's cost per expert group: each MoE layer's grouped GEMMs visit every expert a chip holds
+    # tokens for as its own group (ragged dot), at this cost each; engines with grouped-GEMM kernel curves have it in
+    # the curves' small-group fractions instead (absent = 0)
+    moe_group_overhead_us: NonNegative | None = None
     # a factor on the kernel curves: this engine's kernels reach this share of what the curve's reference stack
     # measured on the same chip (1 = the curves as measured; < 1 for a software stack not yet as tuned)
     kernel_efficiency_factor: Fraction | None = None
@@ -491,7 +495,7 @@ class ValidationPoint(Record):
     # from the source's own bandwidth figure (written in assumptions.yaml with that source); None on a test point.
     calibrates: Literal[
         "fixed_latency_us_per_layer", "compute_efficiency_prefill", "host_overhead_us_per_sequence",
-        "memory_bandwidth_efficiency",
+        "moe_group_overhead_us", "memory_bandwidth_efficiency",
     ] | None = None
     # ``request_output_tokens_per_s`` is a per-user speed over the whole request: output tokens / request latency
     # (prefill and queueing included), the "[w/ ctx]" figure of trtllm-bench; ``per_user_tokens_per_s`` is 1 / TPOT.

@@ -7,9 +7,11 @@ Two numbers of an engine come from measurements of that engine rather than from 
   by a point whose rate is bound by prefill (long prompts at concurrency on an engine with slow prefill kernels);
 - ``host_overhead_us_per_sequence``: host and scheduler time per running sequence per step that the accelerator does
   not hide (scheduling, sampling, the elementwise work no kernel table holds), set by a point at high concurrency
-  where it dominates.
+  where it dominates;
+- ``moe_group_overhead_us``: a whole-step (compiled) engine's cost per expert group of each MoE layer, set by a MoE
+  point at a batch that touches most experts.
 A calibrate point names the number it sets (``calibrates``; default tau). For each engine, this script solves tau
-first, then the prefill efficiency, then the per-sequence overhead, each with the earlier ones in place, each by
+first, then the prefill efficiency, then the per-sequence overhead, then the per-group cost, each with the earlier ones in place, each by
 bisection so the model reproduces its point exactly (several points: their geometric mean), and repeats the round
 until the numbers settle (each moves the points the others were solved on). It prints the table;
 with ``--write`` it also replaces each solved ``value:`` in hardware_catalog/assumptions.yaml (the field's line must
@@ -43,11 +45,13 @@ SIGNIFICANT = 3
 SPEED_METRICS = ("per_user_tokens_per_s", "request_output_tokens_per_s", "output_tokens_per_s_per_chip")
 TIME_METRICS = ("time_to_first_token_s",)  # a time: the model is "too fast" when it predicts less
 ROUNDS = 4  # each number moves the points the others were solved on: repeat the solve until they settle
-ORDER = ("fixed_latency_us_per_layer", "compute_efficiency_prefill", "host_overhead_us_per_sequence")
+ORDER = ("fixed_latency_us_per_layer", "compute_efficiency_prefill", "host_overhead_us_per_sequence",
+         "moe_group_overhead_us")
 BOUNDS = {  # (low, high, speed rises with the value)
     "fixed_latency_us_per_layer": (0.0, 5000.0, False),
     "compute_efficiency_prefill": (1e-4, 1.0, True),
     "host_overhead_us_per_sequence": (0.0, 2000.0, False),
+    "moe_group_overhead_us": (0.0, 100.0, False),
 }
 
 

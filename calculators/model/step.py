@@ -411,6 +411,8 @@ def evaluate_step(
     # F9 step, F10 speed
     inflation = mtp_inflation(a.mtp_step_inflation, k)
     fixed_s = layer_equivalents(catalog, model, a.fusion) * a.fixed_latency_us_per_layer * 1e-6 * inflation
+    if model.moe:  # a whole-step engine's ragged-dot groups: one per expert a chip computes, per MoE layer
+        fixed_s = fixed_s + a.moe_group_overhead_us * 1e-6 * experts_rank * p.moe_layers
     host_s = (a.host_overhead_us_per_step + a.host_overhead_us_per_sequence * seqs_rank) * 1e-6
     prefill_s = prefill_time_s(model, chip, precision, a, pf_all, prompt, n_all, efficiency=eff, ranks=dp)
     step_s = fixed_s + host_s + roofline_s + exposed_comm_s + prefill_s

@@ -137,7 +137,8 @@ def test_validation_earns_trust():
     assert median <= 0.15, f"median |error| {median:.1%}"
 
 
-SOLVED = ("fixed_latency_us_per_layer", "compute_efficiency_prefill", "host_overhead_us_per_sequence")
+SOLVED = ("fixed_latency_us_per_layer", "compute_efficiency_prefill", "host_overhead_us_per_sequence",
+          "moe_group_overhead_us")
 
 
 def test_calibrate_points_are_reproduced():

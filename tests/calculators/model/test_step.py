@@ -54,3 +54,27 @@ def test_a_whole_step_program_pays_its_fixed_cost_on_moe_routing_only():
     catalog = default_catalog()
     assert step.layer_equivalents(catalog, catalog.models["deepseek-r1"], "whole-step") == pytest.approx(58 * 9 / 24)
     assert step.layer_equivalents(catalog, catalog.models["llama-3.1-70b"], "whole-step") == 0.0
+
+
+def test_a_whole_step_engine_pays_per_expert_group():
+    """A whole-step engine's MoE step grows with the experts its grouped GEMMs visit: batch 128 (all ~250 experts
+    touched) pays the per-group cost ~30 times more than batch 1 (8 experts); a dense model pays none."""
+    import dataclasses
+
+    from calculators.assumptions import resolve_assumptions
+    from calculators.catalog import default_catalog
+
+    catalog = default_catalog()
+    chip = catalog.accelerators["tpu-v5e"]
+    base = resolve_assumptions(catalog, "tpu-v5e")
+
+    def fixed_ms(model, batch, cost):
+        a = dataclasses.replace(base, moe_group_overhead_us=cost)
+        out = step.evaluate_step(catalog, catalog.models[model], chip, "int8", a, chips=64, attention_tp=64, moe_ep=1,
+                                 concurrency=batch, context_tokens=512, mtp_layers=0)
+        return float(out["fixed_latency_s"]) * 1e3
+
+    r1_small = fixed_ms("deepseek-r1", 1, 1.0) - fixed_ms("deepseek-r1", 1, 0.0)
+    r1_large = fixed_ms("deepseek-r1", 128, 1.0) - fixed_ms("deepseek-r1", 128, 0.0)
+    assert r1_small > 0 and 20 < r1_large / r1_small < 40
+    assert fixed_ms("llama-3.1-70b", 128, 1.0) == fixed_ms("llama-3.1-70b", 128, 0.0)
