@@ -11,12 +11,12 @@ Two numbers of an engine come from measurements of that engine rather than from 
 - ``moe_group_overhead_us``: a whole-step (compiled) engine's cost per expert group of each MoE layer, set by a MoE
   point at a batch that touches most experts.
 A calibrate point names the number it sets (``calibrates``; default tau). For each engine, this script solves tau
-first, then the prefill efficiency, then the per-sequence overhead, then the per-group cost, each with the earlier ones in place, each by
-bisection so the model reproduces its point exactly (several points: their geometric mean), and repeats the round
-until the numbers settle (each moves the points the others were solved on). It prints the table;
-with ``--write`` it also replaces each solved ``value:`` in hardware_catalog/assumptions.yaml (the field's line must
-exist there, with its source and note: the derivation is stated once, in the catalog; the script refreshes the
-number).
+first, then the prefill efficiency, then the per-sequence overhead, then the per-group cost, each with the earlier
+ones in place, each by bisection so the model reproduces its point exactly (several points: their geometric mean),
+and repeats the round until the numbers settle (each moves the points the others were solved on). It prints the
+table; with ``--write`` it also replaces each solved ``value:`` in hardware_catalog/assumptions.yaml (the field's
+line must exist there, with its source and note: the derivation is stated once, in the catalog; the script
+refreshes the number).
 
     python tools/calibrate_engines.py                  # every engine with a calibrate point
     python tools/calibrate_engines.py neuron-2025
