@@ -490,9 +490,10 @@ class ValidationPoint(Record):
     # ``micro_batch_overlap``: False when the source says the run had two-batch overlap off (None = the default)
     micro_batch_overlap: bool | None = None
     # ``calibrates``: which number a calibrate point sets: an engine's fixed cost per layer (a batch-1 point, the
-    # default), prefill efficiency or host and scheduler time per running sequence per step (a point at high
-    # concurrency), all solved by tools/calibrate_engines.py; or its chip class's memory bandwidth efficiency, taken
-    # from the source's own bandwidth figure (written in assumptions.yaml with that source); None on a test point.
+    # default), prefill efficiency, host and scheduler time per running sequence per step (a point at high
+    # concurrency) or a whole-step engine's cost per expert group, all solved by tools/calibrate_engines.py; or its
+    # chip class's memory bandwidth efficiency, taken from the source's own bandwidth figure (written in
+    # assumptions.yaml with that source); None on a test point.
     calibrates: Literal[
         "fixed_latency_us_per_layer", "compute_efficiency_prefill", "host_overhead_us_per_sequence",
         "moe_group_overhead_us", "memory_bandwidth_efficiency",

@@ -72,6 +72,13 @@ def cohort_completion_share(prompts, prompt_tokens, chunk_tokens):
     return np.clip(x * (c + 1) / 2 + 0.5, np.ceil(x), n) / n
 
 
+def _set_output_rate(out: dict, total_output_tokens_per_s, chips) -> None:
+    """Set a served workload's output rate and what follows from it: per chip (of ``chips``) and J per token."""
+    out["total_output_tokens_per_s"] = total_output_tokens_per_s
+    out["output_tokens_per_s_per_chip"] = total_output_tokens_per_s / chips
+    out["joules_per_output_token"] = out["power_w"] / total_output_tokens_per_s
+
+
 def mean_context_tokens(input_tokens, output_tokens):
     """A decoding sequence's mean context over its life: the prompt plus half the output."""
     return np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float) / 2
@@ -145,9 +152,7 @@ def evaluate_serving(
         tpot = (decode_s + (1 - share) * cohort_prefill_s) / o_tok
         cycle_s = cohort_prefill_s + decode_s
         out["per_user_tokens_per_s"] = 1.0 / tpot
-        out["total_output_tokens_per_s"] = running * o_tok / cycle_s
-        out["output_tokens_per_s_per_chip"] = out["total_output_tokens_per_s"] / chips_all
-        out["joules_per_output_token"] = out["power_w"] / out["total_output_tokens_per_s"]
+        _set_output_rate(out, running * o_tok / cycle_s, chips_all)
         out["decoding_concurrency"] = running * decode_s / cycle_s
         prefill_per_step = np.zeros_like(nan)
         pool = np.zeros_like(nan)
@@ -178,9 +183,7 @@ def evaluate_serving(
             decoding = np.maximum(1.0, running * o_tok * tpot / (ttft + o_tok * tpot))
         pool = np.zeros_like(nan)
         out = dict(out)
-        out["total_output_tokens_per_s"] = decoding * out["per_user_tokens_per_s"]
-        out["output_tokens_per_s_per_chip"] = out["total_output_tokens_per_s"] / np.asarray(chips, dtype=float)
-        out["joules_per_output_token"] = out["power_w"] / out["total_output_tokens_per_s"]
+        _set_output_rate(out, decoding * out["per_user_tokens_per_s"], np.asarray(chips, dtype=float))
         out["decoding_concurrency"] = decoding
     elif serving == "disaggregated":
         i_tok = np.asarray(input_tokens, dtype=float)
@@ -192,12 +195,9 @@ def evaluate_serving(
         pool = np.ceil(needed) if prefill_chips is None else np.asarray(prefill_chips, dtype=float)
         # a fixed prefill pool too small for the decode pool's appetite caps the output rate
         ratio = np.minimum(1.0, pool * prefill_rate * o_tok / i_tok / out["total_output_tokens_per_s"])
-        out["total_output_tokens_per_s"] = out["total_output_tokens_per_s"] * ratio
         chips_all = np.asarray(chips, dtype=float) + pool
-        out["output_tokens_per_s_per_chip"] = out["total_output_tokens_per_s"] / chips_all
-        node_w = out["power_w"] / np.asarray(chips, dtype=float)
-        out["power_w"] = node_w * chips_all
-        out["joules_per_output_token"] = out["power_w"] / out["total_output_tokens_per_s"]
+        out["power_w"] = out["power_w"] / np.asarray(chips, dtype=float) * chips_all  # both pools' nodes
+        _set_output_rate(out, out["total_output_tokens_per_s"] * ratio, chips_all)
         instance = np.maximum(1.0, np.minimum(pool, np.asarray(chips, dtype=float)))
         ttft = i_tok / (prefill_rate * instance)
         prefill_per_step = np.zeros_like(nan)
