@@ -19,7 +19,7 @@ def _print_fields(d: dict) -> None:
         if isinstance(value, float):
             value = f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
         elif isinstance(value, dict):
-            value = ", ".join(f"{k} {v:.3g}" for k, v in value.items())
+            value = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in value.items())
         print(f"{key:<{width}}  {value}")
 
 

@@ -18,7 +18,7 @@ from calculators import memory
 from calculators.assumptions import Assumptions, check_assumptions, resolve_assumptions
 from calculators.errors import ScenarioError
 from calculators.layout import sram_only
-from calculators.model.step import BOUND_LABELS, COMPONENTS
+from calculators.model.step import BOUND_LABELS, COMPONENTS, STEP_OPS
 from calculators.records import Accelerator, Catalog, Model
 from calculators.serving import SERVING_MODES, best_layout
 from calculators.validation import chip_uncertainty
@@ -136,6 +136,8 @@ class Prediction:
     time_to_first_token_s: float | None = None
     time_per_output_token_ms: float = 0.0
     prefill_chips: int = 0
+    step_breakdown_ms: dict[str, float] = field(default_factory=dict)
+    step_breakdown_bound: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -222,6 +224,7 @@ def predict(
     breakdown = {
         name: float(v[f"{name}_s"]) * 1e3 for name in ("fixed_latency", "host_overhead", *COMPONENTS, "communication")
     }
+    step_ops, op_bounds = step_breakdown(v)
     bound = "capacity" if capped_reason else str(v["bound_by"])
     return Prediction(
         model=model,
@@ -267,4 +270,18 @@ def predict(
         time_to_first_token_s=None if math.isnan(ttft) else ttft,
         time_per_output_token_ms=float(v["time_per_output_token_s"]) * 1e3,
         prefill_chips=int(v["prefill_chips"]),
+        step_breakdown_ms=step_ops,
+        step_breakdown_bound=op_bounds,
     )
+
+
+def step_breakdown(values: dict) -> tuple[dict[str, float], dict[str, str]]:
+    """One step's named operations (:data:`calculators.model.step.STEP_OPS`) in ms, summing to the step time, and
+    what bounds each: ``fixed``, ``memory``, ``compute`` or ``interconnect``."""
+    ms = {name: float(values[f"op_{name}_s"]) * 1e3 for name in STEP_OPS}
+    bounds = {}
+    for name, kind in STEP_OPS.items():
+        if kind.startswith("component:"):
+            kind = "memory" if bool(values[f"op_{name}_memory_bound"]) else "compute"
+        bounds[name] = kind
+    return ms, bounds

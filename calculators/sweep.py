@@ -29,7 +29,7 @@ from calculators.decode import (
 )
 from calculators.errors import ScenarioError
 from calculators.layout import candidate_layouts
-from calculators.model.step import evaluate_step
+from calculators.model.step import STEP_OPS, evaluate_step
 from calculators.precision import BEST, candidate_precisions
 from calculators.records import Accelerator, Catalog, Model
 
@@ -175,6 +175,7 @@ def decode_grid_columns(
         "output_tokens_per_s_per_rack": out["output_tokens_per_s_per_chip"] * per_rack,
         "output_tokens_per_s_per_mw": out["total_output_tokens_per_s"] / (out["power_w"] / 1e6),
         "step_time_ms": out["step_time_s"] * 1e3,
+        **{f"step_{name}_ms": out[f"op_{name}_s"] * 1e3 for name in STEP_OPS},
         "fits_in_memory": out["fits_in_memory"],
         "memory_used_fraction": out["memory_used_fraction"],
         "bound_by": TextColumn(BOUND_LABELS, out["bound_by_index"].astype(np.int32)),

@@ -34,6 +34,22 @@ COMPONENTS = (
     "routed_experts",
     "lm_head",
 )
+STEP_OPS: dict[str, str] = {
+    "fixed_per_layer": "fixed",
+    "host": "fixed",
+    "attention_projections": "component:attention_weights",
+    "attention_core": "component:kv_cache",
+    "dense_ffn": "component:dense_ffn",
+    "shared_experts_and_router": "component:shared_experts",
+    "routed_experts": "component:routed_experts",
+    "lm_head": "component:lm_head",
+    "moe_dispatch": "interconnect",
+    "moe_combine": "interconnect",
+    "all_reduce_and_hops": "interconnect",
+    "prefill_chunks": "compute",
+}
+"""The named operations a step is the sum of (``step_breakdown_ms``), each with where its bound comes from: a fixed
+cost, a roofline component (memory or compute, whichever its kernel is held by), or a collective."""
 BOUND_CATEGORIES = ("fixed latency", "memory bandwidth", "compute", "interconnect")
 BOUND_LABELS = (*BOUND_CATEGORIES, "capacity")
 """What ``bound_by`` can say; ``bound_by_index`` indexes this tuple."""
@@ -421,6 +437,25 @@ def evaluate_step(
     per_user = tokens_per_step / step_s
     total = b_all * per_user
 
+    # exposed communication shared among the collectives in proportion to their unhidden times
+    comm_share = np.where(comm_s > 0, exposed_comm_s / np.where(comm_s > 0, comm_s, 1.0), 0.0)
+    op_s = {
+        "fixed_per_layer": fixed_s,
+        "host": host_s,
+        "attention_projections": component_s["attention_weights"],
+        "attention_core": component_s["kv_cache"],
+        "dense_ffn": component_s["dense_ffn"],
+        "shared_experts_and_router": component_s["shared_experts"],
+        "routed_experts": component_s["routed_experts"],
+        "lm_head": component_s["lm_head"],
+        "moe_dispatch": dispatch_s * comm_share,
+        "moe_combine": combine_s * comm_share,
+        "all_reduce_and_hops": other_comm_s * comm_share,
+        "prefill_chunks": prefill_s,
+    }
+    op_memory_bound = {name: bytes_time[j] >= flop_time[j] for name, kind in STEP_OPS.items()
+                       if kind.startswith("component:") for j in (kind.split(":", 1)[1],)}
+
     categories = np.stack([fixed_s + host_s, memory_s, compute_s, exposed_comm_s])
     bound_index = np.where(fits, np.argmax(categories, axis=0), len(BOUND_CATEGORIES))
     bound = np.array(BOUND_LABELS, dtype=object)[bound_index]
@@ -448,6 +483,8 @@ def evaluate_step(
         "communication_s": exposed_comm_s,
         "communication_total_s": comm_s,
         **{f"{name}_s": component_s[name] for name in COMPONENTS},
+        **{f"op_{name}_s": np.broadcast_to(value, n.shape) for name, value in op_s.items()},
+        **{f"op_{name}_memory_bound": np.broadcast_to(value, n.shape) for name, value in op_memory_bound.items()},
         "distinct_experts_per_layer": moe.distinct_experts_per_step(p.routed_experts, p.active_experts, tokens_replica)
         if model.moe
         else np.zeros_like(n),

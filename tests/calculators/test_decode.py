@@ -27,6 +27,31 @@ def test_step_time_is_sum_of_components(catalog):
     assert p.total_output_tokens_per_s == pytest.approx(64 * p.per_user_tokens_per_s)
 
 
+@pytest.mark.parametrize("serving", [
+    dict(context_tokens=2000),
+    dict(input_tokens=1000, output_tokens=2000),
+    dict(input_tokens=8000, output_tokens=1000, serving="disaggregated"),
+])
+def test_step_breakdown_names_operations_that_sum_to_the_step(catalog, serving):
+    """``step_breakdown_ms`` splits the step into named operations that sum to ``step_time_ms``, each with a bound."""
+    p = decode.predict(catalog, model="deepseek-r1", accelerator="b200", chips=8, precision="fp4", concurrency=128,
+                       **serving)
+    assert set(p.step_breakdown_ms) == set(step.STEP_OPS) == set(p.step_breakdown_bound)
+    assert sum(p.step_breakdown_ms.values()) == pytest.approx(p.step_time_ms, rel=1e-9)
+    assert all(v >= 0 for v in p.step_breakdown_ms.values())
+    assert set(p.step_breakdown_bound.values()) <= {"fixed", "memory", "compute", "interconnect"}
+    assert p.step_breakdown_ms["routed_experts"] > 0 and p.step_breakdown_ms["moe_dispatch"] > 0
+
+
+def test_step_breakdown_carries_chunked_prefill_only_when_aggregated(catalog):
+    """Aggregated serving's step carries other prompts' chunks; a pure decode step carries none."""
+    common = dict(model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8", concurrency=64)
+    decode_only = decode.predict(catalog, context_tokens=1500, **common)
+    served = decode.predict(catalog, input_tokens=1000, output_tokens=1000, **common)
+    assert decode_only.step_breakdown_ms["prefill_chunks"] == 0
+    assert served.step_breakdown_ms["prefill_chunks"] > 0
+
+
 def test_fixed_latency_term(catalog):
     """At batch 1 the fixed cost is tau x R1's 60 reference layers (61, its 3 dense ones launching fewer kernels)."""
     p = decode.predict(catalog, model="deepseek-r1", accelerator="b200", chips=8, precision="fp4",

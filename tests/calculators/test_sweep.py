@@ -32,6 +32,8 @@ def test_row_matches_predict(frame):
                 concurrency=64, context_tokens=8192, mtp_layers=1, layout="tp8")
     assert row.per_user_tokens_per_s.iloc[0] == pytest.approx(p.per_user_tokens_per_s)
     assert row.step_time_ms.iloc[0] == pytest.approx(p.step_time_ms)
+    for name, ms in p.step_breakdown_ms.items():
+        assert row[f"step_{name}_ms"].iloc[0] == pytest.approx(ms, abs=1e-9)
 
 
 def test_columns_and_no_nan(frame):
