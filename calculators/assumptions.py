@@ -52,6 +52,8 @@ class Assumptions:
     moe_group_overhead_us: float = 0.0
     """Per expert group of each MoE layer on a chip (:attr:`calculators.records.Engine.moe_group_overhead_us`)."""
     kernel_efficiency_factor: float = 1.0
+    mtp_layers_default: int = 0
+    """The MTP depth the engine's published recipes run (:attr:`calculators.records.Engine.mtp_layers_default`)."""
     prefill_efficiency_from_engine: bool = False
     """True when the engine declares its own end-to-end prefill efficiency: prefill then runs at that one number
     instead of at the kernel curves' large-shape fractions (see ``model.step.prefill_seconds_per_token``)."""
@@ -230,6 +232,8 @@ def resolve_assumptions(
         base = dataclasses.replace(base, kv_cache_precision=chosen.kv_cache_precision.value)
     if chosen.prefill_scheduling is not None:
         base = dataclasses.replace(base, prefill_scheduling=chosen.prefill_scheduling.value)
+    if chosen.mtp_layers_default is not None:
+        base = dataclasses.replace(base, mtp_layers_default=int(chosen.mtp_layers_default.value))
     if chosen.fusion is not None:
         base = dataclasses.replace(base, fusion=chosen.fusion.value)
     if chosen.compute_efficiency_prefill is not None:

@@ -25,10 +25,11 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from calculators.assumptions import assumption_ranges, resolve_assumptions
-from calculators.decode import Prediction, predict
+from calculators.decode import Prediction, meets_speed, predict
 from calculators.errors import ScenarioError
 from calculators.fleet import Sizing, size
 from calculators.records import Accelerator, Catalog, Claim, ClaimScenario
+from calculators.serving import mtp_candidates
 
 Status = Literal["holds", "conditional", "fails", "unknown"]
 STATUS_LABELS: dict[str, str] = {"holds": "Holds", "conditional": "Conditional", "fails": "Does not hold",
@@ -67,6 +68,13 @@ class ClaimCheck:
     scenario: dict[str, Any]
     story: str | None = None
     note: str | None = None
+    layout: str | None = None
+    mtp_layers: int | None = None
+    concurrency: int | None = None
+    engine: str | None = None
+    chips: int | None = None
+    """The configuration the verdict's number was evaluated on (the claim's side): ``predict`` with these flags and
+    the scenario's workload gives ``predicted`` for speed and throughput claims; a sized claim states its replica."""
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -87,6 +95,16 @@ class _Outcome:
     predicted: float | None = None
     low: float | None = None
     high: float | None = None
+    config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def _config_of(p: Prediction | Sizing) -> dict[str, Any]:
+    """The configuration a prediction or a sizing ran (the claim row's ``layout``, ``mtp_layers``, ...)."""
+    if isinstance(p, Sizing):
+        return {"layout": p.layout or None, "mtp_layers": p.mtp_layers, "concurrency": p.concurrency_per_replica,
+                "engine": p.engine, "chips": p.replica_chips}
+    return {"layout": p.layout, "mtp_layers": p.mtp_layers, "concurrency": p.concurrency, "engine": p.engine,
+            "chips": p.chips}
 
 
 def n(value: float | None) -> str:
@@ -144,10 +162,11 @@ class _Run:
         return resolve_assumptions(catalog or self.catalog, chip, engine=self.scenario.engine,
                                    **{**dict(self.overrides), **dict(extra)})
 
-    def mtps(self, chip: str, catalog: Catalog | None = None) -> range:
-        a = self.assumptions(chip, catalog=catalog)
-        model = self.catalog.models[self.scenario.model]
-        return range(a.max_mtp_layers + 1) if model.mtp is not None else range(1)
+    def mtps(self, chip: str, catalog: Catalog | None = None) -> list[int]:
+        """The MTP depths tried: the one the claim's source states, else none and the engine's recipe depth."""
+        if self.scenario.mtp_layers is not None:
+            return [self.scenario.mtp_layers]
+        return mtp_candidates(self.catalog.models[self.scenario.model], self.assumptions(chip, catalog=catalog))
 
     def predictions(self, chip: str, chips: int, precision: str, concurrencies: Iterable[int],
                     extra: Mapping[str, Any] = (), catalog: Catalog | None = None) -> list[Prediction]:
@@ -168,7 +187,7 @@ class _Run:
         s = self.scenario
         return size(catalog or self.catalog, model=s.model, accelerator=chip, precision=precision,
                     per_user_tokens_per_s=per_user, total_output_tokens_per_s=total, input_tokens=s.input_tokens,
-                    output_tokens=s.output_tokens, context_tokens=s.context_tokens,
+                    output_tokens=s.output_tokens, context_tokens=s.context_tokens, mtp_layers=s.mtp_layers,
                     assumptions=self.assumptions(chip, extra, catalog))
 
 
@@ -182,6 +201,7 @@ class _Speed:
     chips: int
     mtp_layers: int
     how: str
+    config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _best_speed(run: _Run, chip: str, chips: int | None, precision: str, target: float,
@@ -203,7 +223,7 @@ def _best_speed(run: _Run, chip: str, chips: int | None, precision: str, target:
     how = (f"{chips} {chip} at batch {batch}, {best.layout}, "
            + (f"MTP {best.mtp_layers}" if best.mtp_layers else "no MTP"))
     return _Speed(best.per_user_tokens_per_s, best.per_user_tokens_per_s_high, best.per_user_tokens_per_s_low,
-                  chips, best.mtp_layers, how)
+                  chips, best.mtp_layers, how, _config_of(best))
 
 
 def hbm_reads_chip(catalog: Catalog, chip_id: str) -> Catalog | None:
@@ -228,6 +248,7 @@ def hbm_reads_chip(catalog: Catalog, chip_id: str) -> Catalog | None:
     return catalog.model_copy(update={"accelerators": {**catalog.accelerators, copy.id: copy}})
 
 
+CONFIG_FIELDS = ("layout", "mtp_layers", "concurrency", "engine", "chips")
 CALIBRATED_WITHIN = 0.05  # a calibration measurement within 5% of the claimed number is the claim itself
 
 
@@ -282,7 +303,12 @@ def _per_user(run: _Run, claim: Claim) -> _Outcome:
     if calibrated:
         hinges.append("The catalog calibrates an assumption on a measurement of this very configuration, so "
                       "agreement with it is by construction, not evidence.")
-    out = {"predicted": base.value, "low": base.low, "high": base.high, "hinges": tuple(hinges)}
+    out = {"predicted": base.value, "low": base.low, "high": base.high, "hinges": tuple(hinges),
+           "config": base.config}
+    if calibrated and claimed * (1 - CALIBRATED_WITHIN) <= base.value < claimed:
+        return _Outcome("Holds by construction, within the calibration's reach: the model is calibrated on this "
+                        "configuration", "conditional", finding + f" The calibration point gives {tps(claimed)}; "
+                        "this scenario's workload differs from it slightly.", **out)
     if base.value >= claimed:
         if calibrated:
             return _Outcome("Holds by construction: the model is calibrated on this configuration", "conditional",
@@ -325,7 +351,8 @@ def _does_not_fit(run: _Run, claim: Claim, where: str, ranges: Mapping[str, Any]
         if roomy is not None:
             finding += (f". With usable memory at its high end ({n(usable.high)}) it fits and the model predicts "
                         f"{tps(roomy.value)} per user ({roomy.how}).")
-            out = {"predicted": roomy.value, "low": roomy.low, "high": roomy.high, "hinges": hinges}
+            out = {"predicted": roomy.value, "low": roomy.low, "high": roomy.high, "hinges": hinges,
+                   "config": roomy.config}
             if roomy.value >= claim.claimed:
                 return _Outcome(f"Holds only if usable memory is at its high end ({n(usable.high)})", "conditional",
                                 finding, **out)
@@ -354,7 +381,7 @@ def _throughput(run: _Run, claim: Claim) -> _Outcome:
         return _Outcome("Can't tell: the model finds no layout that holds the model", "unknown",
                         f"No layout of {system} holds {s.model} at {s.precision}.", tuple(hinges))
     floor = s.per_user_tokens_per_s
-    at_floor = [p for p in points if floor is None or p.per_user_tokens_per_s >= floor]
+    at_floor = [p for p in points if floor is None or meets_speed(p.per_user_tokens_per_s, floor)]
     best_any = max(points, key=lambda p: p.total_output_tokens_per_s)
     reach = [p for p in points if p.total_output_tokens_per_s >= claimed]
     fastest = max(reach, key=lambda p: p.per_user_tokens_per_s) if reach else None
@@ -373,7 +400,7 @@ def _throughput(run: _Run, claim: Claim) -> _Outcome:
     out = {"hinges": tuple(hinges)}
     if best is not None:
         out.update(predicted=best.total_output_tokens_per_s, low=best.total_output_tokens_per_s_low,
-                   high=best.total_output_tokens_per_s_high)
+                   high=best.total_output_tokens_per_s_high, config=_config_of(best))
     if best is not None and best.total_output_tokens_per_s >= claimed:
         return _Outcome("Holds", "holds", finding, **out)
     if floor is not None and fastest is not None:
@@ -425,7 +452,8 @@ def _ratio(run: _Run, claim: Claim) -> _Outcome:
             vs_meas = side.value / measured.measured
             parts.append(f"Against the measured {tps(measured.measured)} per user: {ratio(vs_meas)}.")
         finding = " ".join(parts)
-        out = {"predicted": vs_best if vs_best is not None else vs_meas, "hinges": tuple(hinges)}
+        out = {"predicted": vs_best if vs_best is not None else vs_meas, "hinges": tuple(hinges),
+               "config": side.config}
         if vs_best is not None and vs_best >= claimed:
             return _Outcome("Holds", "holds", finding, **out)
         if vs_meas is not None and vs_meas >= claimed:
@@ -454,7 +482,7 @@ def _ratio(run: _Run, claim: Claim) -> _Outcome:
         for chip, count, precision in ((s.accelerator, side_chips, s.precision), (base_chip, base_chips,
                                                                                    base_precision)):
             pts = [p for p in _throughput_points(run, chip, count, precision)
-                   if s.per_user_tokens_per_s is None or p.per_user_tokens_per_s >= s.per_user_tokens_per_s]
+                   if s.per_user_tokens_per_s is None or meets_speed(p.per_user_tokens_per_s, s.per_user_tokens_per_s)]
             sides.append(max(pts, key=lambda p: p.output_tokens_per_s_per_chip) if pts else None)
         a, b = sides
         if a is None or b is None:
@@ -487,7 +515,7 @@ def _ratio(run: _Run, claim: Claim) -> _Outcome:
                    f"{n(b.joules_per_output_token)} J: {ratio(central)} (between {ratio(worst)} and {ratio(best)} "
                    f"across both uncertainty bands). Chips: {a.chips:,} vs {b.chips:,}.")
     verdict, status = ratio_verdict(claimed=claimed, central=central, worst=worst, best=best)
-    return _Outcome(verdict, status, finding, tuple(hinges), central, worst, best)
+    return _Outcome(verdict, status, finding, tuple(hinges), central, worst, best, _config_of(a))
 
 
 def _sized(run: _Run, claim: Claim) -> _Outcome:
@@ -508,9 +536,9 @@ def _sized(run: _Run, claim: Claim) -> _Outcome:
                    f"node(s), racks limited by {sized.rack_limited_by}.")
         ok = sized.racks <= claim.claimed if at_most else sized.racks >= claim.claimed
         if ok:
-            return _Outcome("Holds", "holds", finding, hinges, float(sized.racks))
+            return _Outcome("Holds", "holds", finding, hinges, float(sized.racks), config=_config_of(sized))
         return _Outcome(f"Does not hold: {sized.racks:,} rack(s) of {label} for the same targets", "fails",
-                        finding, hinges, float(sized.racks))
+                        finding, hinges, float(sized.racks), config=_config_of(sized))
     cost, low, high = (sized.usd_per_million_output_tokens, sized.usd_per_million_output_tokens_low,
                        sized.usd_per_million_output_tokens_high)
     if cost is None:
@@ -526,7 +554,7 @@ def _sized(run: _Run, claim: Claim) -> _Outcome:
                                         best=claim.claimed / low)
     else:
         verdict, status = ratio_verdict(claimed=claim.claimed, central=cost, worst=low, best=high)
-    return _Outcome(verdict, status, finding, hinges, cost, low, high)
+    return _Outcome(verdict, status, finding, hinges, cost, low, high, _config_of(sized))
 
 
 _CHECKERS: dict[str, Callable[[_Run, Claim], _Outcome]] = {
@@ -554,7 +582,7 @@ def check_claim(catalog: Catalog, claim: Claim, *, changes: Mapping[str, Any] | 
         date=date, kind=claim.kind, unit=claim.unit, claimed=claim.claimed, predicted=outcome.predicted,
         predicted_low=outcome.low, predicted_high=outcome.high, verdict=outcome.verdict, status=outcome.status,
         finding=outcome.finding, hinges=outcome.hinges, scenario=scenario.model_dump(exclude_none=True),
-        story=claim.story, note=claim.note,
+        story=claim.story, note=claim.note, **{key: outcome.config.get(key) for key in CONFIG_FIELDS},
     )
 
 

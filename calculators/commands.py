@@ -47,6 +47,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         output_tokens=args.output_tokens,
         serving=args.serving,
         prefill_chips=args.prefill_chips,
+        engine=args.engine,
     )
     print(_json(p.to_dict())) if args.json else _print_fields(p.to_dict())
     return 0
@@ -67,6 +68,7 @@ def _cmd_size(args: argparse.Namespace) -> int:
         context_tokens=args.context_tokens,
         mtp_layers=args.mtp_layers,
         topology=args.topology,
+        engine=args.engine,
     )
     print(_json(s.to_dict())) if args.json else _print_fields(s.to_dict())
     return 0
@@ -139,6 +141,10 @@ def _cmd_claims(args: argparse.Namespace) -> int:
         print(f"  claim:     \"{c.claim}\"")
         print(f"  claimed:   {num(c.claimed)} {c.unit}   predicted: {predicted} {c.unit}")
         print(f"  verdict:   {c.verdict}")
+        if c.engine is not None:
+            mtp = f"MTP {c.mtp_layers}" if c.mtp_layers else "no MTP"
+            print(f"  evaluated: {c.chips} {c.scenario['accelerator']}, {c.layout}, batch {c.concurrency}, {mtp}, "
+                  f"engine {c.engine}")
         print(f"  finding:   {c.finding}")
         for h in c.hinges:
             print(f"  hinges on: {h}")
@@ -174,8 +180,10 @@ def add_model_commands(commands, add_catalog_option) -> None:
                         "the same chips) or disaggregated (a separate prefill pool)")
     p.add_argument("--prefill-chips", type=int, default=None, help="disaggregated: chips of the prefill pool "
                    "(default: as many as keep up)")
-    p.add_argument("--mtp-layers", type=int, default=0, choices=range(0, 4), metavar="{0..3}")
+    p.add_argument("--mtp-layers", type=int, default=None, choices=range(0, 4), metavar="{0..3}",
+                   help="MTP draft tokens (default: what the engine's published recipe runs)")
     p.add_argument("--layout", default="auto")
+    p.add_argument("--engine", default=None, help="serving software (an engine id of the catalog; default: the chip's)")
     p.add_argument("--json", action="store_true")
     add_catalog_option(p)
     p.set_defaults(run=_cmd_predict)
@@ -195,6 +203,7 @@ def add_model_commands(commands, add_catalog_option) -> None:
     s.add_argument("--topology", choices=("shipped", "assumed"), default="shipped",
                    help="replica shapes: 'shipped' (default) keeps each replica within what the vendor ships or has "
                         "shown publicly; 'assumed' allows any replica size (labelled assumed in the output)")
+    s.add_argument("--engine", default=None, help="serving software (an engine id of the catalog; default: the chip's)")
     s.add_argument("--json", action="store_true")
     add_catalog_option(s)
     s.set_defaults(run=_cmd_size)

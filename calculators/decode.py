@@ -20,7 +20,7 @@ from calculators.errors import ScenarioError
 from calculators.layout import sram_only
 from calculators.model.step import BOUND_LABELS, COMPONENTS, STEP_OPS
 from calculators.records import Accelerator, Catalog, Model
-from calculators.serving import SERVING_MODES, best_layout
+from calculators.serving import SERVING_MODES, best_layout, default_mtp_layers
 from calculators.validation import chip_uncertainty
 
 __all__ = ["BOUND_LABELS", "COMPONENTS", "Prediction", "band", "best_layout", "predict", "sram_only"]
@@ -75,11 +75,34 @@ def check_mtp_layers(model: Model, assumptions: Assumptions, mtp_layers) -> int:
     return k
 
 
+def resolve_engine_assumptions(catalog: Catalog, accelerator: str, engine: str | None,
+                               assumptions: Assumptions | None) -> Assumptions:
+    """The assumptions a prediction runs with: ``assumptions`` as given (checked), else the chip's defaults under
+    ``engine`` (or its default engine). Naming an engine that differs from the given assumptions' is an error."""
+    if engine is not None and (not isinstance(engine, str) or engine not in catalog.engines):
+        raise ScenarioError(f"unknown engine {engine!r}; known: {', '.join(sorted(catalog.engines))}")
+    if assumptions is None:
+        return resolve_assumptions(catalog, accelerator, engine=engine)
+    if engine is not None and engine != assumptions.engine:
+        raise ScenarioError(f"'engine' {engine!r} differs from the assumptions' engine {assumptions.engine!r}")
+    return check_assumptions(catalog, assumptions)
+
+
 def uncertainty_fraction(catalog: Catalog, chip: Accelerator) -> float:
     """The band factor f of a headline output for this chip: its class's measured validation error, widened to the
     widest measured band where the chip's default engine has no test point (see
     :func:`calculators.validation.chip_uncertainty`). The band is value / (1 + f) .. value x (1 + f)."""
     return chip_uncertainty(catalog, chip)
+
+
+TARGET_REACH_TOLERANCE = 1e-3
+"""A speed within 0.1% of a target meets it: calibrated constants are written to three significant digits, so the
+configuration a constant was solved on lands within that of its measurement, on either side."""
+
+
+def meets_speed(speed, target):
+    """True (elementwise) where ``speed`` reaches ``target`` within :data:`TARGET_REACH_TOLERANCE`."""
+    return np.asarray(speed) >= np.asarray(target) * (1 - TARGET_REACH_TOLERANCE)
 
 
 def band(value: float, fraction: float) -> tuple[float, float]:
@@ -178,9 +201,10 @@ def predict(
     precision: str,
     concurrency: int,
     context_tokens: int | None = None,
-    mtp_layers: int = 0,
+    mtp_layers: int | None = None,
     layout: str = "auto",
     assumptions: Assumptions | None = None,
+    engine: str | None = None,
     input_tokens: int | None = None,
     output_tokens: int | None = None,
     serving: str | None = None,
@@ -192,7 +216,9 @@ def predict(
     ``input_tokens`` and ``output_tokens``: serving that workload, ``aggregated`` (the default: chunked prefill on
     the same chips) or ``disaggregated`` (a separate prefill pool of ``prefill_chips``, sized when not given); see
     :mod:`calculators.serving`. Only the batch whose KV cache fits runs (``running_concurrency``).
-    ``layout="auto"`` picks the layout with the most output that fits; any other value is a layout label."""
+    ``layout="auto"`` picks the layout with the most output that fits; any other value is a layout label.
+    ``mtp_layers`` None runs the engine's recipe depth (:func:`calculators.serving.default_mtp_layers`); ``engine``
+    names the serving software (default: the chip's, see :func:`calculators.assumptions.resolve_assumptions`)."""
     m = check_model(catalog, model)
     chip = check_accelerator(catalog, accelerator)
     check_precision(catalog, chip, precision)
@@ -201,8 +227,8 @@ def predict(
     serving, context_tokens, input_tokens, output_tokens, prefill_chips = _check_workload(
         serving, context_tokens, input_tokens, output_tokens, prefill_chips
     )
-    a = resolve_assumptions(catalog, accelerator) if assumptions is None else check_assumptions(catalog, assumptions)
-    mtp_layers = check_mtp_layers(m, a, mtp_layers)
+    a = resolve_engine_assumptions(catalog, accelerator, engine, assumptions)
+    mtp_layers = default_mtp_layers(m, a) if mtp_layers is None else check_mtp_layers(m, a, mtp_layers)
     system = catalog.systems[chip.system]
     lay, v = best_layout(
         catalog, m, chip, precision, a,

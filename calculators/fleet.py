@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from calculators import memory, prefill
-from calculators.assumptions import Assumptions, check_assumptions, resolve_assumptions
+from calculators import memory
+from calculators.assumptions import Assumptions
 from calculators.decode import (
     _finite_positive,
     band,
@@ -26,12 +26,15 @@ from calculators.decode import (
     check_model,
     check_mtp_layers,
     check_precision,
+    meets_speed,
+    resolve_engine_assumptions,
     sram_only,
     uncertainty_fraction,
 )
-from calculators.model.step import engine_efficiency, prefill_seconds_per_token
+from calculators.model.step import engine_efficiency
 from calculators.precision import BEST, candidate_precisions, check_requested_precision, is_best, no_candidate_reason
 from calculators.records import Catalog
+from calculators.serving import mtp_candidates, prefill_pool
 from calculators.shapes import (
     SHIPPED,
     check_topology,
@@ -40,7 +43,7 @@ from calculators.shapes import (
     shape_note,
     shipped_node_counts,
 )
-from calculators.sweep import decode_grid, nodes_for_capacity, replica_node_counts
+from calculators.sweep import decode_grid, replica_node_counts
 
 HOURS_PER_YEAR = 8766  # 365.25 days
 SIZE_CONCURRENCIES = tuple(sorted({int(round(2 ** (i / 2))) for i in range(0, 37)}))  # 1 .. 262,144, ~sqrt(2) steps
@@ -153,6 +156,7 @@ def size(
     mtp_layers: int | None = None,
     assumptions: Assumptions | None = None,
     topology: str = SHIPPED,
+    engine: str | None = None,
 ) -> Sizing:
     """The fewest chips of ``accelerator`` that serve ``model`` at ``per_user_tokens_per_s`` per user and
     ``total_output_tokens_per_s`` in total, for requests of ``input_tokens`` in and ``output_tokens`` out.
@@ -160,7 +164,8 @@ def size(
     ``precision`` may be ``best``: see :func:`size_best`. ``topology`` ``shipped`` (default) keeps each replica
     within the size the chip's system ships (:mod:`calculators.shapes`); ``assumed`` allows any replica size.
 
-    Decode (F11): over every replica size, layout, batch and MTP depth (``mtp_layers`` None = try 0..3) that fits and
+    Decode (F11): over every replica size, layout, batch and MTP depth (``mtp_layers`` None = none and the engine's
+    recipe depth, :func:`calculators.serving.mtp_candidates`) that fits and
     meets the per-user speed, minimise replicas x replica chips = ceil(total / replica throughput) x N. The mean
     context while decoding defaults to input + output / 2. Prefill (F12) at input rate = total x input / output.
     """
@@ -170,9 +175,10 @@ def size(
                          per_user_tokens_per_s=per_user_tokens_per_s,
                          total_output_tokens_per_s=total_output_tokens_per_s, input_tokens=input_tokens,
                          output_tokens=output_tokens, context_tokens=context_tokens, mtp_layers=mtp_layers,
-                         assumptions=assumptions, topology=topology)
+                         assumptions=assumptions, topology=topology, engine=engine)
     m = check_model(catalog, model)
     chip = check_accelerator(catalog, accelerator)
+    assumptions = resolve_engine_assumptions(catalog, accelerator, engine, assumptions)
     check_precision(catalog, chip, precision)
     target_user = _finite_positive("per_user_tokens_per_s", per_user_tokens_per_s)
     target_total = _finite_positive("total_output_tokens_per_s", total_output_tokens_per_s)
@@ -182,11 +188,8 @@ def size(
         context_tokens = input_tokens + output_tokens / 2
     else:
         context_tokens = _finite_positive("context_tokens", context_tokens, integer=True)
-    a = resolve_assumptions(catalog, accelerator) if assumptions is None else check_assumptions(catalog, assumptions)
-    if mtp_layers is None:
-        mtps = list(range(a.max_mtp_layers + 1)) if m.mtp is not None else [0]
-    else:
-        mtps = [check_mtp_layers(m, a, mtp_layers)]
+    a = assumptions
+    mtps = mtp_candidates(m, a) if mtp_layers is None else [check_mtp_layers(m, a, mtp_layers)]
     system = catalog.systems[chip.system]
     per_node = int(system.chips_per_node.value)
     err = uncertainty_fraction(catalog, chip)
@@ -195,7 +198,7 @@ def size(
              "precision_choice": "fixed", "replica_shape": replica_shape(system, topology),
              "replica_shape_note": shape_note(system, topology)}
 
-    low = nodes_for_capacity(
+    low = memory.nodes_for_capacity(
         catalog, m, chip, memory.weight_storage_precision(catalog, m, precision, a.weight_storage_precision),
         a.usable_memory_fraction,
     )
@@ -223,7 +226,7 @@ def size(
             f"no layout of up to {int(grid['chips'].max())} {accelerator} chips holds {model} at {precision} "
             f"(capacity; {known['replica_shape_note']})", bound_by="capacity", **known,
         )
-    ok = fits[fits["per_user_tokens_per_s"] >= target_user]
+    ok = fits[meets_speed(fits["per_user_tokens_per_s"].to_numpy(), target_user)]
     if ok.empty:
         best = fits.loc[fits["per_user_tokens_per_s"].idxmax()]
         return _infeasible(
@@ -243,17 +246,12 @@ def size(
     n_replicas = int(replicas[order[0]])
     n_decode = int(decode_chips[order[0]])
 
-    # prefill (F12)
+    # prefill (F12): the one disaggregated prefill pool (serving.prefill_pool), as predict --serving disaggregated
     input_rate = target_total * input_tokens / output_tokens
-    unit = low * per_node
-    # the serving model's prefill rate (measured large-shape kernel curves where the chip has them, else the engine's
-    # or class's end-to-end efficiency): the same number as disaggregated serving and the prefill validation points
-    rate_per_chip = float(1.0 / prefill_seconds_per_token(
-        m, chip, precision, a, input_tokens, efficiency=engine_efficiency(catalog, chip, a),
-        chunk_tokens=a.prefill_chunk_tokens, ranks=unit,
-    ))
-    n_prefill = prefill.prefill_chips(input_rate, a.prefill_cache_hit_rate, rate_per_chip, unit)
-    ttft = prefill.time_to_first_token_s(input_tokens, a.prefill_cache_hit_rate, rate_per_chip, unit)
+    pool, ttft, _ = prefill_pool(m, chip, precision, a, efficiency=engine_efficiency(catalog, chip, a),
+                                 input_tokens=input_tokens, input_tokens_per_s=input_rate,
+                                 unit_chips=low * per_node)
+    n_prefill, ttft = int(pool), float(ttft)
 
     # nodes and racks (F13)
     nodes = math.ceil(n_decode / per_node) + math.ceil(n_prefill / per_node)
@@ -385,6 +383,7 @@ def size_best(
     mtp_layers: int | None = None,
     assumptions: Assumptions | None = None,
     topology: str = SHIPPED,
+    engine: str | None = None,
 ) -> Sizing:
     """``size`` at each precision ``accelerator`` computes in and ``model`` is served in
     (:func:`calculators.precision.candidate_precisions`), keeping the one that meets the targets with the fewest
@@ -395,8 +394,9 @@ def size_best(
     m = check_model(catalog, model)
     chip = check_accelerator(catalog, accelerator)
     candidates = candidate_precisions(catalog, m, chip)
+    assumptions = resolve_engine_assumptions(catalog, accelerator, engine, assumptions)
     if not candidates:
-        a = resolve_assumptions(catalog, accelerator) if assumptions is None else assumptions
+        a = assumptions
         system = catalog.systems[chip.system]
         return _infeasible(
             no_candidate_reason(catalog, m, chip), model=model, accelerator=accelerator, precision="",

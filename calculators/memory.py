@@ -7,6 +7,7 @@ Everything is in bytes. Parameter totals are derived here from the architecture 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -228,3 +229,12 @@ def seconds_per_byte(accelerator: Accelerator, shares, memory_bandwidth_efficien
     """Read time per byte of an item spread over tiers: sum_t share_t / (BW_t x eta_m)."""
     tiers = tiers_fastest_first(accelerator)
     return sum(s / (t.bandwidth_bytes_s * memory_bandwidth_efficiency) for s, t in zip(shares, tiers, strict=True))
+
+
+def nodes_for_capacity(catalog: Catalog, model: Model, chip: Accelerator, precision: str, usable: float) -> int:
+    """Lower bound on nodes per replica from capacity alone: weight bytes / (node memory x usable fraction).
+    ``precision`` is the weights' storage precision (weight_storage_precision)."""
+    system = catalog.systems[chip.system]
+    weights = weight_bytes(model, bytes_per_element(catalog, precision))
+    node_bytes = chip.memory_capacity_bytes * system.chips_per_node.value * usable
+    return max(1, math.ceil(weights / node_bytes))

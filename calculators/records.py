@@ -382,6 +382,16 @@ class Engine(Record):
     # the accelerators whose serving software this engine is by default (a vendor's stack); others take their chip
     # class's default engine
     default_for: tuple[Id, ...] = Field(default=(), strict=False)
+    # the MTP draft depth the engine's published recipes run (absent = 0): a prediction that names no depth uses it,
+    # and a search tries it beside none (calculators.serving.mtp_candidates)
+    mtp_layers_default: NonNegative | None = None
+
+    @field_validator("mtp_layers_default")
+    @classmethod
+    def _whole_mtp_depth(cls, v):
+        if v is not None and v.value != int(v.value):
+            raise ValueError(f"must be a whole number of draft tokens (got {v.value})")
+        return v
     # the KV cache format the engine serves with by default (None = the catalog's serving default, BF16)
     kv_cache_precision: SourcedChoice | None = None
     # the engine's prefill efficiency (achieved fraction of peak FLOP/s, end to end) where it differs from its chip
@@ -659,6 +669,7 @@ class ClaimScenario(Record):
     output_tokens: int = Field(default=2000, gt=0, le=10_000_000)
     context_tokens: int | None = Field(default=None, gt=0, le=10_000_000)
     engine: Id | None = None
+    mtp_layers: int | None = Field(default=None, ge=0, le=8)
     ratio_of: RatioMetric | None = None
     baseline_accelerator: Id | None = None
     baseline_precision: Id | None = None

@@ -21,9 +21,10 @@ Three modes, each a thin loop over the one vectorised step (:func:`calculators.m
   1 when one chunk holds them all, about 1/2 when there are many chunks), and waits out the rest before its second:
       TTFT = g T_p      TPOT = (O t_d / E_k + (1 - g) T_p) / O      throughput = C O / (T_p + O t_d / E_k)
   dstack's DeepSeek-R1 runs at 4 to 128 requests show the signature: TTFT in proportion to the concurrency.
-- ``disaggregated``: a separate prefill pool (``prefill_chips``; sized to keep up when not given) prefills at the
-  chip class's prefill efficiency; the decode chips run pure decode steps at context I + O / 2. TTFT is one prompt's
-  compute time on a prefill instance; throughput per chip counts both pools.
+- ``disaggregated``: a separate prefill pool (``prefill_chips``; sized to keep up when not given, in whole
+  weight-holding instances, prefix-cache hits free: :func:`prefill_pool`, the one ``size`` uses too); the decode chips
+  run pure decode steps at context I + O / 2. TTFT is one prompt's uncached tokens on one prefill instance;
+  throughput per chip counts both pools.
 
 Capacity (F3): when the KV cache of every requested sequence does not fit beside the weights, only the batch that
 fits runs (``running_concurrency``) and every speed follows from that batch; ``concurrency_capped`` says so.
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from calculators import memory
 from calculators.assumptions import Assumptions
 from calculators.errors import ScenarioError
 from calculators.layout import Layout, candidate_layouts, parse_layout, sram_only
@@ -50,6 +52,48 @@ from calculators.records import Accelerator, Catalog, Model
 SERVING_MODES = ("decode", "aggregated", "disaggregated")
 FIXED_POINT_ITERATIONS = 3
 """Aggregated serving's decode share converges in 2-3 iterations (it moves by TTFT / (O TPOT), a small ratio)."""
+
+
+def default_mtp_layers(model: Model, assumptions: Assumptions) -> int:
+    """The MTP depth a deployment runs when none is named: the engine's published recipe's
+    (``mtp_layers_default``), where the model has an MTP module; else none."""
+    return min(assumptions.mtp_layers_default, assumptions.max_mtp_layers) if model.mtp is not None else 0
+
+
+def mtp_candidates(model: Model, assumptions: Assumptions) -> list[int]:
+    """The MTP depths a search (sizing, claims) tries when none is named: none, and the engine's recipe depth."""
+    return sorted({0, default_mtp_layers(model, assumptions)})
+
+
+def prefill_unit_chips(catalog: Catalog, model: Model, chip: Accelerator, precision: str,
+                       assumptions: Assumptions) -> int:
+    """The fewest chips that hold the weights (whole nodes): one prefill instance."""
+    storage = memory.weight_storage_precision(catalog, model, precision, assumptions.weight_storage_precision)
+    nodes = memory.nodes_for_capacity(catalog, model, chip, storage, assumptions.usable_memory_fraction)
+    return nodes * int(catalog.systems[chip.system].chips_per_node.value)
+
+
+def prefill_pool(model: Model, chip: Accelerator, precision: str, assumptions: Assumptions, *, efficiency,
+                 input_tokens, input_tokens_per_s, unit_chips, pool_chips=None):
+    """F12, the one prefill pool of every disaggregated answer (``size`` and ``predict --serving disaggregated``).
+
+    Each chip prefills at 1 / :func:`~calculators.model.step.prefill_seconds_per_token` (DP ranks = the unit's
+    chips); the prefix cache holds a share h of prompt tokens (the catalog's ``prefill_cache_hit_rate``), so the pool
+    computes input rate x (1 - h); it is whole instances of ``unit_chips`` (the fewest chips that hold the weights),
+    at least one, unless ``pool_chips`` fixes it. A prompt's TTFT is its uncached tokens on one instance:
+        chips = unit x max(1, ceil(rate_in (1 - h) / (r unit)))     TTFT = I (1 - h) / (r min(unit, chips))
+    Returns (pool chips, TTFT seconds, per-chip prefill rate in tokens/s)."""
+    a = assumptions
+    rate = 1.0 / prefill_seconds_per_token(model, chip, precision, a, input_tokens, efficiency=efficiency,
+                                           chunk_tokens=a.prefill_chunk_tokens, ranks=unit_chips)
+    fresh = 1.0 - a.prefill_cache_hit_rate
+    if pool_chips is None:
+        units = np.maximum(1.0, np.ceil(np.asarray(input_tokens_per_s) * fresh / (rate * unit_chips) - 1e-9))
+        pool = unit_chips * units
+    else:
+        pool = np.asarray(pool_chips, dtype=float)
+    ttft = np.asarray(input_tokens, dtype=float) * fresh / (rate * np.minimum(unit_chips, pool))
+    return pool, ttft, rate
 
 
 def time_to_first_token_s(decode_step_s, prefill_share, prompt_steps, own_prefill_s):
@@ -189,17 +233,17 @@ def evaluate_serving(
         i_tok = np.asarray(input_tokens, dtype=float)
         o_tok = np.asarray(output_tokens, dtype=float)
         out = dict(step(running))
-        prefill_rate = 1.0 / prefill_seconds_per_token(model, chip, precision, a, i_tok, efficiency=eff,
-                                                       chunk_tokens=a.prefill_chunk_tokens)
-        needed = out["total_output_tokens_per_s"] * i_tok / o_tok / prefill_rate
-        pool = np.ceil(needed) if prefill_chips is None else np.asarray(prefill_chips, dtype=float)
+        unit = prefill_unit_chips(catalog, model, chip, precision, a)
+        pool, ttft, prefill_rate = prefill_pool(
+            model, chip, precision, a, efficiency=eff, input_tokens=i_tok,
+            input_tokens_per_s=out["total_output_tokens_per_s"] * i_tok / o_tok, unit_chips=unit,
+            pool_chips=prefill_chips)
         # a fixed prefill pool too small for the decode pool's appetite caps the output rate
-        ratio = np.minimum(1.0, pool * prefill_rate * o_tok / i_tok / out["total_output_tokens_per_s"])
+        fresh = 1.0 - a.prefill_cache_hit_rate
+        ratio = np.minimum(1.0, pool * prefill_rate * o_tok / (i_tok * fresh) / out["total_output_tokens_per_s"])
         chips_all = np.asarray(chips, dtype=float) + pool
         out["power_w"] = out["power_w"] / np.asarray(chips, dtype=float) * chips_all  # both pools' nodes
         _set_output_rate(out, out["total_output_tokens_per_s"] * ratio, chips_all)
-        instance = np.maximum(1.0, np.minimum(pool, np.asarray(chips, dtype=float)))
-        ttft = i_tok / (prefill_rate * instance)
         prefill_per_step = np.zeros_like(nan)
     else:
         raise ValueError(f"unknown serving mode {serving!r}")

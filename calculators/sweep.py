@@ -83,15 +83,6 @@ def _materialise(columns: dict[str, Column]) -> dict[str, np.ndarray]:
     return {k: v.to_numpy() if isinstance(v, TextColumn) else v for k, v in columns.items()}
 
 
-def nodes_for_capacity(catalog: Catalog, model: Model, chip: Accelerator, precision: str, usable: float) -> int:
-    """Lower bound on nodes per replica from capacity alone: weight bytes / (node memory x usable fraction).
-    ``precision`` is the weights' storage precision (memory.weight_storage_precision)."""
-    system = catalog.systems[chip.system]
-    weights = memory.weight_bytes(model, memory.bytes_per_element(catalog, precision))
-    node_bytes = chip.memory_capacity_bytes * system.chips_per_node.value * usable
-    return max(1, math.ceil(weights / node_bytes))
-
-
 def replica_node_counts(min_nodes: int, *, most: int) -> list[int]:
     """Replica sizes tried, in nodes: 2^j and 3 x 2^j from the capacity minimum's power of two up to ``most``
     (and at least the minimum's next power of two), so layouts split evenly."""
@@ -273,7 +264,7 @@ def iter_sweep_blocks(
                     raise ScenarioError(f"unknown precision {p!r}; known: {', '.join(sorted(catalog.precisions))}")
         for precision in wanted:
             check_precision(catalog, chip, precision)
-            low = nodes_for_capacity(
+            low = memory.nodes_for_capacity(
                 catalog, m, chip, memory.weight_storage_precision(catalog, m, precision, a.weight_storage_precision),
                 a.usable_memory_fraction,
             )

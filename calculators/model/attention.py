@@ -7,7 +7,8 @@ behaves like MQA with h query heads over one (d_c + d_r) latent: 2 h (2 d_c + d_
 replicated on every chip of the TP group; GQA's KV heads split over up to kv_heads chips.
 
 Prefill: a chunk of a prompt of n tokens attends causally to its prefix, at mean position n/2; MLA prefill runs
-un-absorbed, 2 h (d_qk + d_v) FLOPs per position per layer (the same formula as :mod:`calculators.prefill`).
+un-absorbed, 2 h (d_qk + d_v) FLOPs per position per layer (F12,
+:func:`calculators.model.step.prefill_flops_per_token`).
 """
 
 from __future__ import annotations

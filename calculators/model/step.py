@@ -110,6 +110,14 @@ def mtp_inflation(inflation: tuple[float, ...], mtp_layers):
     return np.concatenate([[1.0], inflation])[np.asarray(mtp_layers)]
 
 
+def prefill_flops_per_token(model: Model, prompt_tokens):
+    """F12: FLOPs to prefill one token of a prompt of ``prompt_tokens`` tokens: 2 x matmul-active parameters plus
+    causal attention at the mean position n/2 (:func:`.attention.prefill_attention_flops_per_token`). R1 at 1,000
+    input tokens: 2 x 36.6e9 + 2 x 128 x (192 + 128) x 500 x 61 = 73.2e9 + 2.5e9."""
+    return FLOPS_PER_MAC * memory.parameter_counts(model).active_matmul + attention.prefill_attention_flops_per_token(
+        model, np.asarray(prompt_tokens, dtype=float))
+
+
 def prefill_seconds_per_token(
     model: Model, chip: Accelerator, precision: str, assumptions: Assumptions, prompt_tokens, *,
     efficiency: ChipEfficiency, chunk_tokens=None, ranks=8,
@@ -130,8 +138,7 @@ def prefill_seconds_per_token(
     prompt = np.asarray(prompt_tokens, dtype=float)
     p = memory.parameter_counts(model)
     attention_flops = attention.prefill_attention_flops_per_token(model, prompt)
-    flat = (FLOPS_PER_MAC * p.active_matmul + attention_flops) / (chip.peak_flop_s(precision)
-                                                                   * a.compute_efficiency_prefill)
+    flat = prefill_flops_per_token(model, prompt) / (chip.peak_flop_s(precision) * a.compute_efficiency_prefill)
     if a.prefill_efficiency_from_engine or not efficiency.measured("gemm", precision):
         return flat
     chunk = prompt if chunk_tokens is None else np.minimum(prompt, chunk_tokens)

@@ -55,7 +55,7 @@ def test_step_breakdown_carries_chunked_prefill_only_when_aggregated(catalog):
 def test_fixed_latency_term(catalog):
     """At batch 1 the fixed cost is tau x R1's 60 reference layers (61, its 3 dense ones launching fewer kernels)."""
     p = decode.predict(catalog, model="deepseek-r1", accelerator="b200", chips=8, precision="fp4",
-                       concurrency=1, context_tokens=2000)
+                       concurrency=1, context_tokens=2000, mtp_layers=0)
     a = resolve_assumptions(catalog, "b200")
     assert p.step_time_breakdown_ms["fixed_latency"] == pytest.approx(60 * a.fixed_latency_us_per_layer / 1e3)
     assert p.bound_by in ("fixed latency", "memory bandwidth")  # batch 1: launches or weight streaming, not FLOPs

@@ -20,7 +20,6 @@ def test_prefill_uses_measured_curves_and_an_engine_may_override():
     efficiency replaces them with C x eta / FLOPs per token."""
     import dataclasses
 
-    from calculators import prefill
     from calculators.assumptions import resolve_assumptions
     from calculators.catalog import default_catalog
 
@@ -31,10 +30,23 @@ def test_prefill_uses_measured_curves_and_an_engine_may_override():
     curves = float(step.prefill_seconds_per_token(model, chip, "fp8", a, 2000, efficiency=eff, chunk_tokens=8192))
     flat_a = dataclasses.replace(a, prefill_efficiency_from_engine=True, compute_efficiency_prefill=0.1)
     flat = float(step.prefill_seconds_per_token(model, chip, "fp8", flat_a, 2000, efficiency=eff))
-    assert flat == pytest.approx(1 / prefill.prefill_tokens_per_s_per_chip(model, chip, "fp8", 2000, 0.1), rel=1e-9)
+    flops = float(step.prefill_flops_per_token(model, 2000))
+    assert flat == pytest.approx(flops / (chip.peak_flop_s("fp8") * 0.1), rel=1e-9)
     # the measured curves put R1 prefill on H100 between 10% and 50% of FP8 peak end to end
-    achieved = prefill.prefill_flops_per_token(model, 2000) / curves / chip.peak_flop_s("fp8")
+    achieved = flops / curves / chip.peak_flop_s("fp8")
     assert 0.1 < achieved < 0.5
+
+
+def test_prefill_flops_per_token_r1():
+    """F12: 2 x matmul-active params + causal MLA attention at the mean position n/2."""
+    from calculators import memory
+    from calculators.catalog import default_catalog
+
+    r1 = default_catalog().models["deepseek-r1"]
+    active = memory.parameter_counts(r1).active_matmul  # 37,551,276,032 - 926,679,040 = 36,624,596,992
+    assert active == 36_624_596_992
+    # 2*36,624,596,992 + 2*128*(128+64+128)*500*61 = 73,249,193,984 + 2,498,560,000
+    assert float(step.prefill_flops_per_token(r1, 1000)) == pytest.approx(73_249_193_984 + 2_498_560_000)
 
 
 def test_fixed_cost_scales_with_the_kernels_a_layer_launches():
