@@ -182,6 +182,14 @@ def _engine_serving(engine) -> dict[str, float]:
     return {name: getattr(engine, name).value for name in _ENGINE_SERVING_FIELDS if getattr(engine, name) is not None}
 
 
+def _serving_defaults(serving) -> dict:
+    """The catalog serving block's formats and prefill chunk, where it states them (absent: the dataclass defaults)."""
+    out = {name: getattr(serving, name).value for name in ("kv_cache_precision", "activation_precision",
+                                                            "dispatch_precision", "prefill_chunk_tokens")
+           if getattr(serving, name) is not None}
+    return out
+
+
 def default_engine_id(catalog: Catalog, chip) -> str:
     """The serving software a chip runs unless told otherwise: the engine that names it in ``default_for`` (its
     vendor's stack), else its chip class's default."""
@@ -225,6 +233,7 @@ def resolve_assumptions(
             catalog.engines[engine_id].weight_storage_precision.value
             if catalog.engines[engine_id].weight_storage_precision is not None else None
         ),
+        **_serving_defaults(s),
         **_engine_serving(catalog.engines[engine_id]),
     )
     chosen = catalog.engines[engine_id]

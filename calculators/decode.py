@@ -241,7 +241,12 @@ def predict(
     joules = float(v["joules_per_output_token"])
     running = int(v["running_concurrency"])
     capped_reason = None
-    if bool(v["concurrency_capped"]):
+    if bool(v["throughput_capped"]):
+        capped_reason = (
+            f"the replica's total output peaks at {running:,} running sequences (more would only lower it); the "
+            f"engine caps its running batch there and the other {concurrency - running:,} queue"
+        )
+    elif bool(v["concurrency_capped"]):
         capped_reason = (
             f"the KV cache of {concurrency:,} sequences at {context_tokens:,} tokens does not fit beside the weights "
             f"on {chips} {chip.name}; only {running:,} run at once (the rest queue)"
@@ -251,7 +256,7 @@ def predict(
         name: float(v[f"{name}_s"]) * 1e3 for name in ("fixed_latency", "host_overhead", *COMPONENTS, "communication")
     }
     step_ops, op_bounds = step_breakdown(v)
-    bound = "capacity" if capped_reason else str(v["bound_by"])
+    bound = "capacity" if bool(v["concurrency_capped"]) and not bool(v["throughput_capped"]) else str(v["bound_by"])
     return Prediction(
         model=model,
         accelerator=accelerator,

@@ -443,6 +443,12 @@ class Serving(Record):
     power_utilisation: Fraction
     # Optional (absent: every layer counts as one reference layer and GEMMs pay no per-call floor count):
     kernel_launches: KernelLaunches | None = None
+    # Optional engine-independent formats and scheduling defaults (absent: the Assumptions defaults); an engine's own
+    # setting (Engine.kv_cache_precision, Engine.prefill_chunk_tokens) wins over these
+    kv_cache_precision: SourcedChoice | None = None
+    activation_precision: SourcedChoice | None = None
+    dispatch_precision: SourcedChoice | None = None
+    prefill_chunk_tokens: Positive | None = None
 
 
 class ValidationPoint(Record):

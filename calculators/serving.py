@@ -257,6 +257,18 @@ def evaluate_serving(
     return out
 
 
+PEAK_BATCHES_PER_OCTAVE = 8
+"""Running batches an engine may cap at, on one fixed grid (2^(j/8), so every concurrency sees the same candidates
+below it): a cap at the throughput peak lands within ~9% of the exact peak batch, where the curve is flat."""
+
+
+def peak_batch_candidates(concurrency: int) -> np.ndarray:
+    """The running batches tried for the throughput peak: the fixed geometric grid below ``concurrency``, and it."""
+    octaves = np.log2(max(concurrency, 1))
+    grid = np.unique(np.floor(2 ** (np.arange(int(octaves * PEAK_BATCHES_PER_OCTAVE) + 1) / PEAK_BATCHES_PER_OCTAVE)))
+    return np.unique(np.append(grid[grid < concurrency], concurrency)).astype(float)
+
+
 def best_layout(
     catalog: Catalog,
     model: Model,
@@ -273,10 +285,15 @@ def best_layout(
     input_tokens: int | None = None,
     output_tokens: int | None = None,
     prefill_chips: int | None = None,
+    cap_at_peak: bool = True,
 ) -> tuple[Layout, dict]:
     """The layout a prediction reports and its :func:`evaluate_serving` values (scalars), for checked inputs:
     ``"auto"`` = the layout that fits with the most output (then the fastest per user), else the fastest; any other
-    value a layout label."""
+    value a layout label.
+
+    ``cap_at_peak``: an engine caps its running batch where the replica's total output peaks (more sequences would
+    only lower it, e.g. once their KV spills to a slower memory tier), so more users never mean less output; the rest
+    queue. ``throughput_capped`` says so. A published measurement at a stated concurrency is evaluated uncapped."""
     system = catalog.systems[chip.system]
     if not isinstance(layout, str):
         raise ScenarioError(f"'layout' must be a string (got {layout!r})")
@@ -284,28 +301,42 @@ def best_layout(
         layouts = candidate_layouts(model, chips, int(system.scale_up_domain_chips.value), pipeline=sram_only(chip))
     else:
         layouts = [parse_layout(layout, model, chips)]
-    out = evaluate_serving(
+    batches = peak_batch_candidates(concurrency) if cap_at_peak else np.array([float(concurrency)])
+    grid = evaluate_serving(
         catalog, model, chip, precision, assumptions,
         serving=serving,
         chips=chips,
-        attention_tp=np.array([lay.attention_tp for lay in layouts]),
-        moe_ep=np.array([lay.moe_ep for lay in layouts]),
-        pipeline_stages=np.array([lay.pipeline_stages for lay in layouts]),
-        concurrency=concurrency,
+        attention_tp=np.array([lay.attention_tp for lay in layouts])[None, :],
+        moe_ep=np.array([lay.moe_ep for lay in layouts])[None, :],
+        pipeline_stages=np.array([lay.pipeline_stages for lay in layouts])[None, :],
+        concurrency=batches[:, None],
         context_tokens=context_tokens,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         prefill_chips=prefill_chips,
         mtp_layers=mtp_layers,
     )
+    shape = (len(batches), len(layouts))
+    grid = {key: np.broadcast_to(value, shape) for key, value in grid.items()}
+    # per layout, the batch with the most output that runs (the requested one at a tie)
+    runs = grid["fits_in_memory"] | grid["concurrency_capped"]
+    total = np.where(runs, np.asarray(grid["total_output_tokens_per_s"], dtype=float), -np.inf)
+    k = len(batches) - 1 - np.argmax(total[::-1] >= total.max(axis=0) * (1 - 1e-9), axis=0)
+    columns = np.arange(len(layouts))
+    out = {key: value[k, columns] for key, value in grid.items()}
+    requested = len(batches) - 1
+    out["throughput_capped"] = (k < requested) & runs[k, columns]
+    # the requested batch's capacity cap is what a capped answer reports when the peak is the requested batch itself
+    out["concurrency_capped"] = np.where(out["throughput_capped"], grid["concurrency_capped"][requested],
+                                         out["concurrency_capped"])
     # layouts that run every requested sequence first, then those that cap the batch, then those that do not fit;
     # within a group the most output, per-user speed breaking ties (at batch 1 they rank alike). An operator who
     # asks for C concurrent users gets a layout that serves C when one exists, even if queueing would pay more.
     total = np.asarray(out["total_output_tokens_per_s"], dtype=float)
     per_user = np.asarray(out["per_user_tokens_per_s"], dtype=float)
-    full = out["fits_in_memory"] & ~out["concurrency_capped"]
-    group = np.where(full, 2, np.where(out["concurrency_capped"], 1, 0))
+    capped = out["concurrency_capped"] | out["throughput_capped"]
+    full = out["fits_in_memory"] & ~capped
+    group = np.where(full, 2, np.where(capped, 1, 0))
     order = np.lexsort((per_user, np.where(group > 0, total, per_user), group))
     i = int(order[-1])
-    score = group
-    return layouts[i], {key: np.broadcast_to(value, score.shape)[i] for key, value in out.items()}
+    return layouts[i], {key: value[i] for key, value in out.items()}

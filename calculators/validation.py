@@ -104,7 +104,8 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         power_w = values["power_w"]
     else:
         lay, values = best_layout(catalog, model, chip, point.precision, a, chips=point.chips,
-                                  concurrency=point.concurrency, layout=point.layout or "auto", **workload)
+                                  concurrency=point.concurrency, layout=point.layout or "auto", cap_at_peak=False,
+                                  **workload)
         label = lay.label + (f" running {int(values['running_concurrency'])}" if values["concurrency_capped"] else "")
         power_w = float(values["power_w"])
     if point.metric == "joules_per_output_token":

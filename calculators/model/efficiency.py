@@ -40,17 +40,27 @@ class Curve:
     """Derived from the chip's own measured tables (kind ``measured``), not scaled from another chip."""
     kv_elements_per_token: int | None = None
     """decode_attention: the measured shape's KV elements per cached token per layer per chip (x's unit)."""
+    time_per_x: np.ndarray | None = None
+    """For an op whose work grows in proportion to x (decode attention: x is the KV read), the time per unit of work
+    x / f(x) at the points made non-decreasing (their running maximum), interpolated in place of f: more work never
+    takes less time, though binned measurements (a geometric mean per power-of-two bin over mixed shapes) can dip."""
 
     def __call__(self, x) -> np.ndarray:
-        lx = np.log2(np.maximum(np.asarray(x, dtype=float), 1e-12))
-        return np.interp(lx, self.log2_x, self.y)
+        x = np.maximum(np.asarray(x, dtype=float), 1e-12)
+        lx = np.log2(x)
+        if self.time_per_x is None:
+            return np.interp(lx, self.log2_x, self.y)
+        inside = x / np.interp(lx, self.log2_x, self.time_per_x)
+        # outside the measured range f is held at its end values (time in proportion to the work), as for any curve
+        first, last = 2 ** self.log2_x[0] / self.time_per_x[0], 2 ** self.log2_x[-1] / self.time_per_x[-1]
+        return np.where(lx < self.log2_x[0], first, np.where(lx > self.log2_x[-1], last, inside))
 
 
 def _curve(cid: str, points, floor_us: float | None = None, measured: bool = False,
-           kv_elements_per_token: int | None = None) -> Curve:
-    xs, ys = zip(*points, strict=True)
-    return Curve(np.log2(np.asarray(xs, dtype=float)), np.asarray(ys, dtype=float), cid, (floor_us or 0.0) * 1e-6,
-                 measured, kv_elements_per_token)
+           kv_elements_per_token: int | None = None, work_grows_with_x: bool = False) -> Curve:
+    xs, ys = (np.asarray(v, dtype=float) for v in zip(*points, strict=True))
+    time_per_x = np.maximum.accumulate(xs / ys) if work_grows_with_x else None
+    return Curve(np.log2(xs), ys, cid, (floor_us or 0.0) * 1e-6, measured, kv_elements_per_token, time_per_x)
 
 
 @dataclass(frozen=True)
@@ -129,7 +139,8 @@ def _build_chip_efficiency(catalog: Catalog, chip: Accelerator, factor: float) -
         rank = _applies(c, chip)
         key = (c.op, c.variant, c.precision)
         if rank is not None and (key not in kernels or rank < kernels[key][0]):
-            kernels[key] = (rank, _curve(c.id, c.points, c.floor_us, c.kind == "measured", c.kv_elements_per_token))
+            kernels[key] = (rank, _curve(c.id, c.points, c.floor_us, c.kind == "measured", c.kv_elements_per_token,
+                                         work_grows_with_x=c.op == "decode_attention"))
     collectives: dict[tuple[str, str], tuple[int, Curve, float]] = {}
     for c in catalog.collective_curves.values():
         rank = _applies(c, chip)

@@ -179,6 +179,18 @@ def _kv_reference(eff: ChipEfficiency, precision: str, variant: str) -> int | No
     return None if curve is None else curve.kv_elements_per_token
 
 
+def _priced_op(eff: ChipEfficiency, a: Assumptions, shape, math_precision: str, bytes_peak, flops_peak, calls):
+    """(time, bytes time, FLOPs time) of one roofline op whose math runs at ``math_precision``: its kernel curve's
+    fraction at the op's shape and the curve's per-call floor times ``calls`` (:func:`.efficiency.op_time_s`)."""
+    op, _, x, variant = shape
+    return op_time_s(
+        bytes_peak, flops_peak, eff.fraction(op, math_precision, x, variant),
+        bytes_s_fallback=bytes_peak / a.memory_bandwidth_efficiency,
+        flops_s_fallback=flops_peak / a.compute_efficiency_decode,
+        floor_s=calls * eff.floor_s(op, math_precision, variant),
+    )
+
+
 def engine_efficiency(catalog: Catalog, chip: Accelerator, assumptions: Assumptions) -> ChipEfficiency:
     """The chip's kernel and collective curves, scaled by the engine's kernel efficiency factor."""
     return chip_efficiency(catalog, chip, assumptions.kernel_efficiency_factor)
@@ -338,17 +350,21 @@ def evaluate_step(
 
     # F7 per-component roofline at the kernel's achieved fraction of peak
     component_s, bytes_time, flop_time = {}, {}, {}
+    wide = a.activation_precision if a.activation_precision in chip.peak_tflops else None
     for name in COMPONENTS:
         op, op_precision, x, variant = shape[name]
         bytes_peak = weight[name] * spb_of[name]
-        flops_peak = flops[name] / rate_of[name]
-        fraction = eff.fraction(op, op_precision, x, variant)
-        component_s[name], bytes_time[name], flop_time[name] = op_time_s(
-            bytes_peak, flops_peak, fraction,
-            bytes_s_fallback=bytes_peak / a.memory_bandwidth_efficiency,
-            flops_s_fallback=flops_peak / a.compute_efficiency_decode,
-            floor_s=gemm_calls.get(name, 0) * eff.floor_s(op, op_precision, variant),
-        )
+        calls = gemm_calls.get(name, 0)
+        times = _priced_op(eff, a, shape[name], op_precision, bytes_peak, flops[name] / rate_of[name], calls)
+        if op == "gemm" and wide is not None and op_precision != wide:
+            # A weight-only kernel streams the stored narrow weights and computes at the activations' width, with
+            # that width's per-call floor (no activation quantisation): engines use it where it is faster (small
+            # decode GEMMs), so narrower weights never make a memory-bound GEMM slower than wider ones.
+            weight_only = _priced_op(eff, a, shape[name], wide, bytes_peak, flops[name] / chip.peak_flop_s(wide),
+                                     calls)
+            faster = weight_only[0] < times[0]
+            times = tuple(np.where(faster, w, t) for w, t in zip(weight_only, times, strict=True))
+        component_s[name], bytes_time[name], flop_time[name] = times
     memory_s = sum(np.where(bytes_time[j] >= flop_time[j], component_s[j], 0.0) for j in COMPONENTS)
     compute_s = sum(np.where(bytes_time[j] >= flop_time[j], 0.0, component_s[j]) for j in COMPONENTS)
     roofline_s = memory_s + compute_s
@@ -392,8 +408,12 @@ def evaluate_step(
     dispatch = combine = zero
     if model.moe:
         off_chip = (ep - 1) / ep
-        # the busiest rank receives load_factor x the mean: the collective finishes with it
-        per_assignment = tokens_chip * p.active_experts * off_chip * d * load_factor
+        # the collective finishes with the busiest chip: the busiest sender (its own tokens' expert copies) or the
+        # busiest receiver (load_factor x the mean receipt), whichever moves more; at a batch smaller than the DP
+        # ranks the sender binds (one token's 8 copies), not 1/n of a token times the receiver's imbalance
+        sent = tokens_chip * p.active_experts
+        received = tokens_replica * p.active_experts / n * load_factor
+        per_assignment = np.maximum(sent, received) * off_chip * d
         dispatch = times(p.moe_layers, dispatch_combine(per_assignment * dispatch_b))
         combine = times(p.moe_layers, dispatch_combine(per_assignment * act_b))
         expert_tp = times(np.where((moe_tp > 1) & (ep > 1), p.moe_layers, 0.0),

@@ -73,18 +73,18 @@ def test_comparison_bars_colour_by_bound_with_error_bars_and_mark_infeasible():
 def test_comparison_bars_without_band_and_unpriced_chip():
     """Racks get no error bars (no band from the calculator); a chip without a price is marked 'no price'."""
     # every default chip now has a price (issue 10); an unpriced one is the same sizing with its money removed
-    unpriced = dataclasses.replace(_size("mi355x"), capex_usd=None, usd_per_million_output_tokens=None,
+    unpriced = dataclasses.replace(_size("gb200"), capex_usd=None, usd_per_million_output_tokens=None,
                                    usd_per_million_output_tokens_low=None, usd_per_million_output_tokens_high=None,
                                    usd_per_million_output_tokens_owned=None, usd_per_million_output_tokens_rental=None)
     results = {c: _size(c) for c in ("h200-sxm", "b200", "tpu7x")}
-    results["mi355x"] = unpriced
+    results["gb200"] = unpriced
     results["sn40l"] = Unavailable("sn40l", "accelerator 'sn40l' has no 'fp8' math; it supports: bf16")
     frame = analysis.comparison_frame(results)
     racks = charts.comparison_bars(frame, "racks", title="Racks", axis_title="racks")
     assert all(t.error_x.array is None for t in racks.data if t.type == "bar")
     cost = charts.comparison_bars(frame, "usd_per_million_output_tokens", title="$", axis_title="$")
     marked = next(t for t in cost.data if t.name == "not available")
-    assert "mi355x" in marked.y and "no price" in marked.text
+    assert "gb200" in marked.y and "no price" in marked.text
 
 
 def test_pareto_frontier_keeps_only_undominated_fitting_points():
