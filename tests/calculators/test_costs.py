@@ -1,4 +1,4 @@
-"""Every default chip has a sourced cost, and every feasible sizing has $ per million output tokens."""
+"""Every shipped chip has a sourced cost, and every feasible sizing has $ per million output tokens."""
 
 import pytest
 
@@ -18,6 +18,23 @@ def test_each_default_chip_or_its_system_carries_a_price_or_rental_with_provenan
     for p in prices:
         assert p.low is not None and p.high is not None and p.low <= p.value <= p.high
         assert p.source is not None or (p.kind == "assumption" and p.note)
+
+
+def _cost_figures(chip: str) -> list:
+    a = CATALOG.accelerators[chip]
+    return [p for p in (a.price_usd, a.rental_usd_per_hour, CATALOG.systems[a.system].price_usd) if p is not None]
+
+
+@pytest.mark.parametrize("chip", sorted(CATALOG.accelerators))
+def test_every_shipped_chip_has_a_cost_with_a_source_and_a_band(chip):
+    """Issue 17: every accelerator in the shipped catalog (or its system) carries a capex or a rental figure, and
+    each figure has a band around its value, a kind and a source listed in sources.yaml."""
+    figures = _cost_figures(chip)
+    assert figures, f"{chip}: no price_usd, rental_usd_per_hour or system price_usd"
+    for p in figures:
+        assert p.low is not None and p.high is not None and p.low <= p.value <= p.high, (chip, p)
+        assert p.source in CATALOG.sources, (chip, p.source)
+        assert p.kind in ("estimate", "assumption"), (chip, p.kind)  # prices are never specs (test_catalog)
 
 
 @pytest.mark.parametrize("chip", DEFAULT_CHIPS)
