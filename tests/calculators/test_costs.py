@@ -48,3 +48,5 @@ def test_a_feasible_sizing_has_a_cost_and_says_what_it_rests_on(chip):
     assert s.usd_per_million_output_tokens is not None
     assert s.usd_per_million_output_tokens_owned is not None or s.usd_per_million_output_tokens_rental is not None
     assert "owned:" in s.cost_basis and "rented:" in s.cost_basis
+    # the kind the app marks the headline with is the kind of a price the basis names
+    assert s.cost_kind in ("estimate", "assumption") and s.cost_kind in s.cost_basis

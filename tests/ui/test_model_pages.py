@@ -11,7 +11,7 @@ from calculators import default_catalog
 from calculators.assumptions import resolve_assumptions
 from calculators.fleet import size
 from tests.ui.apptest_pages import open_page
-from ui import codec
+from ui import codec, comparison
 from ui import format as fmt
 from ui.claims import story_checks
 from ui.params import default_scenario
@@ -55,7 +55,8 @@ def test_claim_metrics_are_the_sizings_of_both_sides():
     for s in (sn, gpu):
         expected += [("Racks", fmt.racks(s.racks)), ("Facility power", fmt.power_kw(s.facility_power_kw)),
                      ("Energy per token", fmt.joules_per_token(s.joules_per_output_token)),
-                     ("Cost", fmt.usd_per_million_tokens(s.usd_per_million_output_tokens))]
+                     (comparison.cost_label("Cost", s.cost_kind),
+                      fmt.usd_per_million_tokens(s.usd_per_million_output_tokens))]
     assert _metrics(at) == expected
     table = at.dataframe[0].value.set_index("quantity")
     assert table.loc["Racks", f"h200-sxm ({gpu.precision.upper()})"] == fmt.racks(gpu.racks)
