@@ -109,6 +109,9 @@ class Sizing:
     replica_shape: str = ""
     replica_shape_note: str = ""
     cost_basis: str = ""
+    # added for issue 17: the kind of the catalog price the headline $ per million tokens rests on ("estimate",
+    # "assumption", ...; empty where there is no price), so every place that shows the cost can mark an estimate
+    cost_kind: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -279,6 +282,7 @@ def size(
     else:
         capex = None
     known["cost_basis"] = cost_basis(catalog, accelerator)
+    known["cost_kind"] = headline_cost_kind(catalog, accelerator)
     owned = (
         usd_per_million_tokens(owned_usd_per_hour(capex, a.lifetime_years, facility_kw, a.electricity_usd_per_kwh),
                                target_total)
@@ -362,6 +366,15 @@ def cost_basis(catalog: Catalog, accelerator: str) -> str:
     else:
         parts.append("rented: no public rental rate in the catalog")
     return "; ".join(parts)
+
+
+def headline_cost_kind(catalog: Catalog, accelerator: str) -> str:
+    """The kind of the price the headline $ per million tokens uses, in the order :func:`size` prices a fleet
+    (system price, else chip price, else rental), or "" where the catalog has none."""
+    chip = catalog.accelerators[accelerator]
+    system = catalog.systems[chip.system]
+    price = next((p for p in (system.price_usd, chip.price_usd, chip.rental_usd_per_hour) if p is not None), None)
+    return price.kind if price is not None else ""
 
 
 def _rank_key(s: Sizing, order: int) -> tuple:

@@ -36,10 +36,11 @@ COMPARISON_COLUMNS = [
     "capex_usd", "usd_per_million_output_tokens", "usd_per_million_output_tokens_low",
     "usd_per_million_output_tokens_high", "usd_per_million_output_tokens_owned",
     "usd_per_million_output_tokens_rental", "time_to_first_token_s", "uncertainty_fraction",
-    "precision_requested", "precision_choice", "replica_shape", "replica_shape_note", "cost_basis",
+    "precision_requested", "precision_choice", "replica_shape", "replica_shape_note", "cost_basis", "cost_kind",
 ]
 TEXT_COLUMNS = ("accelerator", "name", "reason", "precision", "engine", "rack_limited_by", "layout", "bound_by",
-                "precision_requested", "precision_choice", "replica_shape", "replica_shape_note", "cost_basis")
+                "precision_requested", "precision_choice", "replica_shape", "replica_shape_note", "cost_basis",
+                "cost_kind")
 
 
 def comparison_frame(results: Mapping[str, object], names: Mapping[str, str] | None = None) -> pd.DataFrame:
@@ -71,7 +72,7 @@ def comparison_frame(results: Mapping[str, object], names: Mapping[str, str] | N
     sized = [c for c in COMPARISON_COLUMNS if c not in ("rank", "accelerator", "name", "feasible", "reason",
                                                         "precision", "engine", "bound_by", "layout",
                                                         "precision_requested", "precision_choice", "replica_shape",
-                                                        "replica_shape_note", "cost_basis")]
+                                                        "replica_shape_note", "cost_basis", "cost_kind")]
     frame.loc[~frame["feasible"], [c for c in sized if c in frame]] = None
     return frame
 

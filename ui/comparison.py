@@ -30,10 +30,26 @@ ROWS: tuple[tuple[str, Callable, str, tuple[str, str] | None], ...] = (
     ("Decode bound by", str, "bound_by", None),
     ("Replica layout", str, "layout", None),
 )
+# the rows whose number rests on a catalog price, marked with that price's kind (issue 17)
+MONEY_KEYS = frozenset({"capex_usd", "usd_per_million_output_tokens"})
+PRICE_KIND_MARKS = {"estimate": "estimate", "assumption": "assumed price"}
+
+
+def price_mark(kind: str | None) -> str:
+    """How a cost is marked by the kind of catalog price it rests on (``Sizing.cost_kind``): "estimate" or
+    "assumed price"; "" for any other kind or no price."""
+    return PRICE_KIND_MARKS.get(kind or "", "")
+
+
+def cost_label(label: str, kind: str | None) -> str:
+    """A cost's label with its price mark, e.g. "Cost (estimate)"."""
+    mark = price_mark(kind)
+    return f"{label} ({mark})" if mark else label
 
 
 def cell(result: object, key: str, formatter: Callable, band: tuple[str, str] | None) -> str:
-    """One side-by-side cell: the formatted calculator value with its band, or why there is none."""
+    """One side-by-side cell: the formatted calculator value with its band, or why there is none; a money value
+    says when the price behind it is an estimate or an assumption."""
     if not isinstance(result, Sizing):
         return "not available"
     if not result.feasible:
@@ -42,6 +58,8 @@ def cell(result: object, key: str, formatter: Callable, band: tuple[str, str] | 
     text = formatter(value)
     if band is not None and getattr(result, band[0]) is not None:
         text += f" ({formatter(getattr(result, band[0]))} to {formatter(getattr(result, band[1]))})"
+    if key in MONEY_KEYS and value is not None and price_mark(result.cost_kind):
+        text += f", {price_mark(result.cost_kind)}"
     return text
 
 

@@ -11,6 +11,7 @@ from calculators import default_catalog
 from calculators.assumptions import resolve_assumptions
 from calculators.fleet import size
 from tests.ui.apptest_pages import open_page
+from ui import codec, comparison
 from ui import format as fmt
 from ui.claims import story_checks
 from ui.params import default_scenario
@@ -54,7 +55,8 @@ def test_claim_metrics_are_the_sizings_of_both_sides():
     for s in (sn, gpu):
         expected += [("Racks", fmt.racks(s.racks)), ("Facility power", fmt.power_kw(s.facility_power_kw)),
                      ("Energy per token", fmt.joules_per_token(s.joules_per_output_token)),
-                     ("Cost", fmt.usd_per_million_tokens(s.usd_per_million_output_tokens))]
+                     (comparison.cost_label("Cost", s.cost_kind),
+                      fmt.usd_per_million_tokens(s.usd_per_million_output_tokens))]
     assert _metrics(at) == expected
     table = at.dataframe[0].value.set_index("quantity")
     assert table.loc["Racks", f"h200-sxm ({gpu.precision.upper()})"] == fmt.racks(gpu.racks)
@@ -124,7 +126,13 @@ def test_sensitivity_baseline_is_the_focus_chip_sizing():
 
 def test_sensitivity_unpriced_chip_explains_instead_of_failing():
     """Asking for $ per million tokens on a chip without a price gives an info message, not an error."""
-    at = _page("ui/pages/sensitivity.py", accelerator="mi325x")  # no price or rental in the catalog
+    # every shipped chip has a price (issue 17): the unpriced chip is a user's, an MI300X copy without its price
+    chip = CATALOG.accelerators["mi300x"].model_dump(mode="python", exclude_none=True)
+    chip.pop("price_usd")
+    chip.update(id="mi300x-unpriced", name="MI300X without a price")
+    assert CATALOG.systems[chip["system"]].price_usd is None and "rental_usd_per_hour" not in chip
+    code = codec.encode({"accelerators": [codec._jsonable(chip)]})
+    at = _page("ui/pages/sensitivity.py", custom=code, accelerators=["mi300x-unpriced"], accelerator="mi300x-unpriced")
     at.segmented_control(key="sensitivity_metric").set_value("usd_per_million_output_tokens").run()
     assert not at.exception and not at.error
     assert any("no price" in i.value for i in at.info)

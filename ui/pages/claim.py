@@ -44,9 +44,10 @@ def _metrics(result: object, label: str, key: str) -> None:
     c, d = st.columns(2)
     c.metric("Energy per token", fmt.joules_per_token(result.joules_per_output_token), border=True,
              help="IT energy per output token.")
-    d.metric("Cost", fmt.usd_per_million_tokens(result.usd_per_million_output_tokens), border=True,
-             help="$ per million output tokens (owned where priced, else rental); — means the "
-                                     "catalog has no price for this chip.")
+    d.metric(comparison.cost_label("Cost", result.cost_kind),
+             fmt.usd_per_million_tokens(result.usd_per_million_output_tokens), border=True,
+             help="$ per million output tokens (owned where priced, else rental); — means the catalog has no "
+                  f"price for this chip. Based on: {result.cost_basis}.")
 
 
 def _verdict_box(v: ClaimCheck, letter: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import analysis, charts, export, results, state
+from ui import analysis, charts, comparison, export, results, state
 from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page
@@ -114,8 +114,10 @@ def body(ctx: Context) -> None:
         st.info(f"The catalog has no price for {escape_markdown(name)}, so there is no {label.lower()} to move. Pick "
                 "another headline or a priced chip.", icon=":material/info:")
         return
-    st.metric(f"{label}: {escape_markdown(name)} at the defaults", formatter(getattr(baseline, metric)), border=True,
-              help=f"{baseline.reason}.")
+    money = metric == "usd_per_million_output_tokens"
+    shown = comparison.cost_label(label, baseline.cost_kind) if money else label
+    st.metric(f"{shown}: {escape_markdown(name)} at the defaults", formatter(getattr(baseline, metric)), border=True,
+              help=f"{baseline.reason}." + (f" Based on: {baseline.cost_basis}." if money else ""))
     with st.spinner("Sizing each assumption at its low and high end…"):
         # a 'best' scenario moves each assumption at the precision best chose (the precision row compares them all)
         table = analysis.tornado_frame(baseline, _inputs(ctx, files, t, chip, baseline.precision, metric), metric)

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from calculators.shapes import ASSUMED, SHIPPED, TOPOLOGIES
-from ui import analysis, charts, export, market, report, results, state
+from ui import analysis, charts, comparison, export, market, report, results, state
 from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page
@@ -78,7 +78,8 @@ def _headline(frame: pd.DataFrame) -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Racks", fmt.racks(top["racks"]), help=f"Limited by {top['rack_limited_by']}.", border=True)
     c2.metric("Facility power", fmt.power_kw(top["facility_power_kw"]), border=True)
-    c3.metric("Cost", fmt.usd_per_million_tokens(top["usd_per_million_output_tokens"]), border=True,
+    c3.metric(comparison.cost_label("Cost", top["cost_kind"]), fmt.usd_per_million_tokens(
+              top["usd_per_million_output_tokens"]), border=True,
               help=f"Band {fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_low'])} to "
                    f"{fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_high'])}. Based on: "
                    f"{top['cost_basis']} (an estimate or assumption is not a list price).")
