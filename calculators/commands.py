@@ -67,6 +67,7 @@ def _cmd_size(args: argparse.Namespace) -> int:
         context_tokens=args.context_tokens,
         mtp_layers=args.mtp_layers,
         topology=args.topology,
+        max_time_to_first_token_s=args.max_time_to_first_token_s,
     )
     print(_json(s.to_dict())) if args.json else _print_fields(s.to_dict())
     return 0
@@ -195,6 +196,9 @@ def add_model_commands(commands, add_catalog_option) -> None:
     s.add_argument("--topology", choices=("shipped", "assumed"), default="shipped",
                    help="replica shapes: 'shipped' (default) keeps each replica within what the vendor ships or has "
                         "shown publicly; 'assumed' allows any replica size (labelled assumed in the output)")
+    s.add_argument("--max-time-to-first-token-s", type=float, default=None, metavar="S",
+                   help="time-to-first-token target in seconds: prefill instances grow until one prompt is "
+                        "prefilled within it; a chip that cannot is infeasible (default: no target)")
     s.add_argument("--json", action="store_true")
     add_catalog_option(s)
     s.set_defaults(run=_cmd_size)
