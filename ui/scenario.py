@@ -16,6 +16,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from calculators.errors import CatalogError
@@ -27,9 +28,11 @@ from ui.params import CUSTOM_PARAM, FIELDS, VERSION_PARAM, Field, Notice, Scenar
 _CONTEXT = "_rackscale_context"
 _SEEDED = "_rackscale_seeded"
 _NOTICES = "_rackscale_notices"
+_PER_CHIP = "_rackscale_per_chip"
 _FALLBACK_URL = "http://localhost:8501/"
 _FORMATS = {"per_user_tokens_per_s": "%.1f", "total_output_tokens_per_s": "%.0f", "pue": "%.2f",
-            "electricity_usd_per_kwh": "%.3f", "rack_power_budget_kw": "%.1f"}
+            "electricity_usd_per_kwh": "%.3f", "rack_power_budget_kw": "%.1f", "max_time_to_first_token_s": "%.3f"}
+PER_CHIP_FIELDS = tuple(f for f in FIELDS if f.kind == "per_chip")
 _GROUPS = (("Workload", True), ("Chips", True), ("Datacenter", False))
 
 
@@ -92,6 +95,8 @@ def _clean_url(raw: dict[str, list[str]], parsed: Scenario, notices: list[Notice
         try:
             if field is not None and field.kind == "choices" and getattr(parsed, key) != field.default_for(catalog):
                 st.query_params[key] = list(getattr(parsed, key))
+            elif field is not None and field.kind == "per_chip" and getattr(parsed, key):
+                st.query_params[key] = params.per_chip_items(field, getattr(parsed, key))
             elif key == CUSTOM_PARAM and parsed.custom:
                 continue
             else:
@@ -116,6 +121,8 @@ def _catalog_default_hint(field: Field, catalog: Catalog) -> str:
         return "each system's own rack power"
     if field.key == "engine":
         return "each chip's default engine"
+    if field.key == "max_time_to_first_token_s":
+        return "no target"
     return "default"
 
 
@@ -157,6 +164,69 @@ def _widgets(catalog: Catalog) -> dict[str, Any]:
     return values
 
 
+def _restore_per_chip(raw: dict[str, list[str]]) -> None:
+    """Put back the per-chip parameters a page switch dropped from the URL (no widget is bound to them, so
+    Streamlit's navigation does not keep them); this session's last validated values are in session state."""
+    kept = st.session_state.get(_PER_CHIP) or {}
+    for key, items in kept.items():
+        if key not in raw and items:
+            st.query_params[key] = list(items)
+            raw[key] = list(items)
+
+
+def per_chip_rows(scenario: Scenario, catalog: Catalog, chips: list[str]) -> pd.DataFrame:
+    """The per-chip editor's rows: each compared chip (and any chip with a setting) with its engine and prices."""
+    shown = [*chips, *(c for f in PER_CHIP_FIELDS for c, _ in getattr(scenario, f.key) if c not in chips)]
+    rows = []
+    for chip in dict.fromkeys(c for c in shown if c in catalog.accelerators):
+        row: dict[str, Any] = {"chip": chip}
+        for f in PER_CHIP_FIELDS:
+            row[f.key] = dict(getattr(scenario, f.key)).get(chip)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["chip", *(f.key for f in PER_CHIP_FIELDS)])
+
+
+def per_chip_params(edited: pd.DataFrame) -> dict[str, list[str]]:
+    """The URL items of each per-chip field from the editor's rows (empty cells left out)."""
+    out: dict[str, list[str]] = {}
+    for f in PER_CHIP_FIELDS:
+        pairs = [(str(r["chip"]), r[f.key]) for _, r in edited.iterrows()
+                 if r[f.key] is not None and not (isinstance(r[f.key], float) and pd.isna(r[f.key]))
+                 and r[f.key] != ""]
+        out[f.key] = params.per_chip_items(f, [(c, float(v) if f.value_kind == "float" else str(v))
+                                               for c, v in pairs])
+    return out
+
+
+def _per_chip_editor(scenario: Scenario, catalog: Catalog, chips: list[str]) -> None:
+    """A table of the compared chips: engine, $ per chip-hour, capex and lifetime per chip, written to the URL."""
+    seed = per_chip_rows(scenario, catalog, chips)
+    config = {"chip": st.column_config.TextColumn("Chip", disabled=True)}
+    for f in PER_CHIP_FIELDS:
+        if f.value_kind == "choice":
+            config[f.key] = st.column_config.SelectboxColumn(f.label, help=f.help, options=f.choices(catalog))
+        else:
+            config[f.key] = st.column_config.NumberColumn(f.label, help=f.help, min_value=f.low, max_value=f.high,
+                                                          format="%g")
+    with st.sidebar.expander("Per chip: engine and prices", icon=":material/sell:"):
+        st.caption("Empty: the sidebar's engine and the catalog's prices and lifetime.")
+        # keyed on the seed so a new URL state starts a fresh editor rather than replaying old edits on it
+        key = "per_chip_editor_" + str(abs(hash(seed.to_json())))
+        edited = st.data_editor(seed, key=key, hide_index=True, width="stretch", column_config=config,
+                                num_rows="fixed")
+    new = per_chip_params(edited)
+    old = {f.key: params.per_chip_items(f, getattr(scenario, f.key)) for f in PER_CHIP_FIELDS}
+    if new != old:
+        for key, items in new.items():
+            if items:
+                st.query_params[key] = items
+            elif key in st.query_params:
+                del st.query_params[key]
+        st.query_params[VERSION_PARAM] = str(params.SCENARIO_VERSION)
+        st.session_state[_PER_CHIP] = new
+        st.rerun()
+
+
 def _scenario_from_widgets(values: dict[str, Any], fallback: Scenario, custom: str | None) -> Scenario:
     clean: dict[str, Any] = {}
     for field in FIELDS:
@@ -174,6 +244,7 @@ def _scenario_from_widgets(values: dict[str, Any], fallback: Scenario, custom: s
 def sidebar() -> Context:
     """Validate the URL, draw the scenario widgets and the share box, and return this run's Context."""
     raw = _raw_params()
+    _restore_per_chip(raw)
     notices: list[Notice] = []
     layer, catalog = _load_layer(raw, notices)
     parsed, parse_notices = params.parse_query(raw, catalog)
@@ -190,6 +261,8 @@ def sidebar() -> Context:
     values = _widgets(catalog)
     custom = parsed.custom if layer is not None else None
     scenario = _scenario_from_widgets(values, parsed, custom)
+    st.session_state[_PER_CHIP] = {f.key: params.per_chip_items(f, getattr(scenario, f.key)) for f in PER_CHIP_FIELDS}
+    _per_chip_editor(scenario, catalog, list(scenario.accelerators))
     query = params.to_query(scenario, catalog)
     if len(query) > 1 and st.query_params.get(VERSION_PARAM) != str(params.SCENARIO_VERSION):
         st.query_params[VERSION_PARAM] = str(params.SCENARIO_VERSION)
