@@ -35,7 +35,8 @@ COMPARISON_COLUMNS = [
     "energy_per_day_kwh", "joules_per_output_token", "joules_per_output_token_low", "joules_per_output_token_high",
     "capex_usd", "usd_per_million_output_tokens", "usd_per_million_output_tokens_low",
     "usd_per_million_output_tokens_high", "usd_per_million_output_tokens_owned",
-    "usd_per_million_output_tokens_rental", "time_to_first_token_s", "uncertainty_fraction",
+    "usd_per_million_output_tokens_rental", "time_to_first_token_s", "max_time_to_first_token_s",
+    "prefill_instance_chips", "uncertainty_fraction",
     "precision_requested", "precision_choice", "replica_shape", "replica_shape_note", "cost_basis",
 ]
 TEXT_COLUMNS = ("accelerator", "name", "reason", "precision", "engine", "rack_limited_by", "layout", "bound_by",

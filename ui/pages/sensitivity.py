@@ -43,7 +43,7 @@ def label_for(name: str) -> str:
 
 def _inputs(ctx: Context, files, t, chip: str, precision: str, metric: str) -> list[analysis.TornadoInput]:
     """Each assumption at its catalog low and high end, sized by the calculator."""
-    rng = results.ranges(files, chip, ctx.scenario.engine)
+    rng = results.ranges(files, chip, ctx.scenario.engine_for(chip))
     out: list[analysis.TornadoInput] = []
     for r in rng if isinstance(rng, list) else []:
         if r.low == r.high:

@@ -50,6 +50,11 @@ TABLE_COLUMNS = {
     "concurrency_per_replica": NUMBER("Batch per replica", format="%d"),
     "per_user_tokens_per_s": NUMBER("Per-user tok/s reached", format="%.1f"),
     "capex_usd": NUMBER("Capex ($)", format="$%.3g"),
+    "time_to_first_token_s": NUMBER("Time to first token (s)", format="%.3g",
+                                    help="One prompt's prefill on one prefill instance (queueing not included)."),
+    "prefill_instance_chips": NUMBER("Prefill instance (chips)", format="%d",
+                                     help="Chips of one prefill instance: the fewest that hold the weights, or more "
+                                          "when the time-to-first-token target needs them."),
     "reason": st.column_config.TextColumn("Why / how", width="large"),
 }
 TOPOLOGY_LABELS = {SHIPPED: "As vendors ship them", ASSUMED: "Larger, assumed"}
@@ -157,7 +162,8 @@ def body(ctx: Context) -> None:
     market.show_market_prices(
         ctx.catalog, s.model,
         modelled_usd_per_million=None if top is None else top["usd_per_million_output_tokens"],
-        modelled_label=None if top is None else f"{top['name']} at {top['precision']}", key="size_market_prices")
+        modelled_label=None if top is None else f"{top['name']} at {top['precision']}", key="size_market_prices",
+        scenario=ctx.csv_scenario())
 
 
 run_page(body)
