@@ -264,14 +264,9 @@ def size(
             f"topology 'assumed' sizes a larger replica",
             bound_by="capacity", **known,
         )
-    grid = decode_grid(
-        catalog, m, chip, precision, a,
-        node_counts=shipped_node_counts(replica_node_counts(low, most=most), system, topology),
-        concurrencies=SIZE_CONCURRENCIES,
-        mtp_layers=mtps,
-        context_tokens=context_tokens,
-    )
-    fits = grid[grid["fits_in_memory"]]
+    grid, fits = _fitting_grid(catalog, m, chip, precision, a,
+                               tuple(shipped_node_counts(replica_node_counts(low, most=most), system, topology)),
+                               tuple(mtps), context_tokens)
     if fits.empty:
         return _infeasible(
             f"no layout of up to {int(grid['chips'].max())} {accelerator} chips holds {model} at {precision} "
@@ -420,6 +415,32 @@ def prefill_instance(input_tokens: int, cache_hit_rate: float, tokens_per_s_per_
         if max_time_to_first_token_s is None or ttft <= max_time_to_first_token_s:
             return chips, ttft
     return instance_chips[-1], ttft
+
+
+_GRID_CACHE: dict[tuple, tuple[Catalog, object, object]] = {}
+GRID_CACHE_SIZE = 64
+"""Decode grids kept (each a few hundred kB): the 8 chips x 2 precisions of a few scenarios."""
+
+
+def _fitting_grid(catalog: Catalog, m, chip, precision: str, a: Assumptions, node_counts: tuple[int, ...],
+                  mtps: tuple[int, ...], context_tokens: float):
+    """(decode grid, its rows that fit in memory) for one chip, precision and set of assumptions.
+
+    The grid does not depend on the targets (per-user speed, total output, TTFT), so a new target re-reads it from
+    a small cache keyed on the catalog object (immutable; the entry keeps it alive so its id cannot be reused) and
+    every input of the grid, instead of evaluating the step again."""
+    key = (id(catalog), m.id, chip.id, precision, a, node_counts, mtps, float(context_tokens))
+    hit = _GRID_CACHE.get(key)
+    if hit is not None and hit[0] is catalog:
+        _GRID_CACHE[key] = _GRID_CACHE.pop(key)  # most recently used last
+        return hit[1], hit[2]
+    grid = decode_grid(catalog, m, chip, precision, a, node_counts=list(node_counts),
+                       concurrencies=SIZE_CONCURRENCIES, mtp_layers=list(mtps), context_tokens=context_tokens)
+    fits = grid[grid["fits_in_memory"]]
+    while len(_GRID_CACHE) >= GRID_CACHE_SIZE:
+        _GRID_CACHE.pop(next(iter(_GRID_CACHE)))
+    _GRID_CACHE[key] = (catalog, grid, fits)
+    return grid, fits
 
 
 def cost_basis(catalog: Catalog, accelerator: str, assumptions: Assumptions | None = None) -> str:
