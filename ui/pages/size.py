@@ -150,12 +150,14 @@ def body(ctx: Context) -> None:
                        help="One HTML file with this scenario, the sizing, the verdicts, the chart, the assumptions "
                             "and every source; it opens offline and holds the link that reopens it.")
 
-    tabs = st.tabs([title for _, title, _, _, _ in CHARTS])
-    for tab, (metric, title, axis, scale, caption) in zip(tabs, CHARTS, strict=True):
-        with tab:
-            fig = charts.comparison_bars(frame, metric, title=title, axis_title=axis, scale=scale)
-            st.plotly_chart(fig, key=f"size_chart_{metric}", width="stretch")
-            st.caption(caption)
+    # one chart at a time, picked like a tab: tabs would build all four figures on every rerun (~0.1 s each)
+    by_metric = {metric: (title, axis, scale, caption) for metric, title, axis, scale, caption in CHARTS}
+    chosen = st.segmented_control("Chart", list(by_metric), format_func=lambda m: by_metric[m][0],
+                                  default=CHARTS[0][0], key="size_chart", label_visibility="collapsed") or CHARTS[0][0]
+    title, axis, scale, caption = by_metric[chosen]
+    fig = charts.comparison_bars(frame, chosen, title=title, axis_title=axis, scale=scale)
+    st.plotly_chart(fig, key=f"size_chart_{chosen}", width="stretch")
+    st.caption(caption)
 
     feasible = frame[frame["feasible"]]
     top = feasible.iloc[0] if not feasible.empty else None
