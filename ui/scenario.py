@@ -216,7 +216,7 @@ def _per_chip_editor(scenario: Scenario, catalog: Catalog, chips: list[str]) -> 
                                 num_rows="fixed")
     new = per_chip_params(edited)
     old = {f.key: params.per_chip_items(f, getattr(scenario, f.key)) for f in PER_CHIP_FIELDS}
-    if new != old:
+    if {k: sorted(v) for k, v in new.items()} != {k: sorted(v) for k, v in old.items()}:  # the rows' order is not news
         for key, items in new.items():
             if items:
                 st.query_params[key] = items
