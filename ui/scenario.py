@@ -13,10 +13,10 @@ passed; one warning names each ignored parameter and why. It stays up until the 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from calculators.errors import CatalogError
@@ -174,57 +174,66 @@ def _restore_per_chip(raw: dict[str, list[str]]) -> None:
             raw[key] = list(items)
 
 
-def per_chip_rows(scenario: Scenario, catalog: Catalog, chips: list[str]) -> pd.DataFrame:
-    """The per-chip editor's rows: each compared chip (and any chip with a setting) with its engine and prices."""
-    shown = [*chips, *(c for f in PER_CHIP_FIELDS for c, _ in getattr(scenario, f.key) if c not in chips)]
-    rows = []
-    for chip in dict.fromkeys(c for c in shown if c in catalog.accelerators):
-        row: dict[str, Any] = {"chip": chip}
-        for f in PER_CHIP_FIELDS:
-            row[f.key] = dict(getattr(scenario, f.key)).get(chip)
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["chip", *(f.key for f in PER_CHIP_FIELDS)])
+_PER_CHIP_FORMATS = {"chip_usd_per_hour": "%.2f", "chip_capex_usd": "%.0f", "chip_lifetime_years": "%.1f"}
 
 
-def per_chip_params(edited: pd.DataFrame) -> dict[str, list[str]]:
-    """The URL items of each per-chip field from the editor's rows (empty cells left out)."""
-    out: dict[str, list[str]] = {}
-    for f in PER_CHIP_FIELDS:
-        pairs = [(str(r["chip"]), r[f.key]) for _, r in edited.iterrows()
-                 if r[f.key] is not None and not (isinstance(r[f.key], float) and pd.isna(r[f.key]))
-                 and r[f.key] != ""]
-        out[f.key] = params.per_chip_items(f, [(c, float(v) if f.value_kind == "float" else str(v))
-                                               for c, v in pairs])
-    return out
+def with_chip_value(items: tuple[tuple[str, Any], ...], chip: str, value: Any) -> tuple[tuple[str, Any], ...]:
+    """A per-chip field's value with ``chip`` set to ``value`` (None: removed), the other chips kept in order."""
+    kept = [(c, v) for c, v in items if c != chip]
+    return (*kept, (chip, value)) if value is not None else tuple(kept)
 
 
 def _per_chip_editor(scenario: Scenario, catalog: Catalog, chips: list[str]) -> None:
-    """A table of the compared chips: engine, $ per chip-hour, capex and lifetime per chip, written to the URL."""
-    seed = per_chip_rows(scenario, catalog, chips)
-    config = {"chip": st.column_config.TextColumn("Chip", disabled=True)}
-    for f in PER_CHIP_FIELDS:
-        if f.value_kind == "choice":
-            config[f.key] = st.column_config.SelectboxColumn(f.label, help=f.help, options=f.choices(catalog))
-        else:
-            config[f.key] = st.column_config.NumberColumn(f.label, help=f.help, min_value=f.low, max_value=f.high,
-                                                          format="%g")
+    """Engine, $ per chip-hour, capex and lifetime for one chip at a time (picked from the compared chips and any
+    chip with a setting), written to the URL as the per-chip link parameters."""
     with st.sidebar.expander("Per chip: engine and prices", icon=":material/sell:"):
-        st.caption("Empty: the sidebar's engine and the catalog's prices and lifetime.")
-        # keyed on the seed so a new URL state starts a fresh editor rather than replaying old edits on it
-        key = "per_chip_editor_" + str(abs(hash(seed.to_json())))
-        edited = st.data_editor(seed, key=key, hide_index=True, width="stretch", column_config=config,
-                                num_rows="fixed")
-    new = per_chip_params(edited)
-    old = {f.key: params.per_chip_items(f, getattr(scenario, f.key)) for f in PER_CHIP_FIELDS}
-    if {k: sorted(v) for k, v in new.items()} != {k: sorted(v) for k, v in old.items()}:  # the rows' order is not news
-        for key, items in new.items():
-            if items:
-                st.query_params[key] = items
-            elif key in st.query_params:
-                del st.query_params[key]
-        st.query_params[VERSION_PARAM] = str(params.SCENARIO_VERSION)
-        st.session_state[_PER_CHIP] = new
-        st.rerun()
+        set_chips = [c for f in PER_CHIP_FIELDS for c, _ in getattr(scenario, f.key)]
+        options = [c for c in dict.fromkeys([*chips, *set_chips]) if c in catalog.accelerators]
+        if not options:
+            st.caption("Pick chips to compare first.")
+            return
+        chip = st.selectbox("Chip", options, key="per_chip_chip",
+                            format_func=lambda c: catalog.accelerators[c].name,
+                            help="The chip whose engine and prices you set below.")
+        current = {f.key: dict(getattr(scenario, f.key)).get(chip) for f in PER_CHIP_FIELDS}
+        # keyed on the chip and its values in the link, so a new link state starts fresh widgets
+        stamp = hashlib.sha1(repr((chip, sorted(current.items()))).encode()).hexdigest()[:12]
+        chosen: dict[str, Any] = {}
+        for f in PER_CHIP_FIELDS:
+            key = f"per_chip_{f.key}_{stamp}"
+            value = current[f.key]
+            if f.value_kind == "choice":
+                choices = f.choices(catalog)
+                chosen[f.key] = st.selectbox(f.label, choices, index=choices.index(value) if value in choices else None,
+                                             placeholder="the sidebar's engine", key=key, help=f.help)
+            else:
+                chosen[f.key] = st.number_input(f.label, min_value=float(f.low or 0.0), max_value=float(f.high or 1e12),
+                                                value=value, step=None, format=_PER_CHIP_FORMATS.get(f.key, "%.2f"),
+                                                placeholder="the catalog's", key=key, help=f.help)
+        lines = [f"{escape_markdown(catalog.accelerators[c].name)}: "
+                 + ", ".join(f"{f.label.lower()} {escape_markdown(str(v))}" for f in PER_CHIP_FIELDS
+                             for cc, v in getattr(scenario, f.key) if cc == c)
+                 for c in dict.fromkeys(set_chips) if c in catalog.accelerators]
+        st.caption("Empty: the sidebar's engine and the catalog's prices and lifetime."
+                   + ("\n\nSet: " + "; ".join(lines) if lines else ""))
+    changed = {f.key for f in PER_CHIP_FIELDS
+               if (float(chosen[f.key]) if f.value_kind == "float" and chosen[f.key] is not None else chosen[f.key])
+               != current[f.key]}
+    if not changed:
+        return
+    store = {}
+    for f in PER_CHIP_FIELDS:
+        value = chosen[f.key]
+        value = float(value) if f.value_kind == "float" and value is not None else value
+        items = params.per_chip_items(f, with_chip_value(getattr(scenario, f.key), chip, value))
+        store[f.key] = items
+        if items:
+            st.query_params[f.key] = items
+        elif f.key in st.query_params:
+            del st.query_params[f.key]
+    st.query_params[VERSION_PARAM] = str(params.SCENARIO_VERSION)
+    st.session_state[_PER_CHIP] = store
+    st.rerun()
 
 
 def _scenario_from_widgets(values: dict[str, Any], fallback: Scenario, custom: str | None) -> Scenario:

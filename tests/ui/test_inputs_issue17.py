@@ -112,3 +112,32 @@ def test_per_chip_link_params_survive_a_page_switch():
     at.switch_page("ui/pages/frontier.py").run()
     assert not at.exception
     assert at.query_params["chip_usd_per_hour"] in ("b200:1.5", ["b200:1.5"])
+
+
+def test_with_chip_value_sets_and_clears_one_chip():
+    """Setting a chip's value replaces only that chip's item; None removes it."""
+    from ui.scenario import with_chip_value
+
+    items = (("b200", 2.0), ("h200-sxm", 3.0))
+    assert with_chip_value(items, "b200", 5.0) == (("h200-sxm", 3.0), ("b200", 5.0))
+    assert with_chip_value(items, "b200", None) == (("h200-sxm", 3.0),)
+    assert with_chip_value((), "sn40l", 1.0) == (("sn40l", 1.0),)
+
+
+def test_per_chip_inputs_in_the_sidebar_write_the_link():
+    """Typing a $/chip-hour and picking an engine for a chip in the sidebar puts them in the share link and the
+    sizing's cost basis (clearing one is with_chip_value(..., None); AppTest cannot empty a number input)."""
+    at = _size_page(accelerators=["b200", "h200-sxm"])
+    assert at.selectbox(key="per_chip_chip").value == "b200"
+    rate = next(n for n in at.number_input if n.label == "$ per chip-hour")
+    rate.set_value(3.25).run()
+    assert not at.exception
+    assert any("chip_usd_per_hour=b200%3A3.25" in c.value for c in at.code)
+    assert "your rate of $3.25 per chip-hour" in _table(at, "cost_basis").set_index("accelerator").loc[
+        "b200", "cost_basis"]
+    engine = next(s for s in at.selectbox if s.label == "Engine")
+    choice = engine.options[-1]
+    engine.set_value(choice).run()
+    assert not at.exception
+    assert any(f"chip_engine=b200%3A{choice}" in c.value for c in at.code)
+    assert any("chip_usd_per_hour=b200%3A3.25" in c.value for c in at.code)  # the rate is kept
