@@ -130,12 +130,18 @@ def frontier_figure(frontier: pd.DataFrame, metric: str, *, axis_title: str, mea
     # guides span the plotted range (data coordinates: 10 ** the log range)
     x_span = [10 ** x_range[0], 10 ** x_range[1]] if x_range else None
     y_span = [10 ** y_range[0], 10 ** y_range[1]] if y_range else None
-    for row in throughput_only.itertuples(index=False):
-        if x_span:
-            title = (sources or {}).get(str(row.source), str(row.source))
-            _guide(fig, x=x_span, y=[getattr(row, metric)] * 2, colour=colours.get(row.accelerator, "#d62728"),
-                   name=f"{label(row.accelerator)}: published {getattr(row, metric):,.4g} ({html.escape(title)}; "
-                        "per-user speed not published)", dash="dot")
+    named: set[str] = set()
+    for row in throughput_only.itertuples(index=False) if x_span else ():
+        # one legend entry per chip; each line's hover names the measurement and its source
+        title = html.escape((sources or {}).get(str(row.source), str(row.source)))
+        value = getattr(row, metric)
+        fig.add_scatter(x=x_span, y=[value] * 2, mode="lines", legendgroup=str(row.accelerator),
+                        name=f"{label(row.accelerator)}: published, per-user speed not given",
+                        showlegend=row.accelerator not in named,
+                        line={"dash": "dot", "color": colours.get(row.accelerator, "#d62728"), "width": 1},
+                        hovertemplate=f"{html.escape(str(row.id))}: {value:,.4g} (per-user speed not published)"
+                                      f"<br>source: {title}<extra>published</extra>")
+        named.add(row.accelerator)
     if per_user_target is not None and y_span:
         _guide(fig, x=[per_user_target] * 2, y=y_span, colour=TARGET_COLOUR, dash="dash",
                name=f"your per-user target: {per_user_target:,.4g} tok/s/user")
@@ -230,7 +236,7 @@ def tornado_figure(tornado: pd.DataFrame, *, axis_title: str) -> go.Figure:
     if ends:
         fig.add_bar(y=[e[0] for e in ends], x=[edge - base] * len(ends), base=base, orientation="h",
                     name="infeasible (no answer)", text=[f"infeasible at its {e[1]} end" for e in ends],
-                    textposition="inside", insidetextanchor="end",
+                    textposition="inside", insidetextanchor="middle",
                     marker={"color": INFEASIBLE_COLOUR, "pattern": {"shape": "/"}},
                     customdata=[[str(e[2]), html.escape(str(e[3]))] for e in ends],
                     hovertemplate="%{y} = %{customdata[0]}: %{customdata[1]}<extra>infeasible</extra>")
