@@ -264,12 +264,12 @@ def size(
             f"topology 'assumed' sizes a larger replica",
             bound_by="capacity", **known,
         )
-    grid, fits = _fitting_grid(catalog, m, chip, precision, a,
+    most_chips, fits = _fitting_grid(catalog, m, chip, precision, a,
                                tuple(shipped_node_counts(replica_node_counts(low, most=most), system, topology)),
                                tuple(mtps), context_tokens)
     if fits.empty:
         return _infeasible(
-            f"no layout of up to {int(grid['chips'].max())} {accelerator} chips holds {model} at {precision} "
+            f"no layout of up to {most_chips} {accelerator} chips holds {model} at {precision} "
             f"(capacity; {known['replica_shape_note']})", bound_by="capacity", **known,
         )
     ok = fits[fits["per_user_tokens_per_s"] >= target_user]
@@ -417,14 +417,18 @@ def prefill_instance(input_tokens: int, cache_hit_rate: float, tokens_per_s_per_
     return instance_chips[-1], ttft
 
 
-_GRID_CACHE: dict[tuple, tuple[Catalog, object, object]] = {}
+_GRID_CACHE: dict[tuple, tuple[Catalog, int, object]] = {}
 GRID_CACHE_SIZE = 64
-"""Decode grids kept (each a few hundred kB): the 8 chips x 2 precisions of a few scenarios."""
+"""Decode grids kept (the fitting rows and the columns sizing reads, ~0.5 MB each): the 8 chips x 2 precisions of
+a few scenarios."""
+_GRID_COLUMNS = ["chips", "layout", "concurrency", "mtp_layers", "bound_by", "per_user_tokens_per_s",
+                 "total_output_tokens_per_s"]
 
 
 def _fitting_grid(catalog: Catalog, m, chip, precision: str, a: Assumptions, node_counts: tuple[int, ...],
                   mtps: tuple[int, ...], context_tokens: float):
-    """(decode grid, its rows that fit in memory) for one chip, precision and set of assumptions.
+    """(most chips of any layout tried, the decode grid's rows that fit in memory with the columns sizing reads) for
+    one chip, precision and set of assumptions.
 
     The grid does not depend on the targets (per-user speed, total output, TTFT), so a new target re-reads it from
     a small cache keyed on the catalog object (immutable; the entry keeps it alive so its id cannot be reused) and
@@ -436,11 +440,12 @@ def _fitting_grid(catalog: Catalog, m, chip, precision: str, a: Assumptions, nod
         return hit[1], hit[2]
     grid = decode_grid(catalog, m, chip, precision, a, node_counts=list(node_counts),
                        concurrencies=SIZE_CONCURRENCIES, mtp_layers=list(mtps), context_tokens=context_tokens)
-    fits = grid[grid["fits_in_memory"]]
+    fits = grid.loc[grid["fits_in_memory"].to_numpy(dtype=bool), _GRID_COLUMNS]
+    most = int(grid["chips"].max())
     while len(_GRID_CACHE) >= GRID_CACHE_SIZE:
         _GRID_CACHE.pop(next(iter(_GRID_CACHE)))
-    _GRID_CACHE[key] = (catalog, grid, fits)
-    return grid, fits
+    _GRID_CACHE[key] = (catalog, most, fits)
+    return most, fits
 
 
 def cost_basis(catalog: Catalog, accelerator: str, assumptions: Assumptions | None = None) -> str:
