@@ -224,8 +224,13 @@ class Scenario:
         return dict(self.chip_engine).get(chip, self.engine)
 
     def as_dict(self) -> dict[str, Any]:
-        """Every field by its key (lists for multi-choice), for CSV headers and display."""
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+        """Every field by its key (lists for multi-choice, ``chip:value`` items for per-chip fields), for CSV
+        headers and display."""
+        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+        for field in FIELDS:
+            if field.kind == "per_chip":
+                out[field.key] = per_chip_items(field, getattr(self, field.key))
+        return out
 
 
 @dataclass(frozen=True)
