@@ -1,5 +1,6 @@
 """Issue 17's inputs in Chromium: a TTFT target and a chip's own $/chip-hour set in the sidebar reach the URL and
-stay there across page switches (Streamlit's navigation drops parameters no widget holds; the app puts them back)."""
+stay there across page switches (Streamlit's navigation drops parameters no widget holds; the app puts them back); the
+app fetches nothing from the network."""
 
 from __future__ import annotations
 
@@ -30,3 +31,18 @@ def test_ttft_and_chip_rate_survive_page_switches(page, app_url):
         assert "max_time_to_first_token_s=0.001" in page.url, (link, page.url)
         assert "chip_usd_per_hour=b200%3A2.5" in page.url, (link, page.url)
         assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_app_fetches_nothing_from_the_network_and_shows_no_deploy_button(page, app_url):
+    """.streamlit/config.toml and the local page icon: every request goes to the app's own server, the favicon is
+    served by it, and the toolbar has no Deploy button."""
+    host = app_url.split("//", 1)[1]
+    elsewhere: list[str] = []
+    page.on("request", lambda r: elsewhere.append(r.url)
+            if host not in r.url and not r.url.startswith(("data:", "blob:")) else None)
+    open_page(page, f"{app_url}/")
+    page.wait_for_timeout(1500)
+    icons = page.evaluate("() => [...document.querySelectorAll('link[rel*=icon]')].map(l => l.href)")
+    assert icons and all(host in href for href in icons), icons
+    assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
+    assert not elsewhere, elsewhere
