@@ -312,8 +312,7 @@ def _parse_per_chip(field: Field, values: list[str], catalog: Catalog) -> tuple[
 
 def per_chip_items(field: Field, value: Sequence[tuple[str, Any]]) -> list[str]:
     """A per-chip field's value as its URL items (``chip:value``), the inverse of parsing it."""
-    fmt = {**dataclasses.asdict(field), "kind": "float"}
-    as_float = Field(**fmt)
+    as_float = dataclasses.replace(field, kind="float")
     return [f"{chip}:{_url_value(as_float, v) if field.value_kind == 'float' else v}" for chip, v in value]
 
 
