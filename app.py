@@ -4,6 +4,7 @@ Layering: ``calculators`` (pure, no Streamlit) <- ``ui`` (widgets, pages, format
 """
 
 import logging
+from pathlib import Path
 
 import streamlit as st
 
@@ -11,7 +12,9 @@ from calculators.errors import CatalogError
 from ui.page import show_catalog_error
 from ui.scenario import sidebar
 
-st.set_page_config(page_title="Rackscale", page_icon=":material/dns:", layout="wide")
+# a local file: an emoji or :material: icon makes the browser fetch the favicon from a CDN (fails offline)
+PAGE_ICON = Path(__file__).parent / "ui" / "static" / "rackscale-icon.png"
+st.set_page_config(page_title="Rackscale", page_icon=str(PAGE_ICON), layout="wide")
 
 PAGES = [
     st.Page("ui/pages/claim.py", title="The claim", icon=":material/gavel:", default=True),

@@ -54,6 +54,10 @@ class Assumptions:
     kernel_efficiency_factor: float = 1.0
     mtp_layers_default: int = 0
     """The MTP depth the engine's published recipes run (:attr:`calculators.records.Engine.mtp_layers_default`)."""
+    price_usd_per_chip: float | None = None
+    """The user's purchase price per chip, all-in (None: the catalog's system or chip price)."""
+    rental_usd_per_chip_hour: float | None = None
+    """The user's rental rate per chip-hour (None: the catalog's)."""
     prefill_efficiency_from_engine: bool = False
     """True when the engine declares its own end-to-end prefill efficiency: prefill then runs at that one number
     instead of at the kernel curves' large-shape fractions (see ``model.step.prefill_seconds_per_token``)."""
@@ -94,6 +98,8 @@ _BOUNDS: dict[str, tuple[float, bool, float, bool, str]] = {
     "prefill_cache_hit_rate": (0, True, 1, False, "fraction"),
     "power_utilisation": (0, False, 1, True, "fraction"),
     "rack_power_budget_kw": (0, False, math.inf, False, "kW"),
+    "price_usd_per_chip": (0, False, math.inf, False, "USD/chip"),
+    "rental_usd_per_chip_hour": (0, False, math.inf, False, "USD/chip-hour"),
     "interconnect_efficiency": (0, False, 1, True, "fraction"),
     "host_overhead_us_per_step": (0, True, math.inf, False, "us/step"),
     "host_overhead_us_per_sequence": (0, True, math.inf, False, "us/sequence/step"),
@@ -101,6 +107,10 @@ _BOUNDS: dict[str, tuple[float, bool, float, bool, str]] = {
     "moe_group_overhead_us": (0, True, math.inf, False, "us/expert group"),
     "kernel_efficiency_factor": (0, False, 1, True, "fraction"),
 }
+
+
+_OPTIONAL = frozenset({"rack_power_budget_kw", "price_usd_per_chip", "rental_usd_per_chip_hour"})
+"""Bounded assumptions that may be None (the catalog's value or none applies)."""
 
 
 def _check_number(name: str, value: object) -> float:
@@ -118,7 +128,7 @@ def _check_number(name: str, value: object) -> float:
 def _check(catalog: Catalog, a: Assumptions) -> Assumptions:
     for name in _BOUNDS:
         value = getattr(a, name)
-        if value is None and name == "rack_power_budget_kw":
+        if value is None and name in _OPTIONAL:
             continue
         _check_number(name, value)
     for name in ("mtp_acceptance", "mtp_step_inflation"):

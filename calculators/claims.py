@@ -150,6 +150,10 @@ def _workload(s: ClaimScenario) -> dict[str, int]:
     return {"context_tokens": _context(s)}
 
 
+_PREDICTIONS_CACHE: dict[tuple, tuple[Catalog, tuple[Prediction, ...]]] = {}
+_PREDICTIONS_CACHE_SIZE = 256
+
+
 @dataclass(frozen=True)
 class _Run:
     """What every calculator call of one check shares."""
@@ -170,16 +174,26 @@ class _Run:
 
     def predictions(self, chip: str, chips: int, precision: str, concurrencies: Iterable[int],
                     extra: Mapping[str, Any] = (), catalog: Catalog | None = None) -> list[Prediction]:
-        """Every fitting prediction over the batches and MTP depths (each one ``decode.predict`` call)."""
+        """Every fitting prediction over the batches and MTP depths (each one ``decode.predict`` call), kept in a
+        small cache: they do not depend on the targets, so a new per-user target re-reads them."""
         cat = catalog or self.catalog
         a = self.assumptions(chip, extra, cat)
+        workload = _workload(self.scenario)
+        concurrencies = tuple(concurrencies)
+        key = (id(cat), self.scenario.model, chip, chips, precision, concurrencies, a, tuple(sorted(workload.items())))
+        hit = _PREDICTIONS_CACHE.get(key)
+        if hit is not None and hit[0] is cat:
+            return list(hit[1])
         out = []
         for c in concurrencies:
             for k in self.mtps(chip, cat):
                 p = predict(cat, model=self.scenario.model, accelerator=chip, chips=chips, precision=precision,
-                            concurrency=c, mtp_layers=k, assumptions=a, **_workload(self.scenario))
+                            concurrency=c, mtp_layers=k, assumptions=a, **workload)
                 if p.fits_in_memory:
                     out.append(p)
+        while len(_PREDICTIONS_CACHE) >= _PREDICTIONS_CACHE_SIZE:
+            _PREDICTIONS_CACHE.pop(next(iter(_PREDICTIONS_CACHE)))
+        _PREDICTIONS_CACHE[key] = (cat, tuple(out))  # the catalog kept alive so its id cannot be reused
         return out
 
     def sizing(self, chip: str, precision: str, per_user: float, total: float,
@@ -226,7 +240,26 @@ def _best_speed(run: _Run, chip: str, chips: int | None, precision: str, target:
                   chips, best.mtp_layers, how, _config_of(best))
 
 
+_WHAT_IF_CACHE: dict[tuple[int, str], tuple[Catalog, Catalog | None]] = {}
+_WHAT_IF_CACHE_SIZE = 16
+
+
 def hbm_reads_chip(catalog: Catalog, chip_id: str) -> Catalog | None:
+    """:func:`hbm_reads_catalog`, built once per catalog object and chip: the same what-if catalog object each time,
+    so what the calculators cache per catalog object (the validation evidence behind every uncertainty band,
+    ~0.7 s) is computed once rather than on every check (the catalog is immutable; the entry keeps it alive)."""
+    key = (id(catalog), chip_id)
+    hit = _WHAT_IF_CACHE.get(key)
+    if hit is not None and hit[0] is catalog:
+        return hit[1]
+    what_if = hbm_reads_catalog(catalog, chip_id)
+    while len(_WHAT_IF_CACHE) >= _WHAT_IF_CACHE_SIZE:
+        _WHAT_IF_CACHE.pop(next(iter(_WHAT_IF_CACHE)))
+    _WHAT_IF_CACHE[key] = (catalog, what_if)
+    return what_if
+
+
+def hbm_reads_catalog(catalog: Catalog, chip_id: str) -> Catalog | None:
     """The catalog with a what-if copy of ``chip_id`` (id + ``-hbm-reads``) whose slower tier (DDR) is read at its
     HBM bandwidth: "every byte a step reads comes from HBM" (hot experts cached there, DDR only as backing store),
     which the model's tier placement (fill fastest first, read each byte where it sits) does not assume. None when

@@ -69,6 +69,7 @@ def _cmd_size(args: argparse.Namespace) -> int:
         mtp_layers=args.mtp_layers,
         topology=args.topology,
         engine=args.engine,
+        max_time_to_first_token_s=args.max_time_to_first_token_s,
     )
     print(_json(s.to_dict())) if args.json else _print_fields(s.to_dict())
     return 0
@@ -204,6 +205,9 @@ def add_model_commands(commands, add_catalog_option) -> None:
                    help="replica shapes: 'shipped' (default) keeps each replica within what the vendor ships or has "
                         "shown publicly; 'assumed' allows any replica size (labelled assumed in the output)")
     s.add_argument("--engine", default=None, help="serving software (an engine id of the catalog; default: the chip's)")
+    s.add_argument("--max-time-to-first-token-s", type=float, default=None, metavar="S",
+                   help="time-to-first-token target in seconds: prefill instances grow until one prompt is "
+                        "prefilled within it; a chip that cannot is infeasible (default: no target)")
     s.add_argument("--json", action="store_true")
     add_catalog_option(s)
     s.set_defaults(run=_cmd_size)

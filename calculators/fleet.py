@@ -112,6 +112,10 @@ class Sizing:
     # added for issue 17: the kind of the catalog price the headline $ per million tokens rests on ("estimate",
     # "assumption", ...; empty where there is no price), so every place that shows the cost can mark an estimate
     cost_kind: str = ""
+    # added for issue 17: the time-to-first-token target (None: none set) and the chips of one prefill instance
+    # (the smallest that holds the weights, or larger when the target needs it)
+    max_time_to_first_token_s: float | None = None
+    prefill_instance_chips: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -137,6 +141,49 @@ def owned_usd_per_hour(capex_usd: float, lifetime_years: float, facility_power_k
     return capex_usd / (lifetime_years * HOURS_PER_YEAR) + facility_power_kw * usd_per_kwh
 
 
+def hourly_costs(catalog: Catalog, accelerator: str, a: Assumptions, *, chips, nodes, facility_power_kw):
+    """(capex $, owned $ per hour, rented $ per hour) of ``chips`` chips on ``nodes`` nodes drawing
+    ``facility_power_kw`` at the meter; each None where there is no price. Capex is the user's price per chip if
+    set, else the system's price per node, else the chip's; rental is the user's or the catalog's rate per
+    chip-hour. Works on numbers or numpy arrays alike (one row per configuration of a sweep)."""
+    chip = catalog.accelerators[accelerator]
+    system = catalog.systems[chip.system]
+    if a.price_usd_per_chip is not None:
+        capex = chips * a.price_usd_per_chip
+    elif system.price_usd is not None:
+        capex = nodes * system.price_usd.value
+    elif chip.price_usd is not None:
+        capex = chips * chip.price_usd.value
+    else:
+        capex = None
+    rate = a.rental_usd_per_chip_hour if a.rental_usd_per_chip_hour is not None else (
+        chip.rental_usd_per_hour.value if chip.rental_usd_per_hour is not None else None)
+    owned = (owned_usd_per_hour(capex, a.lifetime_years, facility_power_kw, a.electricity_usd_per_kwh)
+             if capex is not None else None)
+    return capex, owned, (chips * rate if rate is not None else None)
+
+
+def frontier_costs(catalog: Catalog, frame, assumptions: dict[str, Assumptions]):
+    """A sweep frame (:func:`calculators.sweep.sweep`) with ``usd_per_million_output_tokens_owned`` and
+    ``_rental`` for each configuration: one decode replica's hourly cost (:func:`hourly_costs`, facility power =
+    the row's IT power x PUE) over the tokens it outputs. Prefill chips are not counted (a sweep has none).
+    ``assumptions`` by chip id; NaN where a chip has no price."""
+    out = frame.copy()
+    out["usd_per_million_output_tokens_owned"] = np.nan
+    out["usd_per_million_output_tokens_rental"] = np.nan
+    for chip_id, rows in frame.groupby("accelerator", sort=False):
+        a = assumptions[chip_id]
+        _, owned, rented = hourly_costs(catalog, chip_id, a, chips=rows["chips"].to_numpy(dtype=float),
+                                        nodes=rows["nodes"].to_numpy(dtype=float),
+                                        facility_power_kw=rows["power_kw"].to_numpy(dtype=float) * a.pue)
+        rate = rows["total_output_tokens_per_s"].to_numpy(dtype=float)
+        if owned is not None:
+            out.loc[rows.index, "usd_per_million_output_tokens_owned"] = usd_per_million_tokens(owned, rate)
+        if rented is not None:
+            out.loc[rows.index, "usd_per_million_output_tokens_rental"] = usd_per_million_tokens(rented, rate)
+    return out
+
+
 def _infeasible(reason: str, **known) -> Sizing:
     zeros = {f: 0 for f in Sizing.__dataclass_fields__ if Sizing.__dataclass_fields__[f].type in ("int", "float")}
     nones = {f: None for f in Sizing.__dataclass_fields__ if "None" in str(Sizing.__dataclass_fields__[f].type)}
@@ -160,6 +207,7 @@ def size(
     assumptions: Assumptions | None = None,
     topology: str = SHIPPED,
     engine: str | None = None,
+    max_time_to_first_token_s: float | None = None,
 ) -> Sizing:
     """The fewest chips of ``accelerator`` that serve ``model`` at ``per_user_tokens_per_s`` per user and
     ``total_output_tokens_per_s`` in total, for requests of ``input_tokens`` in and ``output_tokens`` out.
@@ -171,6 +219,8 @@ def size(
     recipe depth, :func:`calculators.serving.mtp_candidates`) that fits and
     meets the per-user speed, minimise replicas x replica chips = ceil(total / replica throughput) x N. The mean
     context while decoding defaults to input + output / 2. Prefill (F12) at input rate = total x input / output.
+
+    ``max_time_to_first_token_s`` (None = no target) constrains the prefill pool: see :func:`prefill_instance`.
     """
     check_topology(topology)
     if is_best(check_requested_precision(catalog, precision)):
@@ -178,7 +228,8 @@ def size(
                          per_user_tokens_per_s=per_user_tokens_per_s,
                          total_output_tokens_per_s=total_output_tokens_per_s, input_tokens=input_tokens,
                          output_tokens=output_tokens, context_tokens=context_tokens, mtp_layers=mtp_layers,
-                         assumptions=assumptions, topology=topology, engine=engine)
+                         assumptions=assumptions, topology=topology, engine=engine,
+                         max_time_to_first_token_s=max_time_to_first_token_s)
     m = check_model(catalog, model)
     chip = check_accelerator(catalog, accelerator)
     assumptions = resolve_engine_assumptions(catalog, accelerator, engine, assumptions)
@@ -187,6 +238,8 @@ def size(
     target_total = _finite_positive("total_output_tokens_per_s", total_output_tokens_per_s)
     input_tokens = _finite_positive("input_tokens", input_tokens, integer=True)
     output_tokens = _finite_positive("output_tokens", output_tokens, integer=True)
+    if max_time_to_first_token_s is not None:
+        max_time_to_first_token_s = _finite_positive("max_time_to_first_token_s", max_time_to_first_token_s)
     if context_tokens is None:
         context_tokens = input_tokens + output_tokens / 2
     else:
@@ -199,7 +252,8 @@ def size(
     known = {"model": model, "accelerator": accelerator, "precision": precision, "engine": a.engine,
              "lifetime_years": a.lifetime_years, "uncertainty_fraction": err, "precision_requested": precision,
              "precision_choice": "fixed", "replica_shape": replica_shape(system, topology),
-             "replica_shape_note": shape_note(system, topology)}
+             "replica_shape_note": shape_note(system, topology),
+             "max_time_to_first_token_s": max_time_to_first_token_s}
 
     low = memory.nodes_for_capacity(
         catalog, m, chip, memory.weight_storage_precision(catalog, m, precision, a.weight_storage_precision),
@@ -216,17 +270,12 @@ def size(
             f"topology 'assumed' sizes a larger replica",
             bound_by="capacity", **known,
         )
-    grid = decode_grid(
-        catalog, m, chip, precision, a,
-        node_counts=shipped_node_counts(replica_node_counts(low, most=most), system, topology),
-        concurrencies=SIZE_CONCURRENCIES,
-        mtp_layers=mtps,
-        context_tokens=context_tokens,
-    )
-    fits = grid[grid["fits_in_memory"]]
+    most_chips, fits = _fitting_grid(catalog, m, chip, precision, a,
+                               tuple(shipped_node_counts(replica_node_counts(low, most=most), system, topology)),
+                               tuple(mtps), context_tokens)
     if fits.empty:
         return _infeasible(
-            f"no layout of up to {int(grid['chips'].max())} {accelerator} chips holds {model} at {precision} "
+            f"no layout of up to {most_chips} {accelerator} chips holds {model} at {precision} "
             f"(capacity; {known['replica_shape_note']})", bound_by="capacity", **known,
         )
     ok = fits[meets_speed(fits["per_user_tokens_per_s"].to_numpy(), target_user)]
@@ -251,10 +300,21 @@ def size(
 
     # prefill (F12): the one disaggregated prefill pool (serving.prefill_pool), as predict --serving disaggregated
     input_rate = target_total * input_tokens / output_tokens
-    pool, ttft, _ = prefill_pool(m, chip, precision, a, efficiency=engine_efficiency(catalog, chip, a),
-                                 input_tokens=input_tokens, input_tokens_per_s=input_rate,
-                                 unit_chips=low * per_node)
-    n_prefill, ttft = int(pool), float(ttft)
+    unit = low * per_node
+    # the one disaggregated prefill pool (serving.prefill_pool, as predict --serving disaggregated): instances of the
+    # chips that hold the weights, or larger ones when a time-to-first-token target needs them
+    instance_sizes = [unit, *(n * per_node for n in shipped_node_counts(replica_node_counts(low, most=most), system,
+                                                                         topology) if n > low)]
+    instance, pool, ttft = prefill_instance(m, chip, precision, a, engine_efficiency(catalog, chip, a), input_tokens,
+                                            input_rate, instance_sizes, max_time_to_first_token_s)
+    if max_time_to_first_token_s is not None and ttft > max_time_to_first_token_s:
+        return _infeasible(
+            f"{accelerator} cannot reach a time to first token of {max_time_to_first_token_s:g} s for "
+            f"{input_tokens:,}-token prompts: the best reachable is {ttft:.3g} s on a prefill instance of "
+            f"{instance:,} chips, the largest tried ({known['replica_shape_note']})",
+            bound_by="time to first token", time_to_first_token_s=ttft, prefill_instance_chips=instance, **known,
+        )
+    n_prefill = pool
 
     # nodes and racks (F13)
     nodes = math.ceil(n_decode / per_node) + math.ceil(n_prefill / per_node)
@@ -275,23 +335,12 @@ def size(
     chips = n_decode + n_prefill
 
     # money (F15)
-    if system.price_usd is not None:
-        capex = nodes * system.price_usd.value
-    elif chip.price_usd is not None:
-        capex = chips * chip.price_usd.value
-    else:
-        capex = None
-    known["cost_basis"] = cost_basis(catalog, accelerator)
-    known["cost_kind"] = headline_cost_kind(catalog, accelerator)
-    owned = (
-        usd_per_million_tokens(owned_usd_per_hour(capex, a.lifetime_years, facility_kw, a.electricity_usd_per_kwh),
-                               target_total)
-        if capex is not None else None
-    )
-    rental = (
-        usd_per_million_tokens(chips * chip.rental_usd_per_hour.value, target_total)
-        if chip.rental_usd_per_hour is not None else None
-    )
+    capex, owned_hourly, rental_hourly = hourly_costs(catalog, accelerator, a, chips=chips, nodes=nodes,
+                                                      facility_power_kw=facility_kw)
+    known["cost_basis"] = cost_basis(catalog, accelerator, a)
+    known["cost_kind"] = headline_cost_kind(catalog, accelerator, a)
+    owned = usd_per_million_tokens(owned_hourly, target_total) if owned_hourly is not None else None
+    rental = usd_per_million_tokens(rental_hourly, target_total) if rental_hourly is not None else None
     headline = owned if owned is not None else rental
     tco = capex + facility_kw * HOURS_PER_YEAR * a.lifetime_years * a.electricity_usd_per_kwh if capex else None
     # band (decode.band): per-chip throughput within a factor 1 + err either way needs chips within the same factor;
@@ -303,6 +352,10 @@ def size(
         f"MTP {int(best['mtp_layers'])}) at {per_user:.1f} tok/s/user, bound by {best['bound_by']}; "
         f"racks limited by {'power' if by_power > by_space else 'space'}"
     )
+    if instance > unit:
+        reason += (f"; time to first token binds: prefill instances of {instance:,} chips (not the {unit:,} that hold "
+                   f"the weights) to prefill a {input_tokens:,}-token prompt in {ttft:.3g} s, within the "
+                   f"{max_time_to_first_token_s:g} s target")
     return Sizing(
         feasible=True,
         reason=reason,
@@ -345,33 +398,97 @@ def size(
         usd_per_million_output_tokens_owned=owned,
         usd_per_million_output_tokens_rental=rental,
         tco_usd=tco,
+        prefill_instance_chips=instance,
         **known,
     )
 
 
-def cost_basis(catalog: Catalog, accelerator: str) -> str:
+def prefill_instance(model, chip, precision: str, a: Assumptions, efficiency, input_tokens: int,
+                     input_tokens_per_s: float, instance_chips: list[int],
+                     max_time_to_first_token_s: float | None) -> tuple[int, int, float]:
+    """(chips of one prefill instance, chips of the pool, its time to first token) from the one prefill pool
+    (:func:`calculators.serving.prefill_pool`): the smallest instance (``instance_chips[0]``, the chips that hold the
+    weights) unless a target is set and it is too slow, then the smallest of ``instance_chips`` that prefills one
+    prompt within the target, or the largest if none does (the caller reports it infeasible).
+
+    A bigger instance splits one prompt over more chips at the same per-chip rate (an optimistic assumption: the
+    extra communication of sequence or context parallelism is not charged). Queueing is not included. Under
+    disaggregated serving a prompt never waits on the decode batch, so the target moves only the prefill pool;
+    the decode batch is chosen for the per-user speed as before."""
+    for chips in instance_chips:
+        pool, ttft, _ = prefill_pool(model, chip, precision, a, efficiency=efficiency, input_tokens=input_tokens,
+                                     input_tokens_per_s=input_tokens_per_s, unit_chips=chips)
+        if max_time_to_first_token_s is None or ttft <= max_time_to_first_token_s:
+            break
+    return chips, int(pool), float(ttft)
+
+
+_GRID_CACHE: dict[tuple, tuple[Catalog, int, object]] = {}
+GRID_CACHE_SIZE = 64
+"""Decode grids kept (the fitting rows and the columns sizing reads, ~0.5 MB each): the 8 chips x 2 precisions of
+a few scenarios."""
+_GRID_COLUMNS = ["chips", "layout", "concurrency", "mtp_layers", "bound_by", "per_user_tokens_per_s",
+                 "total_output_tokens_per_s"]
+
+
+def _fitting_grid(catalog: Catalog, m, chip, precision: str, a: Assumptions, node_counts: tuple[int, ...],
+                  mtps: tuple[int, ...], context_tokens: float):
+    """(most chips of any layout tried, the decode grid's rows that fit in memory with the columns sizing reads) for
+    one chip, precision and set of assumptions.
+
+    The grid does not depend on the targets (per-user speed, total output, TTFT), so a new target re-reads it from
+    a small cache keyed on the catalog object (immutable; the entry keeps it alive so its id cannot be reused) and
+    every input of the grid, instead of evaluating the step again."""
+    key = (id(catalog), m.id, chip.id, precision, a, node_counts, mtps, float(context_tokens))
+    hit = _GRID_CACHE.get(key)
+    if hit is not None and hit[0] is catalog:
+        _GRID_CACHE[key] = _GRID_CACHE.pop(key)  # most recently used last
+        return hit[1], hit[2]
+    grid = decode_grid(catalog, m, chip, precision, a, node_counts=list(node_counts),
+                       concurrencies=SIZE_CONCURRENCIES, mtp_layers=list(mtps), context_tokens=context_tokens)
+    fits = grid.loc[grid["fits_in_memory"].to_numpy(dtype=bool), _GRID_COLUMNS]
+    most = int(grid["chips"].max())
+    while len(_GRID_CACHE) >= GRID_CACHE_SIZE:
+        _GRID_CACHE.pop(next(iter(_GRID_CACHE)))
+    _GRID_CACHE[key] = (catalog, most, fits)
+    return most, fits
+
+
+def cost_basis(catalog: Catalog, accelerator: str, assumptions: Assumptions | None = None) -> str:
     """What the money columns rest on: the catalog prices used and their kind (an estimate or an assumption is
-    named as such), or why there is none."""
+    named as such), the user's own prices where ``assumptions`` carry them, or why there is none."""
     chip = catalog.accelerators[accelerator]
     system = catalog.systems[chip.system]
     parts = []
-    if system.price_usd is not None:
+    own_price = assumptions.price_usd_per_chip if assumptions is not None else None
+    own_rate = assumptions.rental_usd_per_chip_hour if assumptions is not None else None
+    if own_price is not None:
+        parts.append(f"owned: your price of ${own_price:,.0f} per chip")
+    elif system.price_usd is not None:
         parts.append(f"owned: {system.name} price {system.price_usd.kind}")
     elif chip.price_usd is not None:
         parts.append(f"owned: chip price {chip.price_usd.kind}")
     else:
         parts.append("owned: no purchase price in the catalog (not sold, or none public)")
-    if chip.rental_usd_per_hour is not None:
+    if own_rate is not None:
+        parts.append(f"rented: your rate of ${own_rate:,.2f} per chip-hour")
+    elif chip.rental_usd_per_hour is not None:
         parts.append(f"rented: {chip.rental_usd_per_hour.kind} per chip-hour")
     else:
         parts.append("rented: no public rental rate in the catalog")
     return "; ".join(parts)
 
 
-def headline_cost_kind(catalog: Catalog, accelerator: str) -> str:
+def headline_cost_kind(catalog: Catalog, accelerator: str, assumptions: Assumptions | None = None) -> str:
     """The kind of the price the headline $ per million tokens uses, in the order :func:`size` prices a fleet
-    (system price, else chip price, else rental), or "" where the catalog has none."""
+    (system price, else chip price, else rental), or "" where the catalog has none; ``user`` where the user's own
+    purchase price (or, with no purchase price at all, rental rate) sets it."""
+    if assumptions is not None and assumptions.price_usd_per_chip is not None:
+        return "user"
     chip = catalog.accelerators[accelerator]
+    if (assumptions is not None and assumptions.rental_usd_per_chip_hour is not None
+            and catalog.systems[chip.system].price_usd is None and chip.price_usd is None):
+        return "user"
     system = catalog.systems[chip.system]
     price = next((p for p in (system.price_usd, chip.price_usd, chip.rental_usd_per_hour) if p is not None), None)
     return price.kind if price is not None else ""
@@ -397,6 +514,7 @@ def size_best(
     assumptions: Assumptions | None = None,
     topology: str = SHIPPED,
     engine: str | None = None,
+    max_time_to_first_token_s: float | None = None,
 ) -> Sizing:
     """``size`` at each precision ``accelerator`` computes in and ``model`` is served in
     (:func:`calculators.precision.candidate_precisions`), keeping the one that meets the targets with the fewest
@@ -415,13 +533,14 @@ def size_best(
             no_candidate_reason(catalog, m, chip), model=model, accelerator=accelerator, precision="",
             engine=a.engine, lifetime_years=a.lifetime_years, uncertainty_fraction=uncertainty_fraction(catalog, chip),
             precision_requested=BEST, precision_choice="no candidate precision",
-            replica_shape=replica_shape(system, topology), replica_shape_note=shape_note(system, topology),
+            max_time_to_first_token_s=max_time_to_first_token_s, replica_shape=replica_shape(system, topology),
+            replica_shape_note=shape_note(system, topology),
         )
     tried = [
         size(catalog, model=model, accelerator=accelerator, precision=p, per_user_tokens_per_s=per_user_tokens_per_s,
              total_output_tokens_per_s=total_output_tokens_per_s, input_tokens=input_tokens,
              output_tokens=output_tokens, context_tokens=context_tokens, mtp_layers=mtp_layers,
-             assumptions=assumptions, topology=topology)
+             assumptions=assumptions, topology=topology, max_time_to_first_token_s=max_time_to_first_token_s)
         for p in candidates
     ]
     ranked = sorted(range(len(tried)), key=lambda i: _rank_key(tried[i], i))

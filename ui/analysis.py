@@ -35,7 +35,8 @@ COMPARISON_COLUMNS = [
     "energy_per_day_kwh", "joules_per_output_token", "joules_per_output_token_low", "joules_per_output_token_high",
     "capex_usd", "usd_per_million_output_tokens", "usd_per_million_output_tokens_low",
     "usd_per_million_output_tokens_high", "usd_per_million_output_tokens_owned",
-    "usd_per_million_output_tokens_rental", "time_to_first_token_s", "uncertainty_fraction",
+    "usd_per_million_output_tokens_rental", "time_to_first_token_s", "max_time_to_first_token_s",
+    "prefill_instance_chips", "uncertainty_fraction",
     "precision_requested", "precision_choice", "replica_shape", "replica_shape_note", "cost_basis", "cost_kind",
 ]
 TEXT_COLUMNS = ("accelerator", "name", "reason", "precision", "engine", "rack_limited_by", "layout", "bound_by",
@@ -174,7 +175,8 @@ def measured_points(validation: pd.DataFrame, catalog_points: Mapping[str, objec
 
 
 TORNADO_COLUMNS = ["assumption", "unit", "value", "low", "high", "metric", "baseline", "at_low", "at_high",
-                   "change_at_low", "change_at_high", "swing", "note_at_low", "note_at_high", "source"]
+                   "change_at_low", "change_at_high", "swing", "infeasible_ends", "moves_answer", "note_at_low",
+                   "note_at_high", "source"]
 
 
 @dataclass(frozen=True)
@@ -202,8 +204,10 @@ def _metric_of(result: object, metric: str) -> tuple[float | None, str]:
 
 def tornado_frame(baseline: Sizing, inputs: Iterable[TornadoInput], metric: str) -> pd.DataFrame:
     """The tornado table: the headline ``metric`` at each assumption's low and high end, the change from the
-    baseline and the swing (|high - low|), sorted widest first. An end that is infeasible or unpriced keeps its
-    note and counts as no change."""
+    baseline and the swing (|high - low|). An end that is infeasible or unpriced keeps its note and counts as no
+    change in the swing; ``infeasible_ends`` counts the ends where the chip can no longer meet the targets, and
+    ``moves_answer`` is False when neither end changes the answer at all. Sorted with infeasible ends first (the
+    worst case), then widest swing first."""
     base, _ = _metric_of(baseline, metric)
     rows = []
     for t in inputs:
@@ -212,12 +216,30 @@ def tornado_frame(baseline: Sizing, inputs: Iterable[TornadoInput], metric: str)
         d_lo = None if lo is None or base is None else lo - base
         d_hi = None if hi is None or base is None else hi - base
         swing = abs((d_hi or 0.0) - (d_lo or 0.0))
+        infeasible = sum(note.startswith("infeasible") for note in (lo_note, hi_note))
+        moves = bool(infeasible) or any(d is not None and d != 0 for d in (d_lo, d_hi))
         rows.append({"assumption": t.assumption, "unit": t.unit, "value": t.value, "low": t.low, "high": t.high,
                      "metric": metric, "baseline": base, "at_low": lo, "at_high": hi, "change_at_low": d_lo,
-                     "change_at_high": d_hi, "swing": swing, "note_at_low": lo_note, "note_at_high": hi_note,
+                     "change_at_high": d_hi, "swing": swing, "infeasible_ends": infeasible,
+                     "moves_answer": moves, "note_at_low": lo_note, "note_at_high": hi_note,
                      "source": t.source})
     frame = pd.DataFrame(rows, columns=TORNADO_COLUMNS)
-    return frame.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+    return frame.sort_values(["infeasible_ends", "swing"], ascending=False, kind="stable").reset_index(drop=True)
+
+
+def cost_frontier(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Per chip, the fitting configurations that no other makes both faster per user and cheaper per million
+    tokens on ``column`` (the lower-right edge), sorted by per-user speed; configurations without a cost are
+    left out."""
+    if frame.empty or column not in frame:
+        return frame.iloc[0:0]
+    priced = frame[frame["fits_in_memory"].astype(bool) & frame[column].notna()]
+    parts = []
+    for _, group in priced.groupby("accelerator", sort=False):
+        ordered = group.sort_values(["per_user_tokens_per_s", column], ascending=[False, True])
+        faster_cheapest = ordered[column].cummin().shift(fill_value=np.inf)
+        parts.append(ordered[ordered[column] < faster_cheapest].sort_values("per_user_tokens_per_s"))
+    return pd.concat(parts, ignore_index=True) if parts else priced.iloc[0:0]
 
 
 def unmeasured_engine_notes(catalog, accelerators) -> list[str]:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from calculators.assumptions import resolve_assumptions
 from calculators.errors import ScenarioError
-from calculators.fleet import Sizing, size
+from calculators.fleet import Sizing, frontier_costs, size
 from calculators.precision import candidate_precisions, is_best, no_candidate_reason
 from calculators.records import Catalog
 from calculators.shapes import SHIPPED
@@ -47,6 +47,18 @@ class Targets:
     context_tokens: int
     engine: str | None
     overrides: Overrides
+    max_time_to_first_token_s: float | None = None
+    chip_engines: tuple[tuple[str, str], ...] = ()
+    chip_overrides: tuple[tuple[str, Overrides], ...] = ()
+    """Per chip: the engine and the assumption overrides (prices, lifetime) the user set for it."""
+
+    def engine_for(self, accelerator: str) -> str | None:
+        """The engine for ``accelerator``: the user's choice for it, else the scenario's (None: its default)."""
+        return dict(self.chip_engines).get(accelerator, self.engine)
+
+    def overrides_for(self, accelerator: str) -> dict[str, Any]:
+        """The scenario's assumption overrides with ``accelerator``'s own on top."""
+        return {**dict(self.overrides), **dict(dict(self.chip_overrides).get(accelerator, ()))}
 
 
 def targets(scenario: Scenario, **changes: Any) -> Targets:
@@ -60,6 +72,12 @@ def targets(scenario: Scenario, **changes: Any) -> Targets:
         "context_tokens": scenario.context_tokens,
         "engine": scenario.engine,
         "overrides": tuple(sorted(scenario.overrides().items())),
+        "max_time_to_first_token_s": scenario.max_time_to_first_token_s,
+        "chip_engines": tuple(sorted(scenario.chip_engine)),
+        "chip_overrides": tuple(sorted((chip, tuple(sorted(scenario.chip_overrides(chip).items())))
+                                       for chip in {c for key in ("chip_usd_per_hour", "chip_capex_usd",
+                                                                  "chip_lifetime_years")
+                                                    for c, _ in getattr(scenario, key)})),
     }
     values.update(changes)
     return Targets(**values)
@@ -70,25 +88,31 @@ def size_chip(catalog: Catalog, t: Targets, accelerator: str, precision: str,
     """``calculators.fleet.size`` for one chip; ``extra`` overrides assumptions on top of the scenario's;
     ``topology`` is the replica shape (``shipped`` by the vendor, or a larger ``assumed`` one)."""
     try:
-        a = resolve_assumptions(catalog, accelerator, engine=t.engine, **{**dict(t.overrides), **dict(extra)})
+        a = resolve_assumptions(catalog, accelerator, engine=t.engine_for(accelerator),
+                                **{**t.overrides_for(accelerator), **dict(extra)})
         return size(catalog, model=t.model, accelerator=accelerator, precision=precision,
                     per_user_tokens_per_s=t.per_user_tokens_per_s,
                     total_output_tokens_per_s=t.total_output_tokens_per_s, input_tokens=t.input_tokens,
                     output_tokens=t.output_tokens, context_tokens=t.context_tokens, assumptions=a,
-                    topology=topology)
+                    topology=topology, max_time_to_first_token_s=t.max_time_to_first_token_s)
     except ScenarioError as exc:
         return Unavailable(accelerator, str(exc))
 
 
 def sweep_chips(catalog: Catalog, model: str, accelerators: Sequence[str], precision: str, context_tokens: int,
-                engine: str | None, overrides: Overrides = ()) -> tuple[pd.DataFrame, tuple[Unavailable, ...]]:
+                engine: str | None, overrides: Overrides = (), chip_engines: tuple[tuple[str, str], ...] = (),
+                chip_overrides: tuple[tuple[str, Overrides], ...] = ()
+                ) -> tuple[pd.DataFrame, tuple[Unavailable, ...]]:
     """``calculators.sweep.sweep`` for the chips that support ``precision`` (``best``: each chip over every
-    precision it computes in and the model is served in); the others come back as Unavailable."""
+    precision it computes in and the model is served in); the others come back as Unavailable. Each point carries
+    its decode replica's $ per million output tokens, owned and rented (``calculators.fleet.frontier_costs``).
+    ``chip_engines`` / ``chip_overrides``: a chip's own engine and assumption overrides over the scenario's."""
     frames: list[pd.DataFrame] = []
     skipped: list[Unavailable] = []
     for chip in accelerators:
         try:
-            a = resolve_assumptions(catalog, chip, engine=engine, **dict(overrides))
+            a = resolve_assumptions(catalog, chip, engine=dict(chip_engines).get(chip, engine),
+                                    **{**dict(overrides), **dict(dict(chip_overrides).get(chip, ()))})
             if is_best(precision):
                 if not candidate_precisions(catalog, catalog.models[model], catalog.accelerators[chip]):
                     skipped.append(Unavailable(chip, no_candidate_reason(catalog, catalog.models[model],
@@ -98,8 +122,9 @@ def sweep_chips(catalog: Catalog, model: str, accelerators: Sequence[str], preci
                 skipped.append(Unavailable(chip, f"{chip} has no {precision} math; it supports: "
                                                  f"{', '.join(catalog.accelerators[chip].precisions)}"))
                 continue
-            frames.append(sweep(catalog, model=model, accelerators=[chip], precisions=[precision],
-                                context_tokens=context_tokens, assumptions={chip: a}))
+            frames.append(frontier_costs(catalog, sweep(catalog, model=model, accelerators=[chip],
+                                                        precisions=[precision], context_tokens=context_tokens,
+                                                        assumptions={chip: a}), {chip: a}))
         except ScenarioError as exc:
             skipped.append(Unavailable(chip, str(exc)))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

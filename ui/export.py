@@ -175,3 +175,34 @@ def catalog_yaml(catalog: Catalog, *, header: str = "") -> str:
     text = yaml.safe_dump(out, sort_keys=False, allow_unicode=True, width=1000)
     comment = "".join(f"# {_one_line(line)}\n" for line in header.splitlines() if line.strip())
     return comment + text
+
+
+def claims_csv(checks: Iterable[Any], *, scenario: Mapping[str, Any], catalog: Catalog,
+               version: str | None = None, today: dt.date | None = None) -> str:
+    """The Claims table as CSV: every field of each checked claim (``calculators.claims.ClaimCheck.to_dict``, the
+    CLI's ``claims --json`` keys; lists joined with "; ", the implied scenario as key=value pairs) under the
+    provenance header naming each claim's source."""
+    checks = list(checks)
+    rows = []
+    for c in checks:
+        row = c.to_dict()
+        row["hinges"] = "; ".join(row.get("hinges") or ())
+        row["scenario"] = "; ".join(f"{k}={v}" for k, v in (row.get("scenario") or {}).items())
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    ids = list(dict.fromkeys(c.source for c in checks))
+    return to_csv(frame, title="vendor claims, checked", scenario=scenario, catalog=catalog, source_ids=ids,
+                  version=version, today=today)
+
+
+def api_prices_csv(catalog: Catalog, model: str, *, scenario: Mapping[str, Any], version: str | None = None,
+                   today: dt.date | None = None) -> str:
+    """The market-price table (public API list prices for ``model``, :func:`ui.tables.api_prices_frame`) as CSV
+    under the provenance header naming each price's source."""
+    from ui.tables import api_prices_frame
+
+    frame = api_prices_frame(catalog, model)
+    ids = list(dict.fromkeys(p.usd_per_million_output_tokens.source for p in catalog.api_prices.values()
+                             if p.model == model and p.usd_per_million_output_tokens.source))
+    return to_csv(frame, title=f"public API list prices for {model}", scenario=scenario, catalog=catalog,
+                  source_ids=ids, version=version, today=today)

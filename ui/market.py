@@ -3,11 +3,14 @@ on the Size and claim pages by one call (:func:`show_market_prices`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import streamlit as st
 
 from calculators.records import Catalog
+from ui import export, tables
 from ui import format as fmt
-from ui import tables
 from ui.format import escape_markdown
 
 PRICE_COLUMNS = {
@@ -25,9 +28,10 @@ PRICE_COLUMNS = {
 
 
 def show_market_prices(catalog: Catalog, model: str, *, modelled_usd_per_million: float | None = None,
-                       modelled_label: str = "", key: str = "market_prices") -> None:
+                       modelled_label: str = "", key: str = "market_prices",
+                       scenario: Mapping[str, Any] | None = None) -> None:
     """A sourced, dated table of public API list prices for ``model``, and (given) the modelled hardware cost per
-    million output tokens beside them."""
+    million output tokens beside them, with a CSV download (``scenario`` goes in its header; default: the model)."""
     frame = tables.api_prices_frame(catalog, model)
     st.subheader("What the market charges")
     if frame.empty:
@@ -45,6 +49,10 @@ def show_market_prices(catalog: Catalog, model: str, *, modelled_usd_per_million
              + beside)
     st.dataframe(frame[[c for c in PRICE_COLUMNS if c in frame]], hide_index=True, width="stretch",
                  column_config=PRICE_COLUMNS, key=key)
+    st.download_button("Download the prices (CSV)",
+                       data=export.api_prices_csv(catalog, model, scenario=scenario or {"model": model}),
+                       file_name="rackscale-market-prices.csv", mime="text/csv", on_click="ignore",
+                       key=f"dl_{key}", icon=":material/download:")
     st.caption("List prices change often and exclude discounts (off-peak, batch, cache hits); each row says the "
                "day it was read. They include the provider's margin and idle capacity, so they sit above a "
                "hardware-only cost.")

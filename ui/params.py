@@ -35,7 +35,7 @@ MAX_LIST_ITEMS = 40
 MAX_CUSTOM_CHARS = 24_000
 MAX_NOTICES = 20
 
-Kind = Literal["choice", "choices", "float", "int"]
+Kind = Literal["choice", "choices", "float", "int", "per_chip"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,8 @@ class Field:
     label: str
     kind: Kind
     help: str
+    """A ``per_chip`` field is a repeated parameter of ``chip:value`` items (``chip_engine=b200:trtllm``); its
+    ``value_kind`` says how the value is read (``float`` within low/high, or ``choice`` of ``options`` ids)."""
     default: Any = None
     options: str | None = None
     low: float | None = None
@@ -60,6 +62,7 @@ class Field:
     step: float | None = None
     group: str = "Workload"
     extra_choices: tuple[str, ...] = ()
+    value_kind: Literal["choice", "float"] = "float"
 
     def default_for(self, catalog: Catalog) -> Any:
         """The default value of this field for ``catalog``."""
@@ -113,6 +116,10 @@ FIELDS: tuple[Field, ...] = (
     Field("context_tokens", "Mean context while decoding", "int",
           "Tokens in the KV cache of each sequence on average while it decodes (sets KV memory and reads).",
           default=2000, low=1, high=10_000_000, step=100),
+    Field("max_time_to_first_token_s", "Max time to first token (s)", "float",
+          "The longest a user may wait for the first output token. Sizing grows each prefill instance until one "
+          "prompt is prefilled within it; a chip that cannot is infeasible. Empty: no target.",
+          low=0.001, high=3600.0, optional=True, unit="s", step=0.1),
     Field("accelerators", "Chips to compare", "choices", "Accelerators compared on the sizing and frontier pages.",
           default=_default_chips, options="accelerators", group="Chips"),
     Field("accelerator", "Focus chip", "choice",
@@ -133,7 +140,21 @@ FIELDS: tuple[Field, ...] = (
     Field("rack_power_budget_kw", "Rack power budget (kW)", "float",
           "Power a rack may draw in your hall; limits nodes per rack. Empty: each system's own rack power class.",
           low=1.0, high=2000.0, optional=True, unit="kW", step=5.0, group="Datacenter"),
+    Field("chip_engine", "Engine", "per_chip", "The serving engine of this chip (overrides the sidebar's engine).",
+          default=(), options="engines", group="Per chip", value_kind="choice"),
+    Field("chip_usd_per_hour", "$ per chip-hour", "per_chip",
+          "Your rental rate per chip-hour (replaces the catalog's for the rented cost).",
+          default=(), low=0.01, high=1000.0, unit="$/chip-hour", group="Per chip"),
+    Field("chip_capex_usd", "Capex per chip ($)", "per_chip",
+          "Your all-in purchase price per chip, its share of the system included (replaces the catalog's price "
+          "for the owned cost).", default=(), low=1.0, high=1e8, unit="$/chip", group="Per chip"),
+    Field("chip_lifetime_years", "Lifetime (years)", "per_chip",
+          "Years over which this chip's purchase price is amortised (replaces the catalog's default).",
+          default=(), low=0.25, high=30.0, unit="years", group="Per chip"),
 )
+PER_CHIP_ASSUMPTIONS = {"chip_usd_per_hour": "rental_usd_per_chip_hour", "chip_capex_usd": "price_usd_per_chip",
+                        "chip_lifetime_years": "lifetime_years"}
+"""Each per-chip price field and the assumption (``calculators.assumptions.Assumptions``) it overrides."""
 FIELDS_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
 @dataclass(frozen=True)
 class PageParam:
@@ -182,15 +203,34 @@ class Scenario:
     electricity_usd_per_kwh: float | None = None
     rack_power_budget_kw: float | None = None
     custom: str | None = None
+    max_time_to_first_token_s: float | None = None
+    chip_engine: tuple[tuple[str, str], ...] = ()
+    chip_usd_per_hour: tuple[tuple[str, float], ...] = ()
+    chip_capex_usd: tuple[tuple[str, float], ...] = ()
+    chip_lifetime_years: tuple[tuple[str, float], ...] = ()
 
     def overrides(self) -> dict[str, float]:
         """Assumption overrides the user set (for ``resolve_assumptions(..., **overrides)``); unset ones omitted."""
         names = ("pue", "electricity_usd_per_kwh", "rack_power_budget_kw")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
+    def chip_overrides(self, chip: str) -> dict[str, float]:
+        """The assumption overrides the user set for one chip (its prices and lifetime); unset ones omitted."""
+        return {name: dict(getattr(self, key))[chip] for key, name in PER_CHIP_ASSUMPTIONS.items()
+                if chip in dict(getattr(self, key))}
+
+    def engine_for(self, chip: str) -> str | None:
+        """The engine the user chose for ``chip``, else the sidebar's engine (None: the chip's default)."""
+        return dict(self.chip_engine).get(chip, self.engine)
+
     def as_dict(self) -> dict[str, Any]:
-        """Every field by its key (lists for multi-choice), for CSV headers and display."""
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+        """Every field by its key (lists for multi-choice, ``chip:value`` items for per-chip fields), for CSV
+        headers and display."""
+        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+        for field in FIELDS:
+            if field.kind == "per_chip":
+                out[field.key] = per_chip_items(field, getattr(self, field.key))
+        return out
 
 
 @dataclass(frozen=True)
@@ -238,8 +278,48 @@ def _number(raw: str, field: Field) -> float | int:
     return value
 
 
+def _parse_per_chip(field: Field, values: list[str], catalog: Catalog) -> tuple[Any, list[str]]:
+    """(``((chip, value), ...)``, problems) for a per-chip field: each item ``chip:value``; bad items are dropped
+    with a problem each, a chip given twice keeps its first value."""
+    if len(values) > MAX_LIST_ITEMS:
+        return ..., [f"lists at most {MAX_LIST_ITEMS} values (got {len(values)})"]
+    kept: dict[str, Any] = {}
+    problems: list[str] = []
+    for item in values:
+        if item == "":
+            continue
+        chip, colon, raw = item.partition(":")
+        if not colon:
+            problems.append(f"{_shown(item)} is not chip:value")
+        elif chip not in catalog.accelerators:
+            problems.append(f"unknown accelerator id {_shown(chip)}")
+        elif chip in kept:
+            problems.append(f"{_shown(chip)} given more than once; the first is kept")
+        elif field.value_kind == "choice":
+            if raw in field.choices(catalog):
+                kept[chip] = raw
+            else:
+                problems.append(f"{_shown(chip)}: unknown {(field.options or 'value').rstrip('s')} id {_shown(raw)}")
+        else:
+            try:
+                kept[chip] = float(_number(raw, field))
+            except ValueError as exc:
+                problems.append(f"{_shown(chip)}: {exc}")
+    if not kept:
+        return ..., problems
+    return tuple(kept.items()), problems
+
+
+def per_chip_items(field: Field, value: Sequence[tuple[str, Any]]) -> list[str]:
+    """A per-chip field's value as its URL items (``chip:value``), the inverse of parsing it."""
+    as_float = dataclasses.replace(field, kind="float")
+    return [f"{chip}:{_url_value(as_float, v) if field.value_kind == 'float' else v}" for chip, v in value]
+
+
 def _parse_field(field: Field, values: list[str], catalog: Catalog) -> tuple[Any, list[str]]:
     """(value, problems) for one present field; value is ``...`` when the whole parameter is rejected."""
+    if field.kind == "per_chip":
+        return _parse_per_chip(field, values, catalog)
     if field.kind == "choices":
         if len(values) > MAX_LIST_ITEMS:
             return ..., [f"lists at most {MAX_LIST_ITEMS} values (got {len(values)})"]
@@ -329,6 +409,8 @@ def parse_query(params: Mapping[str, str | Sequence[str]], catalog: Catalog) -> 
 def _url_value(field: Field, value: Any) -> str | list[str]:
     if field.kind == "choices":
         return list(value)
+    if field.kind == "per_chip":
+        return per_chip_items(field, value)
     if field.kind == "float":
         return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
     return str(value)

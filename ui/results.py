@@ -49,10 +49,12 @@ def prediction(files: Files, model: str, accelerator: str, chips: int, precision
 
 @st.cache_data(max_entries=64, show_spinner="Sweeping batch sizes and layouts…")
 def sweep_frame(files: Files, model: str, accelerators: tuple[str, ...], precision: str, context_tokens: int,
-                engine: str | None, overrides: Overrides = ()) -> tuple[pd.DataFrame, tuple[Unavailable, ...]]:
+                engine: str | None, overrides: Overrides = (), chip_engines: tuple[tuple[str, str], ...] = (),
+                chip_overrides: tuple[tuple[str, Overrides], ...] = ()
+                ) -> tuple[pd.DataFrame, tuple[Unavailable, ...]]:
     """``calculators.sweep.sweep`` for the chips that support ``precision`` (:func:`ui.compute.sweep_chips`)."""
     return compute.sweep_chips(catalog_from_files(files), model, accelerators, precision, context_tokens, engine,
-                               overrides)
+                               overrides, chip_engines, chip_overrides)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

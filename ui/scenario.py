@@ -13,6 +13,7 @@ passed; one warning names each ignored parameter and why. It stays up until the 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +28,11 @@ from ui.params import CUSTOM_PARAM, FIELDS, VERSION_PARAM, Field, Notice, Scenar
 _CONTEXT = "_rackscale_context"
 _SEEDED = "_rackscale_seeded"
 _NOTICES = "_rackscale_notices"
+_PER_CHIP = "_rackscale_per_chip"
 _FALLBACK_URL = "http://localhost:8501/"
 _FORMATS = {"per_user_tokens_per_s": "%.1f", "total_output_tokens_per_s": "%.0f", "pue": "%.2f",
-            "electricity_usd_per_kwh": "%.3f", "rack_power_budget_kw": "%.1f"}
+            "electricity_usd_per_kwh": "%.3f", "rack_power_budget_kw": "%.1f", "max_time_to_first_token_s": "%.3f"}
+PER_CHIP_FIELDS = tuple(f for f in FIELDS if f.kind == "per_chip")
 _GROUPS = (("Workload", True), ("Chips", True), ("Datacenter", False))
 
 
@@ -92,6 +95,8 @@ def _clean_url(raw: dict[str, list[str]], parsed: Scenario, notices: list[Notice
         try:
             if field is not None and field.kind == "choices" and getattr(parsed, key) != field.default_for(catalog):
                 st.query_params[key] = list(getattr(parsed, key))
+            elif field is not None and field.kind == "per_chip" and getattr(parsed, key):
+                st.query_params[key] = params.per_chip_items(field, getattr(parsed, key))
             elif key == CUSTOM_PARAM and parsed.custom:
                 continue
             else:
@@ -116,6 +121,8 @@ def _catalog_default_hint(field: Field, catalog: Catalog) -> str:
         return "each system's own rack power"
     if field.key == "engine":
         return "each chip's default engine"
+    if field.key == "max_time_to_first_token_s":
+        return "no target"
     return "default"
 
 
@@ -157,6 +164,78 @@ def _widgets(catalog: Catalog) -> dict[str, Any]:
     return values
 
 
+def _restore_per_chip(raw: dict[str, list[str]]) -> None:
+    """Put back the per-chip parameters a page switch dropped from the URL (no widget is bound to them, so
+    Streamlit's navigation does not keep them); this session's last validated values are in session state."""
+    kept = st.session_state.get(_PER_CHIP) or {}
+    for key, items in kept.items():
+        if key not in raw and items:
+            st.query_params[key] = list(items)
+            raw[key] = list(items)
+
+
+_PER_CHIP_FORMATS = {"chip_usd_per_hour": "%.2f", "chip_capex_usd": "%.0f", "chip_lifetime_years": "%.1f"}
+
+
+def with_chip_value(items: tuple[tuple[str, Any], ...], chip: str, value: Any) -> tuple[tuple[str, Any], ...]:
+    """A per-chip field's value with ``chip`` set to ``value`` (None: removed), the other chips kept in order."""
+    kept = [(c, v) for c, v in items if c != chip]
+    return (*kept, (chip, value)) if value is not None else tuple(kept)
+
+
+def _per_chip_editor(scenario: Scenario, catalog: Catalog, chips: list[str]) -> None:
+    """Engine, $ per chip-hour, capex and lifetime for one chip at a time (picked from the compared chips and any
+    chip with a setting), written to the URL as the per-chip link parameters."""
+    with st.sidebar.expander("Per chip: engine and prices", icon=":material/sell:"):
+        set_chips = [c for f in PER_CHIP_FIELDS for c, _ in getattr(scenario, f.key)]
+        options = [c for c in dict.fromkeys([*chips, *set_chips]) if c in catalog.accelerators]
+        if not options:
+            st.caption("Pick chips to compare first.")
+            return
+        chip = st.selectbox("Chip", options, key="per_chip_chip",
+                            format_func=lambda c: catalog.accelerators[c].name,
+                            help="The chip whose engine and prices you set below.")
+        current = {f.key: dict(getattr(scenario, f.key)).get(chip) for f in PER_CHIP_FIELDS}
+        # keyed on the chip and its values in the link, so a new link state starts fresh widgets
+        stamp = hashlib.sha1(repr((chip, sorted(current.items()))).encode()).hexdigest()[:12]
+        chosen: dict[str, Any] = {}
+        for f in PER_CHIP_FIELDS:
+            key = f"per_chip_{f.key}_{stamp}"
+            value = current[f.key]
+            if f.value_kind == "choice":
+                choices = f.choices(catalog)
+                chosen[f.key] = st.selectbox(f.label, choices, index=choices.index(value) if value in choices else None,
+                                             placeholder="the sidebar's engine", key=key, help=f.help)
+            else:
+                chosen[f.key] = st.number_input(f.label, min_value=float(f.low or 0.0), max_value=float(f.high or 1e12),
+                                                value=value, step=None, format=_PER_CHIP_FORMATS.get(f.key, "%.2f"),
+                                                placeholder="the catalog's", key=key, help=f.help)
+        lines = [f"{escape_markdown(catalog.accelerators[c].name)}: "
+                 + ", ".join(f"{f.label.lower()} {escape_markdown(str(v))}" for f in PER_CHIP_FIELDS
+                             for cc, v in getattr(scenario, f.key) if cc == c)
+                 for c in dict.fromkeys(set_chips) if c in catalog.accelerators]
+        st.caption("Empty: the sidebar's engine and the catalog's prices and lifetime."
+                   + ("\n\nSet: " + "; ".join(lines) if lines else ""))
+    changed = {f.key for f in PER_CHIP_FIELDS
+               if (float(chosen[f.key]) if f.value_kind == "float" and chosen[f.key] is not None else chosen[f.key])
+               != current[f.key]}
+    if not changed:
+        return
+    store = {}
+    for f in PER_CHIP_FIELDS:
+        value = chosen[f.key]
+        value = float(value) if f.value_kind == "float" and value is not None else value
+        items = params.per_chip_items(f, with_chip_value(getattr(scenario, f.key), chip, value))
+        store[f.key] = items
+        if items:
+            st.query_params[f.key] = items
+        elif f.key in st.query_params:
+            del st.query_params[f.key]
+    st.query_params[VERSION_PARAM] = str(params.SCENARIO_VERSION)
+    st.session_state[_PER_CHIP] = store
+    st.rerun()
+
+
 def _scenario_from_widgets(values: dict[str, Any], fallback: Scenario, custom: str | None) -> Scenario:
     clean: dict[str, Any] = {}
     for field in FIELDS:
@@ -174,6 +253,7 @@ def _scenario_from_widgets(values: dict[str, Any], fallback: Scenario, custom: s
 def sidebar() -> Context:
     """Validate the URL, draw the scenario widgets and the share box, and return this run's Context."""
     raw = _raw_params()
+    _restore_per_chip(raw)
     notices: list[Notice] = []
     layer, catalog = _load_layer(raw, notices)
     parsed, parse_notices = params.parse_query(raw, catalog)
@@ -190,6 +270,8 @@ def sidebar() -> Context:
     values = _widgets(catalog)
     custom = parsed.custom if layer is not None else None
     scenario = _scenario_from_widgets(values, parsed, custom)
+    st.session_state[_PER_CHIP] = {f.key: params.per_chip_items(f, getattr(scenario, f.key)) for f in PER_CHIP_FIELDS}
+    _per_chip_editor(scenario, catalog, list(scenario.accelerators))
     query = params.to_query(scenario, catalog)
     if len(query) > 1 and st.query_params.get(VERSION_PARAM) != str(params.SCENARIO_VERSION):
         st.query_params[VERSION_PARAM] = str(params.SCENARIO_VERSION)

@@ -20,9 +20,14 @@ def shipped_texts() -> tuple[tuple[str, bytes], ...]:
                  zip(shipped_catalog_files(), read_files(shipped_catalog_files()), strict=True))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def catalog_from_files(files: tuple[tuple[str, bytes], ...]) -> Catalog:
-    """Validate and merge catalog files (cached on the exact bytes); raises CatalogError listing every problem."""
+    """Validate and merge catalog files (cached on the exact bytes); raises CatalogError listing every problem.
+
+    A resource cache, not a data cache: every caller gets the same Catalog object (its records are frozen), so the
+    calculators' caches keyed on the catalog object (the validation evidence and uncertainty bands,
+    ``calculators.validation.validate_cached``) are computed once per catalog instead of on every call, as they
+    were when each call got a fresh unpickled copy."""
     return catalog_from_texts(list(files))
 
 

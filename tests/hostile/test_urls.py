@@ -11,6 +11,7 @@ Cases are generated from fixed seeds so CI is stable; the counts go to the pytes
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import math
@@ -55,6 +56,9 @@ UNKNOWN_KEYS = ["foo", "", " ", "PUE", "pue ", "chips[]", "__class__", "x" * 300
 
 def _valid_values(field) -> list[str]:
     """A few good values for ``field`` (small, so the AppTest runs mostly hit the calculators' caches)."""
+    if field.kind == "per_chip":  # chip:value items (issue 17), the value as its own kind would take it
+        inner = dataclasses.replace(field, kind=field.value_kind)
+        return [f"{chip}:{v}" for chip, v in zip(("b200", "h200-sxm", "sn40l"), _valid_values(inner), strict=False)]
     if field.kind in ("choice", "choices"):
         return list(field.choices(CATALOG))[:6]
     if field.kind == "int":
@@ -154,6 +158,27 @@ def _expected(field, items: list[str]):
     return value, True
 
 
+def _check_per_chip(field, items: list[str], got, named: bool) -> None:
+    """A per-chip field keeps each good ``chip:value`` item (first per chip) and names the parameter for any bad one."""
+    if len(items) > MAX_LIST_ITEMS or any(len(v) > MAX_VALUE_CHARS for v in items):
+        assert got == () and named, (field.key, items, got)
+        return
+    inner = dataclasses.replace(field, kind=field.value_kind, optional=False)
+    good: dict[str, object] = {}
+    bad = False
+    for item in items:
+        if item == "":
+            continue
+        chip, sep, raw = item.partition(":")
+        value, ok = _expected(inner, [raw])
+        if sep and chip in CATALOG.accelerators and ok and chip not in good:
+            good[chip] = float(value) if field.value_kind == "float" else value
+        else:
+            bad = True
+    assert got == tuple(good.items()), (field.key, items, got)
+    assert named == bad, (field.key, items, named)
+
+
 def _check_parse(query: dict[str, str | list[str]]) -> None:
     scenario, notices = params.parse_query(query, CATALOG)
     defaults = params.default_scenario(CATALOG)
@@ -171,6 +196,8 @@ def _check_parse(query: dict[str, str | list[str]]) -> None:
             assert capped or any(n.reason == "unknown parameter" for n in notices), f"unknown {key!r} not named"
         elif key == VERSION_PARAM:
             assert (key in named or capped) == (items != [str(params.SCENARIO_VERSION)]) or capped, (key, items)
+        elif key in FIELDS_BY_KEY and FIELDS_BY_KEY[key].kind == "per_chip":
+            _check_per_chip(FIELDS_BY_KEY[key], items, getattr(scenario, key), key in named or capped)
         elif key in FIELDS_BY_KEY and FIELDS_BY_KEY[key].kind != "choices":
             field = FIELDS_BY_KEY[key]
             value, ok = _expected(field, items)
@@ -323,6 +350,9 @@ def _as_list(value) -> list[str]:
 
 
 def _widget_value(at: AppTest, field):
+    if field.kind == "per_chip":  # no widget of its own: the (cleaned) URL is what the sidebar's table reads
+        items = _as_list(at.query_params[field.key]) if field.key in at.query_params else []
+        return getattr(params.parse_query({field.key: items}, CATALOG)[0], field.key) if items else ()
     if field.kind == "choice":
         return at.selectbox(key=field.key).value
     if field.kind == "choices":
@@ -364,7 +394,10 @@ def _one_case(page: str, query: dict[str, str | list[str]]) -> list[str]:
     left = [k for k in expected if k in at.query_params and k in params.known_params()
             and not (k == VERSION_PARAM and at.query_params[k] == str(params.SCENARIO_VERSION))
             and not (k == "accelerators"
-                     and set(_as_list(at.query_params[k])) <= set(CATALOG.accelerators) | {"link-chip"})]
+                     and set(_as_list(at.query_params[k])) <= set(CATALOG.accelerators) | {"link-chip"})
+            and not (k in FIELDS_BY_KEY and FIELDS_BY_KEY[k].kind == "per_chip"
+                     and _as_list(at.query_params[k]) == params.per_chip_items(FIELDS_BY_KEY[k],
+                                                                               getattr(scenario, k)))]
     if left:
         problems.append(f"ignored parameters still in the URL: {left}")
     return problems

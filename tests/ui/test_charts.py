@@ -109,11 +109,23 @@ def test_frontier_figure_has_a_line_per_chip_and_measured_markers():
     fig = charts.frontier_figure(front, "output_tokens_per_s_per_chip", axis_title="per chip", measured=measured,
                                  per_user_target=198.0)
     names = [t.name for t in fig.data]
-    assert names[:2] == ["h200-sxm", "b200"] and "published (measured)" in names
-    assert any(s.type == "line" and s.x0 == 198.0 for s in fig.layout.shapes)
+    assert names[:2] == ["h200-sxm", "b200"]
+    line_colour = {t.name: t.line.color for t in fig.data[:2]}
+    for chip in set(measured.dropna(subset=["per_user_tokens_per_s"])["accelerator"]):
+        marker = next(t for t in fig.data if t.name == f"{chip}: published")
+        assert marker.marker.color == line_colour[chip]  # coloured by chip, not one colour for all
+        assert "source: %{customdata[4]}" in marker.hovertemplate
+    titled = charts.frontier_figure(front, "output_tokens_per_s_per_chip", axis_title="per chip", measured=measured,
+                                    sources={sid: src.title for sid, src in CATALOG.sources.items()})
+    marker = next(t for t in titled.data if t.name.endswith(": published"))
+    assert marker.customdata[0][4] in {src.title for src in CATALOG.sources.values()}
+    target = next(t for t in fig.data if t.name.startswith("your per-user target"))
+    assert list(target.x) == [198.0, 198.0]  # a labelled legend entry, not an annotation on the log axis
+    assert not fig.layout.shapes and not fig.layout.annotations
+    assert fig.layout.height >= charts.MIN_HEIGHT
     per_rack = charts.frontier_figure(front, "output_tokens_per_s_per_rack", axis_title="per rack",
                                       measured=measured)
-    assert "published (measured)" not in [t.name for t in per_rack.data]
+    assert not any("published" in t.name for t in per_rack.data)
 
 
 def test_measured_points_pair_deepseek_and_derive_single_per_user_points():
@@ -149,15 +161,53 @@ def test_tornado_sorts_by_swing_and_keeps_infeasible_ends_as_notes():
         analysis.TornadoInput("PUE", "ratio", 1.2, 1.1, 1.56, fewer, more),
         analysis.TornadoInput("Fixed latency", "us/layer", 53, 30, 110, much_fewer, infeasible),
     ]
+    inputs.append(analysis.TornadoInput("Lifetime", "years", 4, 3, 6, base, base))  # never moves racks
     table = analysis.tornado_frame(base, inputs, "racks")
-    assert list(table["assumption"]) == ["Fixed latency", "PUE"]
+    assert list(table["assumption"]) == ["Fixed latency", "PUE", "Lifetime"]
     latency = table.iloc[0]
     assert latency["at_low"] == much_fewer.racks
     assert pd.isna(latency["at_high"]) and latency["note_at_high"].startswith("infeasible: ")
-    assert latency["swing"] == abs(latency["change_at_low"])
-    fig = charts.tornado_figure(table, axis_title="racks")
-    assert [t.name for t in fig.data] == ["assumption at its low end", "assumption at its high end"]
-    assert list(fig.data[1].y) == ["PUE"]  # the infeasible high end of the fixed latency draws no bar
+    assert latency["swing"] == abs(latency["change_at_low"]) and latency["infeasible_ends"] == 1
+    assert list(table["moves_answer"]) == [True, True, False]
+    fig = charts.tornado_figure(table[table["moves_answer"]], axis_title="racks")
+    assert [t.name for t in fig.data][:2] == ["assumption at its low end", "assumption at its high end"]
+    assert list(fig.data[1].y) == ["PUE"]  # the infeasible end is not a number bar...
+    wall = next(t for t in fig.data if t.name == "infeasible (no answer)")
+    assert list(wall.y) == ["Fixed latency"] and "infeasible" in wall.text[0]
+    assert wall.base + wall.x[0] == fig.layout.xaxis.range[1]  # ...but a bar to the axis edge
+    assert "Lifetime" not in {y for t in fig.data if t.type == "bar" for y in t.y}
+    assert fig.layout.height >= charts.MIN_HEIGHT
+
+
+def test_tornado_puts_an_infeasible_end_first():
+    """An assumption whose end makes the chip infeasible ranks above any finite swing (it is the worst case)."""
+    base = _size("b200")
+    infeasible = dataclasses.replace(base, feasible=False, reason="out of reach")
+    big = dataclasses.replace(base, racks=base.racks + 50)
+    table = analysis.tornado_frame(base, [analysis.TornadoInput("Big", "", 1, 0, 2, base, big),
+                                          analysis.TornadoInput("Cliff", "", 1, 0, 2, base, infeasible)], "racks")
+    assert list(table["assumption"]) == ["Cliff", "Big"]
+
+
+def test_cost_frontier_is_the_cheapest_at_each_speed():
+    """Along each chip's cost frontier a faster point costs more; no fitting point is both faster and cheaper."""
+    a = {c: resolve_assumptions(CATALOG, c) for c in ("h200-sxm", "b200")}
+    from calculators.fleet import frontier_costs
+
+    frame = frontier_costs(CATALOG, _sweep(), a)
+    column = "usd_per_million_output_tokens_rental"
+    front = analysis.cost_frontier(frame, column)
+    assert set(front["accelerator"]) == {"h200-sxm", "b200"}
+    for chip, part in front.groupby("accelerator"):
+        assert part["per_user_tokens_per_s"].is_monotonic_increasing and part[column].is_monotonic_increasing
+        fits = frame[(frame["accelerator"] == chip) & frame["fits_in_memory"]]
+        for row in part.itertuples():
+            better = fits[(fits["per_user_tokens_per_s"] >= row.per_user_tokens_per_s) & (fits[column] < getattr(
+                row, column))]
+            assert better.empty
+    fig = charts.cost_frontier_figure({column: front}, per_user_target=198.0)
+    assert {t.name for t in fig.data} >= {"h200-sxm, rented", "b200, rented"}
+    assert fig.layout.yaxis.type == "log" and fig.layout.height >= charts.MIN_HEIGHT
 
 
 def test_frontier_axes_span_the_plotted_values_not_the_target_line():

@@ -97,9 +97,9 @@ def body(ctx: Context) -> None:
 
     st.header("The story's claims, checked")
     sn_sweep, _ = results.sweep_frame(files, model, (claims.CLAIM_CHIP,), claims.CLAIM_PRECISION, s.context_tokens,
-                                      s.engine, t.overrides)
+                                      s.engine, t.overrides, t.chip_engines, t.chip_overrides)
     gpu_sweep, skipped = results.sweep_frame(files, model, (s.gpu,), s.precision, s.context_tokens, s.engine,
-                                             t.overrides)
+                                             t.overrides, t.chip_engines, t.chip_overrides)
     verdicts = results.story_checks(files, dataclasses.replace(s, custom=None))
     summary = pd.DataFrame({"claim": [f"({k}) {v.claim}" for k, v in verdicts],
                             "verdict": [v.verdict for _, v in verdicts],

@@ -14,7 +14,7 @@ import streamlit as st
 from calculators.claims import STATUS_LABELS, ClaimCheck
 from calculators.errors import CatalogError
 from calculators.records import CLAIM_UNITS
-from ui import claims, codec, params, results, state
+from ui import claims, codec, export, params, results, state
 from ui.format import escape_markdown
 from ui.page import run_page, show_catalog_error, verdict_box
 from ui.scenario import Context, set_custom_layer
@@ -161,6 +161,10 @@ def body(ctx: Context) -> None:
     })
     st.caption(f"{len(shown)} of {len(checks)} claims. `python -m calculators claims --json` lists the same "
                "verdicts with every field.")
+    st.download_button("Download the claims (CSV)",
+                       data=export.claims_csv(shown, scenario=ctx.csv_scenario(), catalog=ctx.catalog),
+                       file_name="rackscale-claims.csv", mime="text/csv", on_click="ignore", key="dl_claims",
+                       icon=":material/download:", help="The claims shown, every field, with their sources.")
     for c in shown:
         _box(c, c.id in yours)
     st.header("Your own claim")

@@ -3,6 +3,7 @@ the batch grows (``calculators.sweep.sweep``, cached), with published measuremen
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from calculators.precision import BEST
@@ -43,7 +44,7 @@ def body(ctx: Context) -> None:
     files = state.files_for(ctx.layer)
     t = results.targets(s)
     frame, skipped = results.sweep_frame(files, s.model, tuple(s.accelerators), s.precision, s.context_tokens, s.engine,
-                                         t.overrides)
+                                         t.overrides, t.chip_engines, t.chip_overrides)
     for u in skipped:
         st.warning(f"{escape_markdown(u.accelerator)} is left out: {escape_markdown(u.reason)}",
                    icon=":material/block:")
@@ -63,12 +64,16 @@ def body(ctx: Context) -> None:
         measured = analysis.measured_points(validation, ctx.catalog.validation, s.accelerators) \
             if not validation.empty else None
     names = {c: ctx.catalog.accelerators[c].name for c in s.accelerators if c in ctx.catalog.accelerators}
+    colours = charts.chip_colours(s.accelerators)
+    sources = {sid: src.title for sid, src in ctx.catalog.sources.items()}
     fig = charts.frontier_figure(frontier, metric, axis_title=analysis.FRONTIER_METRICS[metric], measured=measured,
-                                 per_user_target=s.per_user_tokens_per_s, names=names)
+                                 per_user_target=s.per_user_tokens_per_s, names=names, sources=sources,
+                                 colours=colours)
     st.plotly_chart(fig, key="frontier_chart", width="stretch")
-    overlay = ("Red diamonds are published measurements for these chips (their precision and engine are in the "
-               "hover; a measurement at another precision or on an older engine is not expected on the line). "
-               "Dotted lines are published throughputs whose per-user speed was not published. "
+    overlay = ("Diamonds are published measurements, in their chip's colour (the hover gives the point, its "
+               "precision, engine and source; a measurement at another precision or on an older engine is not "
+               "expected on the line). Dotted lines are published throughputs whose per-user speed was not "
+               "published. "
                if measured is not None and not measured.empty else
                "Published measurements are overlaid on the per-chip view only (they are reported per chip). ")
     st.caption(f"Output tokens per second {CAPTIONS[metric]} (up) against the speed each user sees (right), both "
@@ -85,6 +90,38 @@ def body(ctx: Context) -> None:
                        icon=":material/download:")
     st.caption(f"The frontier is {len(frontier):,} of the {len(frame):,} configurations swept; the CSV has the "
                "frontier with every column of the sweep.")
+    _cost_frontier(ctx, frame, names, colours)
+
+
+def _cost_frontier(ctx: Context, frame, names: dict[str, str], colours: dict[str, str]) -> None:
+    """$ per million output tokens against per-user speed, per chip, owned and rented."""
+    s = ctx.scenario
+    st.header("What a million tokens cost at each speed")
+    frontiers = {column: analysis.cost_frontier(frame, column) for column in charts.COST_COLUMNS}
+    if all(f.empty for f in frontiers.values()):
+        st.info("The catalog has no price for these chips, so there is no cost to draw.", icon=":material/info:")
+        return
+    fig = charts.cost_frontier_figure(frontiers, per_user_target=s.per_user_tokens_per_s, names=names,
+                                      colours=colours)
+    st.plotly_chart(fig, key="cost_frontier_chart", width="stretch")
+    unpriced = [names.get(c, c) for c in s.accelerators
+                if c in set(frame.get("accelerator", ())) and all(c not in set(f["accelerator"])
+                                                                 for f in frontiers.values() if not f.empty)]
+    st.caption("Dollars per million output tokens (up; lower is better) against the speed each user sees (right), "
+               "both on log scales, for one decode replica at each batch: solid lines own the hardware (the "
+               "purchase price amortised over its lifetime, plus electricity at the facility meter), dashed lines "
+               "rent it per chip-hour. Each point is the cheapest configuration at that speed or faster. Prefill "
+               "chips are not counted here (the Size page counts them). Prices are the catalog's, or yours from "
+               "the sidebar's per-chip table."
+               + (f" No price for: {escape_markdown(', '.join(unpriced))}." if unpriced else ""))
+    table = pd.concat([f.assign(basis=charts.COST_COLUMNS[c][0]) for c, f in frontiers.items() if not f.empty],
+                      ignore_index=True)
+    ids = export.sources_used(ctx.catalog, accelerators=s.accelerators, models=[s.model])
+    st.download_button("Download the cost frontier (CSV)",
+                       data=export.to_csv(table, title="cost per million tokens vs per-user speed",
+                                          scenario=ctx.csv_scenario(), catalog=ctx.catalog, source_ids=ids),
+                       file_name="rackscale-cost-frontier.csv", mime="text/csv", on_click="ignore",
+                       key="dl_cost_frontier", icon=":material/download:")
 
 
 run_page(body)

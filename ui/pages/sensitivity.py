@@ -43,7 +43,7 @@ def label_for(name: str) -> str:
 
 def _inputs(ctx: Context, files, t, chip: str, precision: str, metric: str) -> list[analysis.TornadoInput]:
     """Each assumption at its catalog low and high end, sized by the calculator."""
-    rng = results.ranges(files, chip, ctx.scenario.engine)
+    rng = results.ranges(files, chip, ctx.scenario.engine_for(chip))
     out: list[analysis.TornadoInput] = []
     for r in rng if isinstance(rng, list) else []:
         if r.low == r.high:
@@ -121,18 +121,27 @@ def body(ctx: Context) -> None:
     with st.spinner("Sizing each assumption at its low and high end…"):
         # a 'best' scenario moves each assumption at the precision best chose (the precision row compares them all)
         table = analysis.tornado_frame(baseline, _inputs(ctx, files, t, chip, baseline.precision, metric), metric)
-    fig = charts.tornado_figure(table, axis_title=label)
+    moving = table[table["moves_answer"]].reset_index(drop=True)
+    still = [str(a) for a in table.loc[~table["moves_answer"], "assumption"]]
+    fig = charts.tornado_figure(moving, axis_title=label)
     st.plotly_chart(fig, key="tornado_chart", width="stretch")
-    top = table.iloc[0] if not table.empty and table["swing"].iloc[0] > 0 else None
-    lead = ("" if top is None else f"Here the answer moves most with **{escape_markdown(top['assumption'])}**: "
-            f"from {formatter(top['at_low'])} at its low end to {formatter(top['at_high'])} at its high end. ")
+    finite = moving[moving["infeasible_ends"] == 0]
+    top = finite.iloc[0] if not finite.empty and finite["swing"].iloc[0] > 0 else None
+    worst = moving[moving["infeasible_ends"] > 0]
+    lead = ("" if top is None else f"Of the ends that still meet the targets, the answer moves most with "
+            f"**{escape_markdown(top['assumption'])}**: from {formatter(top['at_low'])} at its "
+            f"low end to {formatter(top['at_high'])} at its high end. ")
+    if not worst.empty:
+        lead = (f"At one end of **{escape_markdown(', '.join(worst['assumption']))}** the chip can no longer meet "
+                "the targets at all (grey hatched bars to the edge, marked infeasible; the table says why). " + lead)
+    if still:
+        lead += (f"Left out because neither end changes the answer: {escape_markdown(', '.join(still))}. ")
     st.caption(f"The vertical line is the answer with every assumption at its default "
                f"({formatter(getattr(baseline, metric))}). Blue bars: the assumption at the low end of its range; "
-               "orange: at the high end. A missing bar means that end gives the same answer, or no answer (the "
-               "chip can no longer meet the targets; the table says which). " + lead +
+               "orange: at the high end; a missing bar means that end gives the same answer (or no price). " + lead +
                "Racks move in whole steps, so small changes can show no bar at all.")
     # value/low/high mix numbers and names (precision, MTP lists): shown as text, exported as they are
-    st.dataframe(table.astype({"value": str, "low": str, "high": str}), hide_index=True, width="stretch",
+    st.dataframe(moving.astype({"value": str, "low": str, "high": str}), hide_index=True, width="stretch",
                  key="tornado_table")
     ids = export.sources_used(ctx.catalog, accelerators=[chip], models=[s.model])
     st.download_button("Download the tornado table (CSV)",

@@ -50,6 +50,11 @@ TABLE_COLUMNS = {
     "concurrency_per_replica": NUMBER("Batch per replica", format="%d"),
     "per_user_tokens_per_s": NUMBER("Per-user tok/s reached", format="%.1f"),
     "capex_usd": NUMBER("Capex ($)", format="$%.3g"),
+    "time_to_first_token_s": NUMBER("Time to first token (s)", format="%.3g",
+                                    help="One prompt's prefill on one prefill instance (queueing not included)."),
+    "prefill_instance_chips": NUMBER("Prefill instance (chips)", format="%d",
+                                     help="Chips of one prefill instance: the fewest that hold the weights, or more "
+                                          "when the time-to-first-token target needs them."),
     "reason": st.column_config.TextColumn("Why / how", width="large"),
 }
 TOPOLOGY_LABELS = {SHIPPED: "As vendors ship them", ASSUMED: "Larger, assumed"}
@@ -146,19 +151,22 @@ def body(ctx: Context) -> None:
                        help="One HTML file with this scenario, the sizing, the verdicts, the chart, the assumptions "
                             "and every source; it opens offline and holds the link that reopens it.")
 
-    tabs = st.tabs([title for _, title, _, _, _ in CHARTS])
-    for tab, (metric, title, axis, scale, caption) in zip(tabs, CHARTS, strict=True):
-        with tab:
-            fig = charts.comparison_bars(frame, metric, title=title, axis_title=axis, scale=scale)
-            st.plotly_chart(fig, key=f"size_chart_{metric}", width="stretch")
-            st.caption(caption)
+    # one chart at a time, picked like a tab: tabs would build all four figures on every rerun (~0.1 s each)
+    by_metric = {metric: (title, axis, scale, caption) for metric, title, axis, scale, caption in CHARTS}
+    chosen = st.segmented_control("Chart", list(by_metric), format_func=lambda m: by_metric[m][0],
+                                  default=CHARTS[0][0], key="size_chart", label_visibility="collapsed") or CHARTS[0][0]
+    title, axis, scale, caption = by_metric[chosen]
+    fig = charts.comparison_bars(frame, chosen, title=title, axis_title=axis, scale=scale)
+    st.plotly_chart(fig, key=f"size_chart_{chosen}", width="stretch")
+    st.caption(caption)
 
     feasible = frame[frame["feasible"]]
     top = feasible.iloc[0] if not feasible.empty else None
     market.show_market_prices(
         ctx.catalog, s.model,
         modelled_usd_per_million=None if top is None else top["usd_per_million_output_tokens"],
-        modelled_label=None if top is None else f"{top['name']} at {top['precision']}", key="size_market_prices")
+        modelled_label=None if top is None else f"{top['name']} at {top['precision']}", key="size_market_prices",
+        scenario=ctx.csv_scenario())
 
 
 run_page(body)
