@@ -75,11 +75,19 @@ def check_mtp_layers(model: Model, assumptions: Assumptions, mtp_layers) -> int:
     return k
 
 
-def uncertainty_fraction(catalog: Catalog, chip: Accelerator) -> float:
-    """The band factor f of a headline output for this chip: its class's measured validation error, widened to the
-    widest measured band where the chip's default engine has no test point (see
+def uncertainty_fraction(catalog: Catalog, chip: Accelerator, concurrency: int | None = None,
+                         mtp_layers: int = 0) -> float:
+    """The band factor f of a headline output for this chip at this batch: the leave-one-source-out error of the
+    scenario's regime and chip class, widened where the chip's default engine has no test point (see
     :func:`calculators.validation.chip_uncertainty`). The band is value / (1 + f) .. value x (1 + f)."""
-    return chip_uncertainty(catalog, chip)
+    return chip_uncertainty(catalog, chip, concurrency, mtp_layers)
+
+
+def uncertainty_band(catalog: Catalog, chip: Accelerator, concurrency: int | None = None, mtp_layers: int = 0):
+    """The :class:`calculators.crossval.RegimeBand` behind :func:`uncertainty_fraction` (regime, basis, words)."""
+    from calculators.crossval import scenario_band
+
+    return scenario_band(catalog, chip, concurrency, mtp_layers)
 
 
 def band(value: float, fraction: float) -> tuple[float, float]:
@@ -136,6 +144,9 @@ class Prediction:
     time_to_first_token_s: float | None = None
     time_per_output_token_ms: float = 0.0
     prefill_chips: int = 0
+    # issue 16: the regime whose leave-one-source-out error sets the band, and what that band rests on
+    uncertainty_regime: str = ""
+    uncertainty_basis: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -207,7 +218,8 @@ def predict(
         chips=chips, concurrency=concurrency, context_tokens=context_tokens, mtp_layers=mtp_layers, layout=layout,
         serving=serving, input_tokens=input_tokens, output_tokens=output_tokens, prefill_chips=prefill_chips,
     )
-    err = uncertainty_fraction(catalog, chip)
+    regime_band = uncertainty_band(catalog, chip, concurrency, mtp_layers)
+    err = regime_band.fraction
     per_user = float(v["per_user_tokens_per_s"])
     total = float(v["total_output_tokens_per_s"])
     joules = float(v["joules_per_output_token"])
@@ -267,4 +279,6 @@ def predict(
         time_to_first_token_s=None if math.isnan(ttft) else ttft,
         time_per_output_token_ms=float(v["time_per_output_token_s"]) * 1e3,
         prefill_chips=int(v["prefill_chips"]),
+        uncertainty_regime=regime_band.label,
+        uncertainty_basis=regime_band.statement,
     )

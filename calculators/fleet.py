@@ -27,6 +27,7 @@ from calculators.decode import (
     check_mtp_layers,
     check_precision,
     sram_only,
+    uncertainty_band,
     uncertainty_fraction,
 )
 from calculators.model.step import engine_efficiency, prefill_seconds_per_token
@@ -106,6 +107,9 @@ class Sizing:
     replica_shape: str = ""
     replica_shape_note: str = ""
     cost_basis: str = ""
+    # issue 16: the regime (of the chosen replica's batch) whose leave-one-source-out error sets the band
+    uncertainty_regime: str = ""
+    uncertainty_basis: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -242,6 +246,11 @@ def size(
     best = ok.iloc[order[0]]
     n_replicas = int(replicas[order[0]])
     n_decode = int(decode_chips[order[0]])
+    # the band of the regime the chosen replica runs in (its batch and MTP), not the widest of the class
+    regime_band = uncertainty_band(catalog, chip, int(best["concurrency"]), int(best["mtp_layers"]))
+    err = regime_band.fraction
+    known.update(uncertainty_fraction=err, uncertainty_regime=regime_band.label,
+                 uncertainty_basis=regime_band.statement)
 
     # prefill (F12)
     input_rate = target_total * input_tokens / output_tokens

@@ -289,8 +289,10 @@ def _remember(catalog: Catalog, results: list[ValidationResult]) -> list[Validat
 
 
 def validate_in_background(catalog: Catalog) -> Callable[[], list[ValidationResult]]:
-    """Start :func:`validate` on another core and return a function that waits for it (and caches it as
-    :func:`validate_cached` would). Work that needs the uncertainty band only at its end (the sweep) overlaps the
+    """Start :func:`validate` and the leave-one-source-out validation the bands come from
+    (:func:`calculators.crossval.cross_validated`, a disk-cache hit once computed for this catalog) on another
+    core and return a function that waits for them (and caches them as :func:`validate_cached` and ``crossval``
+    would). Work that needs the uncertainty band only at its end (the sweep) overlaps the
     validation with its own computation instead of running them one after the other.
 
     On Linux it runs in a forked process that sends the results back as JSON; call it before starting any thread
@@ -304,8 +306,11 @@ def validate_in_background(catalog: Catalog) -> Callable[[], list[ValidationResu
         status = 1
         try:
             os.close(read)
+            from calculators.crossval import cross_validated
+
             with os.fdopen(write, "w") as pipe:
-                json.dump([r.to_dict() for r in validate(catalog)], pipe)
+                json.dump({"results": [r.to_dict() for r in validate(catalog)],
+                           "crossval": [r.to_dict() for r in cross_validated(catalog)]}, pipe)
             status = 0
         finally:
             os._exit(status)
@@ -317,7 +322,12 @@ def validate_in_background(catalog: Catalog) -> Callable[[], list[ValidationResu
         _, status = os.waitpid(pid, 0)
         if status != 0:  # the child failed: validate here, where an error reaches the caller
             return validate_cached(catalog)
-        return _remember(catalog, [ValidationResult(**r) for r in json.loads(text)])
+        from calculators.crossval import CrossValidatedRow, remember
+
+        data = json.loads(text)
+        remember(catalog, [CrossValidatedRow(**{k: tuple(v) if isinstance(v, list) else v for k, v in r.items()})
+                           for r in data["crossval"]])
+        return _remember(catalog, [ValidationResult(**r) for r in data["results"]])
 
     return wait
 
@@ -349,17 +359,13 @@ def engine_evidence_by_id(catalog: Catalog) -> dict[str, EngineEvidence]:
     return hit[1]
 
 
-def chip_uncertainty(catalog: Catalog, chip) -> float:
-    """The band factor f of a headline output for ``chip``: its chip class's measured band (or fallback), but never
-    below the widest measured band when the engine the chip runs by default has no test point of its own: a vendor
-    stack nobody has measured is at least as uncertain as the worst one somebody has."""
-    bands = class_uncertainties(catalog)
-    evidence = engine_evidence_by_id(catalog).get(default_engine_id(catalog, chip))
-    fraction = bands[chip.chip_class].fraction
-    if evidence is not None and not evidence.test_points:
-        widest = max((u.fraction for u in bands.values() if u.basis == "measured"), default=fraction)
-        fraction = max(fraction, widest)
-    return fraction
+def chip_uncertainty(catalog: Catalog, chip, concurrency: int | None = None, mtp_layers: int = 0) -> float:
+    """The band factor f of a headline output for ``chip`` in the regime of a scenario at ``concurrency`` (with
+    ``mtp_layers``): the cross-validated error of that regime and chip class (:func:`calculators.crossval.
+    scenario_band`, which states its basis); with no concurrency, the widest of the class's speed regimes."""
+    from calculators.crossval import scenario_band
+
+    return scenario_band(catalog, chip, concurrency, mtp_layers).fraction
 
 
 def format_table(results: list[ValidationResult]) -> str:
