@@ -10,6 +10,8 @@ the result with the claimed number. The verdict uses one vocabulary for every ki
   weights read from HBM, a slower per-user speed, a production rather than a tuned baseline, or the model's
   central estimate; also a claim the catalog calibrates an assumption on (agreement by construction);
 - ``unknown`` (shown "Can't tell"): the claim is inside the model's uncertainty band, or the model cannot size it;
+  the band is the leave-one-source-out error of the scenario's regime and chip class (:mod:`calculators.crossval`)
+  and the verdict names it ("inside the cross-validated error at concurrency ≥ 64 on GPUs (±47%)");
 - ``fails``: not even the favourable end reaches it.
 
 Each verdict lists what it hinges on. The words are plain text (no markup); the app and the report escape them.
@@ -25,7 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from calculators.assumptions import assumption_ranges, resolve_assumptions
-from calculators.decode import Prediction, predict
+from calculators.decode import Prediction, predict, uncertainty_band
 from calculators.errors import ScenarioError
 from calculators.fleet import Sizing, size
 from calculators.records import Accelerator, Catalog, Claim, ClaimScenario
@@ -182,6 +184,19 @@ class _Speed:
     chips: int
     mtp_layers: int
     how: str
+    band: str = "the model's uncertainty band"  # which cross-validated band (regime, class) it carries
+
+
+def inside(band: str) -> str:
+    """A "Can't tell" verdict naming the band the claim sits inside."""
+    return f"Can't tell: the claim is inside {band}"
+
+
+def band_words(catalog: Catalog, chip: str, concurrency: int, mtp_layers: int) -> str:
+    """The band a prediction at this batch carries, named by regime and class (crossval.band_phrase)."""
+    from calculators.crossval import band_phrase
+
+    return band_phrase(uncertainty_band(catalog, catalog.accelerators[chip], concurrency, mtp_layers))
 
 
 def _best_speed(run: _Run, chip: str, chips: int | None, precision: str, target: float,
@@ -203,7 +218,7 @@ def _best_speed(run: _Run, chip: str, chips: int | None, precision: str, target:
     how = (f"{chips} {chip} at batch {batch}, {best.layout}, "
            + (f"MTP {best.mtp_layers}" if best.mtp_layers else "no MTP"))
     return _Speed(best.per_user_tokens_per_s, best.per_user_tokens_per_s_high, best.per_user_tokens_per_s_low,
-                  chips, best.mtp_layers, how)
+                  chips, best.mtp_layers, how, band_words(catalog or run.catalog, chip, batch, best.mtp_layers))
 
 
 def hbm_reads_chip(catalog: Catalog, chip_id: str) -> Catalog | None:
@@ -302,7 +317,7 @@ def _per_user(run: _Run, claim: Claim) -> _Outcome:
                         f"{tps(all_fav)}). If every byte a step reads came from HBM (hot experts cached there), the "
                         f"model gives {tps(hbm.value)}.", **out)
     if base.high is not None and base.high >= claimed:
-        return _Outcome("Can't tell: the claim is inside the model's uncertainty band", "unknown", finding, **out)
+        return _Outcome(inside(base.band), "unknown", finding, **out)
     return _Outcome("Does not hold", "fails",
                     finding + f" Even with every assumption favourable it reaches {tps(all_fav)}.", **out)
 
@@ -331,7 +346,7 @@ def _does_not_fit(run: _Run, claim: Claim, where: str, ranges: Mapping[str, Any]
                                 finding, **out)
             if roomy.high is not None and roomy.high >= claim.claimed:
                 return _Outcome("Can't tell: it fits only at the high end of usable memory, and the claim is "
-                                "inside the uncertainty band there", "unknown", finding, **out)
+                                f"inside {roomy.band} there", "unknown", finding, **out)
             return _Outcome("Does not hold", "fails", finding, **out)
     return _Outcome("Can't tell: the model finds no layout that holds the model", "unknown", finding + ".", hinges)
 
@@ -381,19 +396,21 @@ def _throughput(run: _Run, claim: Claim) -> _Outcome:
                         finding + f" It reaches {tps(claimed)} only at batch {fastest.concurrency}, where each user "
                         f"gets {tps(fastest.per_user_tokens_per_s)}.", **out)
     if best is not None and best.total_output_tokens_per_s_high >= claimed:
-        return _Outcome("Can't tell: the claim is inside the model's uncertainty band", "unknown", finding, **out)
+        return _Outcome(inside(band_words(run.catalog, s.accelerator, best.concurrency, best.mtp_layers)), "unknown",
+                        finding, **out)
     return _Outcome("Does not hold", "fails",
                     finding + f" The most it reaches at any batch is {tps(best_any.total_output_tokens_per_s)}.", **out)
 
 
-def ratio_verdict(*, claimed: float, central: float, worst: float, best: float) -> tuple[str, Status]:
-    """A ratio claim against the model's ratio and the range both uncertainty bands allow."""
+def ratio_verdict(*, claimed: float, central: float, worst: float, best: float,
+                  bands: str = "the uncertainty band") -> tuple[str, Status]:
+    """A ratio claim against the model's ratio and the range both uncertainty bands allow (``bands`` names them)."""
     if worst >= claimed:
         return "Holds", "holds"
     if central >= claimed:
         return "Holds only at the model's central estimate", "conditional"
     if best >= claimed:
-        return "Can't tell: only the favourable end of the uncertainty band reaches it", "unknown"
+        return f"Can't tell: only the favourable end of {bands} reaches it", "unknown"
     return "Does not hold", "fails"
 
 
@@ -435,8 +452,8 @@ def _ratio(run: _Run, claim: Claim) -> _Outcome:
             return _Outcome(f"Can't tell: the model finds no configuration of {base_label} that holds the model",
                             "unknown", finding, **out)
         if vs_best is not None and side.high and base.low and side.high / base.low >= claimed:
-            return _Outcome("Can't tell: only the favourable end of the uncertainty band reaches it", "unknown",
-                            finding, **out)
+            return _Outcome(f"Can't tell: only the favourable end of {_both(side.band, base.band)} reaches it",
+                            "unknown", finding, **out)
         return _Outcome("Does not hold", "fails", finding, **out)
     if base_chip is None:
         return _Outcome("Can't tell: the claim names no baseline chip the model can size", "unknown",
@@ -461,6 +478,8 @@ def _ratio(run: _Run, claim: Claim) -> _Outcome:
             missing = label if a is None else base_label
             return _Outcome(f"Can't tell: no configuration of {missing} meets the scenario", "unknown",
                             f"{missing}: no fitting layout at this batch.", tuple(hinges))
+        bands = _both(band_words(run.catalog, s.accelerator, a.concurrency, a.mtp_layers),
+                      band_words(run.catalog, base_chip, b.concurrency, b.mtp_layers))
         central = a.output_tokens_per_s_per_chip / b.output_tokens_per_s_per_chip
         worst = a.total_output_tokens_per_s_low / a.chips / (b.total_output_tokens_per_s_high / b.chips)
         best = a.total_output_tokens_per_s_high / a.chips / (b.total_output_tokens_per_s_low / b.chips)
@@ -479,6 +498,7 @@ def _ratio(run: _Run, claim: Claim) -> _Outcome:
         if not a.feasible or not b.feasible:
             return _Outcome("Can't tell: the model cannot size one side", "unknown",
                             f"{label}: {a.reason}; {base_label}: {b.reason}.", tuple(hinges))
+        bands = _both(_sized_band(a), _sized_band(b))
         central = b.joules_per_output_token / a.joules_per_output_token
         worst = b.joules_per_output_token_low / a.joules_per_output_token_high
         best = b.joules_per_output_token_high / a.joules_per_output_token_low
@@ -486,8 +506,18 @@ def _ratio(run: _Run, claim: Claim) -> _Outcome:
                    f"{n(a.joules_per_output_token)} J per output token and {base_label} "
                    f"{n(b.joules_per_output_token)} J: {ratio(central)} (between {ratio(worst)} and {ratio(best)} "
                    f"across both uncertainty bands). Chips: {a.chips:,} vs {b.chips:,}.")
-    verdict, status = ratio_verdict(claimed=claimed, central=central, worst=worst, best=best)
+    verdict, status = ratio_verdict(claimed=claimed, central=central, worst=worst, best=best, bands=bands)
     return _Outcome(verdict, status, finding, tuple(hinges), central, worst, best)
+
+
+def _both(first: str, second: str) -> str:
+    return first if first == second else f"{first} and {second}"
+
+
+def _sized_band(sized: Sizing) -> str:
+    """The band a sizing carries, named like :func:`band_words` (its chosen replica's regime)."""
+    return f"the cross-validated band at {sized.uncertainty_regime} (±{sized.uncertainty_fraction:.0%})" \
+        if sized.uncertainty_regime else "the uncertainty band"
 
 
 def _sized(run: _Run, claim: Claim) -> _Outcome:
@@ -523,9 +553,10 @@ def _sized(run: _Run, claim: Claim) -> _Outcome:
                        "rental.")
     if at_most:
         verdict, status = ratio_verdict(claimed=1.0, central=claim.claimed / cost, worst=claim.claimed / high,
-                                        best=claim.claimed / low)
+                                        best=claim.claimed / low, bands=_sized_band(sized))
     else:
-        verdict, status = ratio_verdict(claimed=claim.claimed, central=cost, worst=low, best=high)
+        verdict, status = ratio_verdict(claimed=claim.claimed, central=cost, worst=low, best=high,
+                                        bands=_sized_band(sized))
     return _Outcome(verdict, status, finding, hinges, cost, low, high)
 
 

@@ -293,6 +293,14 @@ def regime_bands(catalog: Catalog, rows: list[CrossValidatedRow]) -> dict[tuple[
     return out
 
 
+def band_phrase(band: RegimeBand) -> str:
+    """How a verdict names the band it sits inside: "the cross-validated error at concurrency ≥ 64 on GPUs (±47%)"."""
+    where = f"{band.label} on {class_words(band.chip_class)}"
+    if band.basis == "cross-validated":
+        return f"the cross-validated error at {where} (±{band.fraction:.0%})"
+    return f"the wider fallback band at {where} (±{band.fraction:.0%}; too few cross-validated points there)"
+
+
 def scenario_band(catalog: Catalog, chip, concurrency: int | None = None, mtp_layers: int = 0,
                   metric: str | None = None) -> RegimeBand:
     """The band of a scenario on ``chip``: its (regime, chip class) band; with no concurrency, the widest of the
