@@ -31,6 +31,7 @@ catalog version.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -359,9 +360,17 @@ def cache_key(catalog: Catalog) -> str:
         section = getattr(catalog, name)
         parts.extend(section[k].model_dump_json() for k in sorted(keep) if k in section)
     digest = hashlib.sha256("\n".join(parts).encode())
+    digest.update(_code_digest())
+    return digest.hexdigest()[:32]
+
+
+@functools.cache
+def _code_digest() -> bytes:
+    """The calculators' source code, once per process (a model change invalidates the disk cache)."""
+    digest = hashlib.sha256()
     for path in sorted(_SOURCE_DIR.rglob("*.py")):
         digest.update(path.read_bytes())
-    return digest.hexdigest()[:32]
+    return digest.digest()
 
 
 def cache_dir() -> Path:
