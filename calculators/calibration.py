@@ -208,4 +208,6 @@ def stated_fields(catalog: Catalog, source: str) -> list[str]:
         dumped = ({k: v.model_dump(mode="python") for k, v in data.items()} if isinstance(data, dict)
                   else data.model_dump(mode="python"))
         walk(dumped, section)
-    return [p for p in out if not any(p.endswith(f".{f}") for f in ORDER)]
+    solved = {f"engines.{point_engine(catalog, p)}.{field_of(p)}" for p in calibration_points(catalog)
+              if p.source == source}
+    return [p for p in out if p not in solved]

@@ -173,3 +173,20 @@ def test_cached_once_per_catalog_and_on_disk(tmp_path, monkeypatch):
     monkeypatch.setattr(crossval, "cross_validate", lambda _c: pytest.fail("re-solved a cached catalog"))
     again = crossval.cross_validated(catalog.model_copy())
     assert again == first
+
+
+def test_stated_figures_are_the_sources_own_numbers_not_the_solved_ones():
+    """A source's stated figures (listed on its rows) are catalog numbers citing it that no solve re-derives."""
+    solved = calibration.calibration_points(CATALOG)
+    for source in {p.source for p in CATALOG.validation.values()}:
+        figures = calibration.stated_fields(CATALOG, source)
+        for p in solved:
+            if p.source == source:
+                assert f"engines.{point_engine(CATALOG, p)}.{calibration.field_of(p)}" not in figures
+        for path in figures:
+            section, key, *rest = path.replace("[", ".").replace("]", "").split(".")
+            record = getattr(CATALOG, section)
+            record = record[key] if isinstance(record, dict) else getattr(record, key)
+            for part in rest:
+                record = record[int(part)] if part.isdigit() else getattr(record, part)
+            assert record.source == source
