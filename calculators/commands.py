@@ -86,7 +86,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from calculators.sweep import iter_sweep_blocks, with_band, write_csv
     from calculators.validation import validate_in_background
 
-    # the uncertainty band needs the whole validation (~0.13 s); it runs on the second core while this one computes
+    # the uncertainty band needs the whole validation and its leave-one-source-out rows (a disk-cache hit once computed
+    # for this catalog, else a few seconds); they run on the second core while this one computes
     # the sweep, and pyarrow (the CSV writer) loads beside them (the fork comes first: it copies only this thread)
     catalog = catalog_for(args)
     validated = validate_in_background(catalog)

@@ -4,12 +4,13 @@ the uncertainty band each chip class earns from it.
 Each point says whether it **calibrates** an assumption (its error is small by construction; it is shown, not
 counted as evidence) or **tests** the model. ``error_fraction`` = predicted / measured - 1.
 
-Uncertainty (issue item 7): :func:`class_uncertainties` turns the test points of each chip class into the band
-factor f every headline output of that class carries (``decode.band``: value / (1 + f) .. value x (1 + f)):
-f = exp(RMS of ln(predicted / measured)) - 1 over the class's test points (log space, because the errors are ratios
-and an optimistic +100% is as far off as a pessimistic -50%). A class with fewer than
-:data:`MIN_TEST_POINTS` test points falls back to its catalog ``validation_error_fraction``, but never below the
-widest measured class: a class nobody has measured is at least as uncertain as the worst one somebody has.
+Uncertainty: the band every headline output carries is the *out-of-sample* error of its regime and chip class,
+from leave-one-source-out validation (:mod:`calculators.crossval`; :func:`chip_uncertainty` is its entry). The
+in-sample bands below (:func:`class_uncertainties`: f = exp(RMS of ln(predicted / measured)) - 1 over the test
+points of each chip class, a class with fewer than :data:`MIN_TEST_POINTS` falling back to its catalog
+``validation_error_fraction``, never below the widest measured class) are kept for ``validate``'s table and for
+comparison: they are narrower than the error a user meets, because every engine number was solved on points from
+the same sources as the test points.
 """
 
 from __future__ import annotations
