@@ -498,7 +498,7 @@ def _ratio(run: _Run, claim: Claim) -> _Outcome:
         if not a.feasible or not b.feasible:
             return _Outcome("Can't tell: the model cannot size one side", "unknown",
                             f"{label}: {a.reason}; {base_label}: {b.reason}.", tuple(hinges))
-        bands = _both(_sized_band(a), _sized_band(b))
+        bands = _both(_sized_band(run.catalog, a), _sized_band(run.catalog, b))
         central = b.joules_per_output_token / a.joules_per_output_token
         worst = b.joules_per_output_token_low / a.joules_per_output_token_high
         best = b.joules_per_output_token_high / a.joules_per_output_token_low
@@ -514,10 +514,11 @@ def _both(first: str, second: str) -> str:
     return first if first == second else f"{first} and {second}"
 
 
-def _sized_band(sized: Sizing) -> str:
-    """The band a sizing carries, named like :func:`band_words` (its chosen replica's regime)."""
-    return f"the cross-validated band at {sized.uncertainty_regime} (±{sized.uncertainty_fraction:.0%})" \
-        if sized.uncertainty_regime else "the uncertainty band"
+def _sized_band(catalog: Catalog, sized: Sizing) -> str:
+    """The band a sizing carries, named like :func:`band_words` (its chosen replica's batch and MTP)."""
+    if not sized.feasible or sized.accelerator not in catalog.accelerators:
+        return "the uncertainty band"
+    return band_words(catalog, sized.accelerator, sized.concurrency_per_replica, sized.mtp_layers)
 
 
 def _sized(run: _Run, claim: Claim) -> _Outcome:
@@ -553,10 +554,10 @@ def _sized(run: _Run, claim: Claim) -> _Outcome:
                        "rental.")
     if at_most:
         verdict, status = ratio_verdict(claimed=1.0, central=claim.claimed / cost, worst=claim.claimed / high,
-                                        best=claim.claimed / low, bands=_sized_band(sized))
+                                        best=claim.claimed / low, bands=_sized_band(run.catalog, sized))
     else:
         verdict, status = ratio_verdict(claimed=claim.claimed, central=cost, worst=low, best=high,
-                                        bands=_sized_band(sized))
+                                        bands=_sized_band(run.catalog, sized))
     return _Outcome(verdict, status, finding, hinges, cost, low, high)
 
 
