@@ -116,13 +116,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     catalog = catalog_for(args)
     if args.cross_validate:
-        from calculators.crossval import format_regime_bands, format_summary, remember, timed_cross_validate
+        from calculators.crossval import (
+            format_regime_bands,
+            format_rows,
+            format_summary,
+            remember,
+            timed_cross_validate,
+        )
 
         timed = timed_cross_validate(catalog)
         remember(catalog, timed.rows)  # the bands of predict / size / claims come from these rows
         if args.json:
             print(_json([r.to_dict() for r in timed.rows]))
         else:
+            print(format_rows(timed.rows))
             print(format_summary(timed.rows, timed.seconds))
             print(format_regime_bands(catalog))
         return 0
