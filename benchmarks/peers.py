@@ -6,7 +6,8 @@ What it does
      ``aiconfigurator==0.12.0`` (its measured per-op tables and the ``aiconfigurator cli estimate`` command) and
      ``genz-llm==0.0.16`` (GenZ, an analytical roofline model). Nothing is installed into the project environment.
   2. Reads the validation points through ``calculators.catalog.load_catalog()`` and Rackscale's predictions through
-     ``calculators.validation.validate(catalog)``.
+     ``calculators.validation.validate(catalog)`` (in sample) and ``calculators.crossval.cross_validate(catalog)``
+     (out of sample: every engine number re-solved without the point's source), which lead the table.
   3. Asks each peer the same question of each point it covers:
      * AIConfigurator: ``aiconfigurator cli estimate`` on its own measured tables; only its NVIDIA systems (H100, H200,
        B200, B300, GB200, GB300) and its model configs (DeepSeek-R1, Llama 3.1, Qwen3-235B). Single node: TRT-LLM,
@@ -29,8 +30,8 @@ What it does
   4. Prints a markdown table (date and versions in its heading) to paste into the README section "Peers side by
      side".
 
-Run: ``python3 benchmarks/peers.py [--venv-dir DIR] [--only ID ...]`` (first run installs ~200 MB; each
-AIConfigurator call takes ~3 s)."""
+Run: ``python3 benchmarks/peers.py [--venv-dir DIR] [--only ID ...] [--save PATH | --reuse PATH]`` (first run
+installs ~200 MB; each AIConfigurator call takes ~3 s; ``--reuse`` recomputes Rackscale's columns only)."""
 
 from __future__ import annotations
 
@@ -314,40 +315,54 @@ def cell(r: dict | None, measured: float) -> str:
     return f"{fmt(r['predicted'])} ({err(r['predicted'], measured):+.0%})"
 
 
-def table(points, ours, aic, genz, versions: dict[str, str]) -> str:
+def table(points, ours, aic, genz, versions: dict[str, str], cv=None) -> str:
+    """The markdown table and the median lines. ``cv``: Rackscale's leave-one-source-out rows by point id
+    (``calculators.crossval``): its column and medians come first, the in-sample ones beside them."""
+    cv = cv or {}
     lines = [f"Peers side by side, {dt.date.today().isoformat()}: Rackscale {versions['rackscale']}, "
-             f"AIConfigurator {versions['aic']}, GenZ {versions['genz']}. Error = predicted / measured - 1.",
+             f"AIConfigurator {versions['aic']}, GenZ {versions['genz']}. Error = predicted / measured - 1. "
+             "Rackscale out of sample: every engine number re-solved without the point's source "
+             "(`validate --cross-validate`).",
              "",
-             "| point | use | metric | measured | Rackscale | AIConfigurator | GenZ |",
-             "|---|---|---|---|---|---|---|"]
+             "| point | use | metric | measured | Rackscale out of sample | Rackscale in sample | AIConfigurator "
+             "| GenZ |",
+             "|---|---|---|---|---|---|---|---|"]
     errs: dict[tuple[str, bool], list[float]] = {}
-    paired: dict[tuple[str, bool], list[float]] = {}
+    paired: dict[tuple[str, str, bool], list[float]] = {}  # (peer, rackscale kind, test only)
     for p in points:
         o = ours.get(p.id)
+        c = cv.get(p.id)
         o_cell = f"{fmt(o.predicted)} ({o.error_fraction:+.0%})" if o else "-"
+        c_cell = f"{fmt(c.predicted)} ({c.cross_validated_error_fraction:+.0%})" if c else "-"
         for test_only in (False, True):
             if test_only and p.use != "test":
                 continue
             if o:
                 errs.setdefault(("rackscale", test_only), []).append(abs(o.error_fraction))
+            if c:
+                errs.setdefault(("rackscale-cv", test_only), []).append(abs(c.cross_validated_error_fraction))
             for name, res in (("aic", aic), ("genz", genz)):
                 r = res.get(p.id)
                 if r and "predicted" in r:
                     errs.setdefault((name, test_only), []).append(abs(err(r["predicted"], p.measured)))
                     if o:
-                        paired.setdefault((name, test_only), []).append(abs(o.error_fraction))
-        lines.append(f"| {p.id} | {p.use} | {METRIC_UNIT.get(p.metric, p.metric)} | {fmt(p.measured)} | {o_cell} | "
-                     f"{cell(aic.get(p.id), p.measured)} | {cell(genz.get(p.id), p.measured)} |")
+                        paired.setdefault((name, "in", test_only), []).append(abs(o.error_fraction))
+                    if c:
+                        paired.setdefault((name, "cv", test_only), []).append(abs(c.cross_validated_error_fraction))
+        lines.append(f"| {p.id} | {p.use} | {METRIC_UNIT.get(p.metric, p.metric)} | {fmt(p.measured)} | {c_cell} | "
+                     f"{o_cell} | {cell(aic.get(p.id), p.measured)} | {cell(genz.get(p.id), p.measured)} |")
 
     def med(key, pool=errs):
         v = pool.get(key, [])
         return f"{statistics.median(v):.0%} over {len(v)}" if v else "-"
 
     for test_only, label in ((False, "all points"), (True, "test points only")):
-        lines += ["", f"Median |error|, {label}: Rackscale {med(('rackscale', test_only))}; AIConfigurator "
-                  f"{med(('aic', test_only))} (Rackscale on the same points: {med(('aic', test_only), paired)}); "
-                  f"GenZ {med(('genz', test_only))} (Rackscale on the same points: "
-                  f"{med(('genz', test_only), paired)})."]
+        peers = "; ".join(
+            f"{title} {med((name, test_only))} (Rackscale on the same points: out of sample "
+            f"{med((name, 'cv', test_only), paired)}, in sample {med((name, 'in', test_only), paired)})"
+            for name, title in (("aic", "AIConfigurator"), ("genz", "GenZ")))
+        lines += ["", f"Median |error|, {label}: Rackscale out of sample {med(('rackscale-cv', test_only))} "
+                  f"(in sample {med(('rackscale', test_only))}); {peers}."]
     return "\n".join(lines)
 
 
@@ -355,6 +370,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Peers side by side (AIConfigurator, GenZ) on the validation points")
     ap.add_argument("--venv-dir", default=str(Path.home() / ".cache" / "rackscale-peers"))
     ap.add_argument("--only", nargs="*", help="validation point ids (default: all)")
+    ap.add_argument("--save", metavar="PATH", help="also write the peers' answers to this JSON file")
+    ap.add_argument("--reuse", metavar="PATH", help="take the peers' answers from a --save file instead of running "
+                    "them (Rackscale's columns are recomputed)")
     ap.add_argument("--genz-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.genz_worker:
@@ -363,11 +381,18 @@ def main(argv=None) -> int:
 
     sys.path.insert(0, str(ROOT))
     from calculators.catalog import load_catalog
+    from calculators.crossval import cross_validate
     from calculators.validation import validate
 
     catalog = load_catalog()
     points = [p for p in catalog.validation.values() if not args.only or p.id in args.only]
     ours = {r.id: r for r in validate(catalog)}
+    cv = {r.id: r for r in cross_validate(catalog)}
+    if args.reuse:
+        saved = json.loads(Path(args.reuse).read_text())
+        print(table(points, ours, saved["aic"], saved["genz"], {**saved["versions"], "rackscale": rackscale_version()},
+                    cv))
+        return 0
     base = Path(args.venv_dir)
     aic_bin = ensure_venv(base / "aiconfigurator", AIC_PACKAGE)
     genz_bin = ensure_venv(base / "genz", GENZ_PACKAGE)
@@ -387,7 +412,9 @@ def main(argv=None) -> int:
     genz.update(run_genz(genz_bin, genz_jobs))
     versions = {"rackscale": rackscale_version(), "aic": installed_version(aic_bin, "aiconfigurator"),
                 "genz": installed_version(genz_bin, "genz-llm")}
-    print(table(points, ours, aic, genz, versions))
+    if args.save:
+        Path(args.save).write_text(json.dumps({"aic": aic, "genz": genz, "versions": versions}, indent=1))
+    print(table(points, ours, aic, genz, versions, cv))
     return 0
 
 

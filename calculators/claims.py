@@ -10,6 +10,8 @@ the result with the claimed number. The verdict uses one vocabulary for every ki
   weights read from HBM, a slower per-user speed, a production rather than a tuned baseline, or the model's
   central estimate; also a claim the catalog calibrates an assumption on (agreement by construction);
 - ``unknown`` (shown "Can't tell"): the claim is inside the model's uncertainty band, or the model cannot size it;
+  the band is the leave-one-source-out error of the scenario's regime and chip class (:mod:`calculators.crossval`)
+  and the verdict names it ("inside the cross-validated error at concurrency ≥ 64 on GPUs (±47%)");
 - ``fails``: not even the favourable end reaches it.
 
 Each verdict lists what it hinges on. The words are plain text (no markup); the app and the report escape them.
@@ -25,7 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from calculators.assumptions import assumption_ranges, resolve_assumptions
-from calculators.decode import Prediction, meets_speed, predict
+from calculators.decode import Prediction, meets_speed, predict, uncertainty_band
 from calculators.errors import ScenarioError
 from calculators.fleet import Sizing, size
 from calculators.records import Accelerator, Catalog, Claim, ClaimScenario
@@ -215,7 +217,20 @@ class _Speed:
     chips: int
     mtp_layers: int
     how: str
+    band: str = "the model's uncertainty band"  # which cross-validated band (regime, class) it carries
     config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def inside(band: str) -> str:
+    """A "Can't tell" verdict naming the band the claim sits inside."""
+    return f"Can't tell: the claim is inside {band}"
+
+
+def band_words(catalog: Catalog, chip: str, concurrency: int, mtp_layers: int) -> str:
+    """The band a prediction at this batch carries, named by regime and class (crossval.band_phrase)."""
+    from calculators.crossval import band_phrase
+
+    return band_phrase(uncertainty_band(catalog, catalog.accelerators[chip], concurrency, mtp_layers))
 
 
 def _best_speed(run: _Run, chip: str, chips: int | None, precision: str, target: float,
@@ -237,7 +252,8 @@ def _best_speed(run: _Run, chip: str, chips: int | None, precision: str, target:
     how = (f"{chips} {chip} at batch {batch}, {best.layout}, "
            + (f"MTP {best.mtp_layers}" if best.mtp_layers else "no MTP"))
     return _Speed(best.per_user_tokens_per_s, best.per_user_tokens_per_s_high, best.per_user_tokens_per_s_low,
-                  chips, best.mtp_layers, how, _config_of(best))
+                  chips, best.mtp_layers, how, band_words(catalog or run.catalog, chip, batch, best.mtp_layers),
+                  _config_of(best))
 
 
 _WHAT_IF_CACHE: dict[tuple[int, str], tuple[Catalog, Catalog | None]] = {}
@@ -361,7 +377,7 @@ def _per_user(run: _Run, claim: Claim) -> _Outcome:
                         f"{tps(all_fav)}). If every byte a step reads came from HBM (hot experts cached there), the "
                         f"model gives {tps(hbm.value)}.", **out)
     if base.high is not None and base.high >= claimed:
-        return _Outcome("Can't tell: the claim is inside the model's uncertainty band", "unknown", finding, **out)
+        return _Outcome(inside(base.band), "unknown", finding, **out)
     return _Outcome("Does not hold", "fails",
                     finding + f" Even with every assumption favourable it reaches {tps(all_fav)}.", **out)
 
@@ -391,7 +407,7 @@ def _does_not_fit(run: _Run, claim: Claim, where: str, ranges: Mapping[str, Any]
                                 finding, **out)
             if roomy.high is not None and roomy.high >= claim.claimed:
                 return _Outcome("Can't tell: it fits only at the high end of usable memory, and the claim is "
-                                "inside the uncertainty band there", "unknown", finding, **out)
+                                f"inside {roomy.band} there", "unknown", finding, **out)
             return _Outcome("Does not hold", "fails", finding, **out)
     return _Outcome("Can't tell: the model finds no layout that holds the model", "unknown", finding + ".", hinges)
 
@@ -441,19 +457,21 @@ def _throughput(run: _Run, claim: Claim) -> _Outcome:
                         finding + f" It reaches {tps(claimed)} only at batch {fastest.concurrency}, where each user "
                         f"gets {tps(fastest.per_user_tokens_per_s)}.", **out)
     if best is not None and best.total_output_tokens_per_s_high >= claimed:
-        return _Outcome("Can't tell: the claim is inside the model's uncertainty band", "unknown", finding, **out)
+        return _Outcome(inside(band_words(run.catalog, s.accelerator, best.concurrency, best.mtp_layers)), "unknown",
+                        finding, **out)
     return _Outcome("Does not hold", "fails",
                     finding + f" The most it reaches at any batch is {tps(best_any.total_output_tokens_per_s)}.", **out)
 
 
-def ratio_verdict(*, claimed: float, central: float, worst: float, best: float) -> tuple[str, Status]:
-    """A ratio claim against the model's ratio and the range both uncertainty bands allow."""
+def ratio_verdict(*, claimed: float, central: float, worst: float, best: float,
+                  bands: str = "the uncertainty band") -> tuple[str, Status]:
+    """A ratio claim against the model's ratio and the range both uncertainty bands allow (``bands`` names them)."""
     if worst >= claimed:
         return "Holds", "holds"
     if central >= claimed:
         return "Holds only at the model's central estimate", "conditional"
     if best >= claimed:
-        return "Can't tell: only the favourable end of the uncertainty band reaches it", "unknown"
+        return f"Can't tell: only the favourable end of {bands} reaches it", "unknown"
     return "Does not hold", "fails"
 
 
@@ -496,8 +514,8 @@ def _ratio(run: _Run, claim: Claim) -> _Outcome:
             return _Outcome(f"Can't tell: the model finds no configuration of {base_label} that holds the model",
                             "unknown", finding, **out)
         if vs_best is not None and side.high and base.low and side.high / base.low >= claimed:
-            return _Outcome("Can't tell: only the favourable end of the uncertainty band reaches it", "unknown",
-                            finding, **out)
+            return _Outcome(f"Can't tell: only the favourable end of {_both(side.band, base.band)} reaches it",
+                            "unknown", finding, **out)
         return _Outcome("Does not hold", "fails", finding, **out)
     if base_chip is None:
         return _Outcome("Can't tell: the claim names no baseline chip the model can size", "unknown",
@@ -522,6 +540,8 @@ def _ratio(run: _Run, claim: Claim) -> _Outcome:
             missing = label if a is None else base_label
             return _Outcome(f"Can't tell: no configuration of {missing} meets the scenario", "unknown",
                             f"{missing}: no fitting layout at this batch.", tuple(hinges))
+        bands = _both(band_words(run.catalog, s.accelerator, a.concurrency, a.mtp_layers),
+                      band_words(run.catalog, base_chip, b.concurrency, b.mtp_layers))
         central = a.output_tokens_per_s_per_chip / b.output_tokens_per_s_per_chip
         worst = a.total_output_tokens_per_s_low / a.chips / (b.total_output_tokens_per_s_high / b.chips)
         best = a.total_output_tokens_per_s_high / a.chips / (b.total_output_tokens_per_s_low / b.chips)
@@ -540,6 +560,7 @@ def _ratio(run: _Run, claim: Claim) -> _Outcome:
         if not a.feasible or not b.feasible:
             return _Outcome("Can't tell: the model cannot size one side", "unknown",
                             f"{label}: {a.reason}; {base_label}: {b.reason}.", tuple(hinges))
+        bands = _both(_sized_band(run.catalog, a), _sized_band(run.catalog, b))
         central = b.joules_per_output_token / a.joules_per_output_token
         worst = b.joules_per_output_token_low / a.joules_per_output_token_high
         best = b.joules_per_output_token_high / a.joules_per_output_token_low
@@ -547,8 +568,19 @@ def _ratio(run: _Run, claim: Claim) -> _Outcome:
                    f"{n(a.joules_per_output_token)} J per output token and {base_label} "
                    f"{n(b.joules_per_output_token)} J: {ratio(central)} (between {ratio(worst)} and {ratio(best)} "
                    f"across both uncertainty bands). Chips: {a.chips:,} vs {b.chips:,}.")
-    verdict, status = ratio_verdict(claimed=claimed, central=central, worst=worst, best=best)
+    verdict, status = ratio_verdict(claimed=claimed, central=central, worst=worst, best=best, bands=bands)
     return _Outcome(verdict, status, finding, tuple(hinges), central, worst, best, _config_of(a))
+
+
+def _both(first: str, second: str) -> str:
+    return first if first == second else f"{first} and {second}"
+
+
+def _sized_band(catalog: Catalog, sized: Sizing) -> str:
+    """The band a sizing carries, named like :func:`band_words` (its chosen replica's batch and MTP)."""
+    if not sized.feasible or sized.accelerator not in catalog.accelerators:
+        return "the uncertainty band"
+    return band_words(catalog, sized.accelerator, sized.concurrency_per_replica, sized.mtp_layers)
 
 
 def _sized(run: _Run, claim: Claim) -> _Outcome:
@@ -584,9 +616,10 @@ def _sized(run: _Run, claim: Claim) -> _Outcome:
                        "rental.")
     if at_most:
         verdict, status = ratio_verdict(claimed=1.0, central=claim.claimed / cost, worst=claim.claimed / high,
-                                        best=claim.claimed / low)
+                                        best=claim.claimed / low, bands=_sized_band(run.catalog, sized))
     else:
-        verdict, status = ratio_verdict(claimed=claim.claimed, central=cost, worst=low, best=high)
+        verdict, status = ratio_verdict(claimed=claim.claimed, central=cost, worst=low, best=high,
+                                        bands=_sized_band(run.catalog, sized))
     return _Outcome(verdict, status, finding, hinges, cost, low, high, _config_of(sized))
 
 

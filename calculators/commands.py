@@ -89,7 +89,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from calculators.sweep import iter_sweep_blocks, with_band, write_csv
     from calculators.validation import validate_in_background
 
-    # the uncertainty band needs the whole validation (~0.13 s); it runs on the second core while this one computes
+    # the uncertainty band needs the whole validation and its leave-one-source-out rows (a disk-cache hit once computed
+    # for this catalog, else a few seconds); they run on the second core while this one computes
     # the sweep, and pyarrow (the CSV writer) loads beside them (the fork comes first: it copies only this thread)
     catalog = catalog_for(args)
     validated = validate_in_background(catalog)
@@ -117,6 +118,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from calculators.validation import format_bands, format_table, uncertainty_from_results, validate
 
     catalog = catalog_for(args)
+    if args.cross_validate:
+        from calculators.crossval import (
+            format_regime_bands,
+            format_rows,
+            format_summary,
+            remember,
+            timed_cross_validate,
+        )
+
+        timed = timed_cross_validate(catalog)
+        remember(catalog, timed.rows)  # the bands of predict / size / claims come from these rows
+        if args.json:
+            print(_json([r.to_dict() for r in timed.rows]))
+        else:
+            print(format_rows(timed.rows))
+            print(format_summary(timed.rows, timed.seconds))
+            print(format_regime_bands(catalog))
+        return 0
     results = validate(catalog)
     if args.json:
         print(_json([r.to_dict() for r in results]))
@@ -230,6 +249,9 @@ def add_model_commands(commands, add_catalog_option) -> None:
 
     v = commands.add_parser("validate", help="predicted vs published measurements")
     v.add_argument("--json", action="store_true")
+    v.add_argument("--cross-validate", action="store_true",
+                   help="leave one source out: re-solve every calibrated number without each source's points and "
+                        "predict them; per regime and chip class, the median and p90 |error|")
     add_catalog_option(v)
     v.set_defaults(run=_cmd_validate)
 

@@ -88,11 +88,19 @@ def resolve_engine_assumptions(catalog: Catalog, accelerator: str, engine: str |
     return check_assumptions(catalog, assumptions)
 
 
-def uncertainty_fraction(catalog: Catalog, chip: Accelerator) -> float:
-    """The band factor f of a headline output for this chip: its class's measured validation error, widened to the
-    widest measured band where the chip's default engine has no test point (see
+def uncertainty_fraction(catalog: Catalog, chip: Accelerator, concurrency: int | None = None,
+                         mtp_layers: int = 0) -> float:
+    """The band factor f of a headline output for this chip at this batch: the leave-one-source-out error of the
+    scenario's regime and chip class, widened where the chip's default engine has no test point (see
     :func:`calculators.validation.chip_uncertainty`). The band is value / (1 + f) .. value x (1 + f)."""
-    return chip_uncertainty(catalog, chip)
+    return chip_uncertainty(catalog, chip, concurrency, mtp_layers)
+
+
+def uncertainty_band(catalog: Catalog, chip: Accelerator, concurrency: int | None = None, mtp_layers: int = 0):
+    """The :class:`calculators.crossval.RegimeBand` behind :func:`uncertainty_fraction` (regime, basis, words)."""
+    from calculators.crossval import scenario_band
+
+    return scenario_band(catalog, chip, concurrency, mtp_layers)
 
 
 TARGET_REACH_TOLERANCE = 1e-3
@@ -161,6 +169,9 @@ class Prediction:
     prefill_chips: int = 0
     step_breakdown_ms: dict[str, float] = field(default_factory=dict)
     step_breakdown_bound: dict[str, str] = field(default_factory=dict)
+    # issue 16: the regime whose leave-one-source-out error sets the band, and what that band rests on
+    uncertainty_regime: str = ""
+    uncertainty_basis: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -235,7 +246,8 @@ def predict(
         chips=chips, concurrency=concurrency, context_tokens=context_tokens, mtp_layers=mtp_layers, layout=layout,
         serving=serving, input_tokens=input_tokens, output_tokens=output_tokens, prefill_chips=prefill_chips,
     )
-    err = uncertainty_fraction(catalog, chip)
+    regime_band = uncertainty_band(catalog, chip, concurrency, mtp_layers)
+    err = regime_band.fraction
     per_user = float(v["per_user_tokens_per_s"])
     total = float(v["total_output_tokens_per_s"])
     joules = float(v["joules_per_output_token"])
@@ -303,6 +315,8 @@ def predict(
         prefill_chips=int(v["prefill_chips"]),
         step_breakdown_ms=step_ops,
         step_breakdown_bound=op_bounds,
+        uncertainty_regime=regime_band.label,
+        uncertainty_basis=regime_band.statement,
     )
 
 

@@ -29,6 +29,7 @@ from calculators.decode import (
     meets_speed,
     resolve_engine_assumptions,
     sram_only,
+    uncertainty_band,
     uncertainty_fraction,
 )
 from calculators.model.step import engine_efficiency
@@ -116,6 +117,9 @@ class Sizing:
     # (the smallest that holds the weights, or larger when the target needs it)
     max_time_to_first_token_s: float | None = None
     prefill_instance_chips: int = 0
+    # issue 16: the regime (of the chosen replica's batch) whose leave-one-source-out error sets the band
+    uncertainty_regime: str = ""
+    uncertainty_basis: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -297,6 +301,11 @@ def size(
     best = ok.iloc[order[0]]
     n_replicas = int(replicas[order[0]])
     n_decode = int(decode_chips[order[0]])
+    # the band of the regime the chosen replica runs in (its batch and MTP), not the widest of the class
+    regime_band = uncertainty_band(catalog, chip, int(best["concurrency"]), int(best["mtp_layers"]))
+    err = regime_band.fraction
+    known.update(uncertainty_fraction=err, uncertainty_regime=regime_band.label,
+                 uncertainty_basis=regime_band.statement)
 
     # prefill (F12): the one disaggregated prefill pool (serving.prefill_pool), as predict --serving disaggregated
     input_rate = target_total * input_tokens / output_tokens

@@ -133,7 +133,7 @@ def decode_grid_columns(
         chips=chips, attention_tp=tp, moe_ep=ep, pipeline_stages=pp,
         concurrency=conc, context_tokens=context_tokens, mtp_layers=mtp,
     )
-    err = uncertainty_fraction(catalog, chip) if band else np.nan
+    err = _row_fractions(catalog, chip, conc, mtp) if band else np.nan
     per_rack = per_node * system.nodes_per_rack.value
     rows = len(lay_i)
 
@@ -176,17 +176,30 @@ def decode_grid_columns(
     }
 
 
-def _band_columns(per_user: np.ndarray, err: float) -> dict[str, np.ndarray]:
+def _row_fractions(catalog: Catalog, chip, concurrency: np.ndarray, mtp_layers: np.ndarray) -> np.ndarray:
+    """Each row's band factor: the cross-validated band of its regime (batch and MTP), one lookup per regime."""
+    concurrency, mtp_layers = np.asarray(concurrency), np.asarray(mtp_layers)
+    out = np.empty(len(concurrency))
+    for c, k in {(min(int(c), 64), int(k > 0)) for c, k in zip(concurrency.tolist(), mtp_layers.tolist(),
+                                                                strict=True)}:
+        rows = (np.minimum(concurrency, 64) == c) & ((mtp_layers > 0) == bool(k))
+        out[rows] = uncertainty_fraction(catalog, chip, c, k)
+    return out
+
+
+def _band_columns(per_user: np.ndarray, err) -> dict[str, np.ndarray]:
+    err = np.broadcast_to(np.asarray(err, dtype=float), np.shape(per_user))
     return {
         "per_user_tokens_per_s_low": per_user / (1 + err),  # decode.band, vectorised
         "per_user_tokens_per_s_high": per_user * (1 + err),
-        "uncertainty_fraction": np.full(len(per_user), float(err)),
+        "uncertainty_fraction": np.array(err, dtype=float),
     }
 
 
 def with_band(catalog: Catalog, block: dict[str, Column]) -> dict[str, Column]:
     """A block of one chip (from ``band=False``) with its uncertainty band's columns filled in (same order)."""
-    err = uncertainty_fraction(catalog, catalog.accelerators[block["accelerator"].labels[0]])
+    err = _row_fractions(catalog, catalog.accelerators[block["accelerator"].labels[0]], block["concurrency"],
+                         block["mtp_layers"])
     return block | _band_columns(block["per_user_tokens_per_s"], err)
 
 

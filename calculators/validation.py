@@ -4,12 +4,13 @@ the uncertainty band each chip class earns from it.
 Each point says whether it **calibrates** an assumption (its error is small by construction; it is shown, not
 counted as evidence) or **tests** the model. ``error_fraction`` = predicted / measured - 1.
 
-Uncertainty (issue item 7): :func:`class_uncertainties` turns the test points of each chip class into the band
-factor f every headline output of that class carries (``decode.band``: value / (1 + f) .. value x (1 + f)):
-f = exp(RMS of ln(predicted / measured)) - 1 over the class's test points (log space, because the errors are ratios
-and an optimistic +100% is as far off as a pessimistic -50%). A class with fewer than
-:data:`MIN_TEST_POINTS` test points falls back to its catalog ``validation_error_fraction``, but never below the
-widest measured class: a class nobody has measured is at least as uncertain as the worst one somebody has.
+Uncertainty: the band every headline output carries is the *out-of-sample* error of its regime and chip class,
+from leave-one-source-out validation (:mod:`calculators.crossval`; :func:`chip_uncertainty` is its entry). The
+in-sample bands below (:func:`class_uncertainties`: f = exp(RMS of ln(predicted / measured)) - 1 over the test
+points of each chip class, a class with fewer than :data:`MIN_TEST_POINTS` falling back to its catalog
+``validation_error_fraction``, never below the widest measured class) are kept for ``validate``'s table and for
+comparison: they are narrower than the error a user meets, because every engine number was solved on points from
+the same sources as the test points.
 """
 
 from __future__ import annotations
@@ -290,8 +291,10 @@ def _remember(catalog: Catalog, results: list[ValidationResult]) -> list[Validat
 
 
 def validate_in_background(catalog: Catalog) -> Callable[[], list[ValidationResult]]:
-    """Start :func:`validate` on another core and return a function that waits for it (and caches it as
-    :func:`validate_cached` would). Work that needs the uncertainty band only at its end (the sweep) overlaps the
+    """Start :func:`validate` and the leave-one-source-out validation the bands come from
+    (:func:`calculators.crossval.cross_validated`, a disk-cache hit once computed for this catalog) on another
+    core and return a function that waits for them (and caches them as :func:`validate_cached` and ``crossval``
+    would). Work that needs the uncertainty band only at its end (the sweep) overlaps the
     validation with its own computation instead of running them one after the other.
 
     On Linux it runs in a forked process that sends the results back as JSON; call it before starting any thread
@@ -305,8 +308,11 @@ def validate_in_background(catalog: Catalog) -> Callable[[], list[ValidationResu
         status = 1
         try:
             os.close(read)
+            from calculators.crossval import cross_validated
+
             with os.fdopen(write, "w") as pipe:
-                json.dump([r.to_dict() for r in validate(catalog)], pipe)
+                json.dump({"results": [r.to_dict() for r in validate(catalog)],
+                           "crossval": [r.to_dict() for r in cross_validated(catalog)]}, pipe)
             status = 0
         finally:
             os._exit(status)
@@ -318,7 +324,12 @@ def validate_in_background(catalog: Catalog) -> Callable[[], list[ValidationResu
         _, status = os.waitpid(pid, 0)
         if status != 0:  # the child failed: validate here, where an error reaches the caller
             return validate_cached(catalog)
-        return _remember(catalog, [ValidationResult(**r) for r in json.loads(text)])
+        from calculators.crossval import CrossValidatedRow, remember
+
+        data = json.loads(text)
+        remember(catalog, [CrossValidatedRow(**{k: tuple(v) if isinstance(v, list) else v for k, v in r.items()})
+                           for r in data["crossval"]])
+        return _remember(catalog, [ValidationResult(**r) for r in data["results"]])
 
     return wait
 
@@ -350,17 +361,13 @@ def engine_evidence_by_id(catalog: Catalog) -> dict[str, EngineEvidence]:
     return hit[1]
 
 
-def chip_uncertainty(catalog: Catalog, chip) -> float:
-    """The band factor f of a headline output for ``chip``: its chip class's measured band (or fallback), but never
-    below the widest measured band when the engine the chip runs by default has no test point of its own: a vendor
-    stack nobody has measured is at least as uncertain as the worst one somebody has."""
-    bands = class_uncertainties(catalog)
-    evidence = engine_evidence_by_id(catalog).get(default_engine_id(catalog, chip))
-    fraction = bands[chip.chip_class].fraction
-    if evidence is not None and not evidence.test_points:
-        widest = max((u.fraction for u in bands.values() if u.basis == "measured"), default=fraction)
-        fraction = max(fraction, widest)
-    return fraction
+def chip_uncertainty(catalog: Catalog, chip, concurrency: int | None = None, mtp_layers: int = 0) -> float:
+    """The band factor f of a headline output for ``chip`` in the regime of a scenario at ``concurrency`` (with
+    ``mtp_layers``): the cross-validated error of that regime and chip class (:func:`calculators.crossval.
+    scenario_band`, which states its basis); with no concurrency, the widest of the class's speed regimes."""
+    from calculators.crossval import scenario_band
+
+    return scenario_band(catalog, chip, concurrency, mtp_layers).fraction
 
 
 def format_table(results: list[ValidationResult]) -> str:

@@ -88,19 +88,22 @@ def test_band_measured_with_enough_test_points_else_wider_fallback():
     assert dataflow.fraction == max(catalog.chip_classes["dataflow"].validation_error_fraction.value, 0.5)
 
 
-def test_predictions_carry_their_class_band():
-    """predict's low/high is value / (1 + f) .. value x (1 + f) with f the class's band from validation."""
+def test_predictions_carry_their_regime_band():
+    """predict's low/high is value / (1 + f) .. value x (1 + f) with f the cross-validated band of the scenario's
+    regime and chip class (calculators.crossval), which the prediction names."""
+    from calculators.crossval import bands_for, regime_of
+
     catalog = default_catalog()
-    bands = class_uncertainties(catalog)
-    assert bands["gpu"].basis == "measured"
     p = predict(catalog, model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8", concurrency=64,
                 context_tokens=8192)
-    f = bands["gpu"].fraction
+    band = bands_for(catalog)[(regime_of(64), "gpu")]
+    f = band.fraction
     assert p.uncertainty_fraction == pytest.approx(f)
+    assert p.uncertainty_regime == band.label and p.uncertainty_basis == band.statement
     assert p.per_user_tokens_per_s_low == pytest.approx(p.per_user_tokens_per_s / (1 + f))
     assert p.per_user_tokens_per_s_high == pytest.approx(p.per_user_tokens_per_s * (1 + f))
     assert p.joules_per_output_token_high == pytest.approx(p.joules_per_output_token * (1 + f))
-    assert class_uncertainties(catalog) is bands  # cached per catalog
+    assert bands_for(catalog) is bands_for(catalog)  # cached per catalog
 
 
 def test_gpu_band_covers_the_typical_test_error():
@@ -160,8 +163,12 @@ def test_an_engine_without_published_points_says_so_and_widens_the_band():
     assert "no published measurement" in unmeasured.statement
     groq = rows["groq-2025"]
     assert groq.calibrate_points and not groq.test_points and "tested on none" in groq.statement
-    measured = [u.fraction for u in class_uncertainties(catalog).values() if u.basis == "measured"]
+    from calculators.crossval import SPEED_REGIMES, bands_for
+
+    measured = [b.fraction for b in bands_for(catalog).values()
+                if b.basis == "cross-validated" and b.regime in SPEED_REGIMES]
     assert chip_uncertainty(catalog, catalog.accelerators["groq-lpu"]) >= max(measured)
+    assert chip_uncertainty(catalog, catalog.accelerators["groq-lpu"], concurrency=1) >= max(measured)
     assert rows["tpu-jax-2025"].test_points and "tpu7x" in rows["tpu-jax-2025"].accelerators
 
 

@@ -57,3 +57,16 @@ def test_method_page_shows_validate_results():
     shown = next(d.value for d in at.dataframe if "error_fraction" in d.value.columns)
     pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected, check_dtype=False)
     assert len(at.latex) == 15
+
+
+def test_method_page_leads_with_the_cross_validated_errors():
+    """The out-of-sample table is calculators.crossval.summarise of the shipped catalog, per regime and class."""
+    from calculators.crossval import REGIMES, cross_validated, summarise
+
+    at = _page("ui/pages/method.py")
+    shown = next(d.value for d in at.dataframe if "p90_abs_error" in d.value.columns)
+    expected = summarise(cross_validated(CATALOG))
+    assert len(shown) == len(expected)
+    assert set(shown["regime"]) == {"overall", *(REGIMES[s.regime] for s in expected if s.regime != "all")}
+    overall = shown[(shown["regime"] == "overall") & (shown["chip_class"] == "all")].iloc[0]
+    assert overall["median_abs_error"] == expected[0].median_abs_error and overall["count"] == len(CATALOG.validation)

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from calculators.assumptions import assumption_ranges
+from calculators.crossval import MIN_CV_POINTS
 from ui import export, state, tables
 from ui.format import escape_markdown, percent
 from ui.page import run_page
@@ -146,12 +147,30 @@ def _error_chart(frame: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def _cross_validation(ctx: Context) -> None:
+    st.header("Out of sample: leave one source out")
+    st.write("For each source of published measurements, every engine number its points calibrate is solved again "
+             "without them, and its points are predicted with the result: the error a user meets on a deployment "
+             "the model was not fitted to. The uncertainty band of every prediction, sizing and claim verdict is "
+             "this error for the scenario's regime and chip class (exp of the RMS log error; with fewer than "
+             f"{MIN_CV_POINTS} points in a cell, a wider fallback). Batches of 5-7 count in the 5-63 regime; "
+             "prefill/TTFT and energy points go by their metric whatever their batch.")
+    frame = state.cross_validation_table(state.files_for(ctx.layer))
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={"median_abs_error": st.column_config.NumberColumn("median |error|", format="percent"),
+                                "p90_abs_error": st.column_config.NumberColumn("p90 |error|", format="percent")})
+    st.caption("`python -m calculators validate --cross-validate` prints the same table, each point's row with "
+               "`--json`. Numbers a source states outright (MTP acceptances, a class's bandwidth efficiency) are "
+               "not re-derived; the CLI lists them.")
+
+
 def _validation(ctx: Context) -> None:
-    st.header("Predicted vs published")
     frame = state.validation_table(state.files_for(ctx.layer))
     if frame.empty:
         st.info("The catalog has no validation points.")
         return
+    _cross_validation(ctx)
+    st.header("Predicted vs published (in sample)")
     tests = frame[frame["use"] == "test"]
     if not tests.empty:
         within = int(tests["within_tolerance"].sum())
