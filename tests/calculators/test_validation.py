@@ -115,7 +115,7 @@ KNOWN_MISSES: dict[str, str] = {  # point id -> why the model misses it (a stric
         "tuned-2025) ran far slower than the tuned 2025 engine class"),
     "dstack-h200-vllm-r1-c128-per-user": (
         "measured 13.92 tok/s/user, predicted 8.663 (-38%, tp8); vLLM of March 2025 at concurrency 128: measured "
-        "TPOT 72 ms, the model's 115 ms (its step includes the interleaved prefill)"),
+        "TPOT 72 ms, the model's 115 ms"),
     "mlperf51-gb300-r1-server": (
         "measured 2907.3 tok/s/GPU, predicted 4522 (+56%, dp72-ep72); R1 Server on an NVL72 rack (TPOT <= 80 ms),"
         " concurrency derived as an upper bound: over-predicted at high load"),
