@@ -23,7 +23,64 @@ from calculators.validation import (
 )
 
 # Points the model misses today: kept, not re-tuned. Each reason states the suspected cause.
-KNOWN_MISSES: dict[str, str] = {}  # point id -> why the model misses it (a strict expected failure); none now
+KNOWN_MISSES: dict[str, str] = {  # point id -> why the model misses it (a strict expected failure)
+    "dstack-mi300x-sglang-r1-3200-6400-c128": (
+        "measured 107.3 vs predicted 139.2 (+30%): long decode contexts slow the step beyond the modelled MLA"
+        " KV reads (conc >= 64)"
+    ),
+    "dstack-mi300x-llama405b-fp8-8x-128-2048-b64": (
+        "measured 164.9 vs predicted 222.5 (+35%): vLLM-ROCm Nov 2024 in eager mode; no modelled host cost "
+        "growing with batch (conc >= 64)"
+    ),
+    "dstack-mi300x-llama405b-fp8-8x-128-2048-b128": (
+        "measured 248.9 vs predicted 361.8 (+45%): vLLM-ROCm Nov 2024 in eager mode; no modelled host cost "
+        "growing with batch (conc >= 64)"
+    ),
+    "dstack-mi300x-llama405b-fp8-8x-128-2048-b256": (
+        "measured 288.3 vs predicted 514.9 (+79%): vLLM-ROCm Nov 2024 in eager mode; no modelled host cost "
+        "growing with batch (conc >= 64)"
+    ),
+    "dstack-mi300x-llama405b-fp8-8x-2048-2048-b64": (
+        "measured 130.7 vs predicted 172.1 (+32%): vLLM-ROCm Nov 2024 in eager mode; no modelled host cost "
+        "growing with batch (conc >= 64)"
+    ),
+    "dstack-mi300x-llama405b-fp8-8x-2048-2048-b128": (
+        "measured 175.4 vs predicted 247.7 (+41%): vLLM-ROCm Nov 2024 in eager mode; no modelled host cost "
+        "growing with batch (conc >= 64)"
+    ),
+    "dstack-mi300x-llama405b-fp8-8x-2048-2048-b256": (
+        "measured 195.9 vs predicted 311.6 (+59%): vLLM-ROCm Nov 2024 in eager mode; no modelled host cost "
+        "growing with batch (conc >= 64)"
+    ),
+    "dstack-mi300x-llama405b-fp8-8x-32784-2048-b64": (
+        "measured 22.7 vs predicted 34.43 (+52%): vLLM-ROCm Nov 2024 in eager mode; no modelled host cost "
+        "growing with batch (conc >= 64)"
+    ),
+    "dstack-mi300x-llama405b-fp8-4x-128-2048-b64": (
+        "measured 239.3 vs predicted 331.9 (+39%): vLLM-ROCm Nov 2024 in eager mode; no modelled host cost "
+        "growing with batch (conc >= 64)"
+    ),
+    "dstack-mi300x-llama405b-fp8-4x-128-2048-b128": (
+        "measured 335.2 vs predicted 555.2 (+66%): vLLM-ROCm Nov 2024 in eager mode; no modelled host cost "
+        "growing with batch (conc >= 64)"
+    ),
+    "dstack-mi300x-llama405b-fp8-4x-128-2048-b256": (
+        "measured 303.7 vs predicted 799 (+163%): vLLM-ROCm Nov 2024 in eager mode; no modelled host cost "
+        "growing with batch (conc >= 64)"
+    ),
+    "dstack-mi300x-llama405b-fp8-4x-2048-2048-b64": (
+        "measured 176.6 vs predicted 233.4 (+32%): vLLM-ROCm Nov 2024 in eager mode; no modelled host cost "
+        "growing with batch (conc >= 64)"
+    ),
+    "dstack-mi300x-llama405b-fp8-4x-2048-2048-b128": (
+        "measured 148.1 vs predicted 325.9 (+120%): vLLM-ROCm Nov 2024 in eager mode; no modelled host cost "
+        "growing with batch (conc >= 64)"
+    ),
+    "dstack-mi300x-llama405b-fp8-4x-2048-2048-b256": (
+        "measured 165.9 vs predicted 396.7 (+139%): vLLM-ROCm Nov 2024 in eager mode; no modelled host cost "
+        "growing with batch (conc >= 64)"
+    ),
+}
 
 RESULTS = {r.id: r for r in validate(default_catalog())}
 
