@@ -517,6 +517,10 @@ class ValidationPoint(Record):
     # ``request_output_tokens_per_s`` is a per-user speed over the whole request: output tokens / request latency
     # (prefill and queueing included), the "[w/ ctx]" figure of trtllm-bench; ``per_user_tokens_per_s`` is 1 / TPOT.
 
+    # why the model misses this point today, in words the app and `validate` show beside it: the regime and the
+    # mechanism suspected; a point that carries one is a strict expected failure in the tests until it is fixed
+    miss_reason: Text | None = None
+
     @model_validator(mode="after")
     def _workload(self) -> ValidationPoint:
         if self.serving == "decode" and self.context_tokens is None:
