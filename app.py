@@ -9,7 +9,7 @@ import streamlit as st
 
 from calculators.errors import CatalogError
 from ui.page import show_catalog_error
-from ui.scenario import sidebar
+from ui.scenario import remember, sidebar
 
 st.set_page_config(page_title="Rackscale", page_icon=":material/dns:", layout="wide")
 
@@ -34,3 +34,4 @@ except Exception as exc:  # noqa: BLE001 - never show a traceback; the log has i
     st.error(f"The scenario could not be read ({type(exc).__name__}). Open the app without parameters to start over.")
     st.stop()
 page.run()
+remember()  # after the page: its widgets decide which of their parameters stay in the URL

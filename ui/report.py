@@ -54,7 +54,7 @@ class LinkScenario:
     layer: dict[str, Any] | None
     files: tuple[tuple[str, bytes], ...]
     notices: tuple[Notice, ...]
-    page_params: dict[str, str] = dataclasses.field(default_factory=dict)
+    page_params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _query_params(query: str) -> dict[str, list[str]]:
@@ -93,8 +93,7 @@ def read_link(query: str, *, extra_files: Sequence[tuple[str, bytes]] = ()) -> L
     if layer is None:
         scenario = dataclasses.replace(scenario, custom=None)
     # page-local settings that change the numbers (the sizing page's replica shapes), when valid
-    page = {k: v[0] for k, v in raw.items() if k in params.PAGE_PARAMS and len(v) == 1
-            and v[0] in params.PAGE_PARAMS[k].options}
+    page = params.page_ids(raw, catalog)
     return LinkScenario(scenario, catalog, layer, files, (*notices, *parse_notices), page)
 
 
@@ -198,7 +197,7 @@ def build_report(link: LinkScenario, *, base_url: str = DEFAULT_BASE_URL, today:
     s, cat = link.scenario, link.catalog
     today = today or dt.date.today()
     version = version or export.app_version()
-    share = params.share_url(base_url, {**params.to_query(s, cat), **link.page_params})
+    share = params.share_url(base_url, {**params.to_query(s, cat), **params.page_values(link.page_params, cat)})
     topology = link.page_params.get("size_topology", SHIPPED)
     model = "deepseek-r1" if "deepseek-r1" in cat.models else (s.model or "")
     parts: list[str] = []

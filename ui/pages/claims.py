@@ -142,7 +142,8 @@ def body(ctx: Context) -> None:
     checks: list[ClaimCheck] = results.all_claim_checks(files)
     yours = set(claims.user_claim_ids(ctx.layer))
     vendors = sorted({c.vendor for c in checks})
-    chosen = st.multiselect("Vendors", vendors, key="claims_vendors", placeholder="every vendor")
+    chosen = st.multiselect("Vendors", vendors, key="claims_vendors", placeholder="every vendor",
+                            bind="query-params")
     shown = [c for c in checks if not chosen or c.vendor in chosen]
     links = {c.id: _link(ctx, c) for c in shown}
     frame = claims_frame(shown, yours, links)

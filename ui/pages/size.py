@@ -6,11 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from calculators.shapes import ASSUMED, SHIPPED, TOPOLOGIES
+from calculators.shapes import SHIPPED, TOPOLOGIES
 from ui import analysis, charts, export, market, report, results, state
 from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page
+from ui.params import TOPOLOGY_LABELS
 from ui.scenario import Context
 
 NUMBER = st.column_config.NumberColumn
@@ -52,7 +53,6 @@ TABLE_COLUMNS = {
     "capex_usd": NUMBER("Capex ($)", format="$%.3g"),
     "reason": st.column_config.TextColumn("Why / how", width="large"),
 }
-TOPOLOGY_LABELS = {SHIPPED: "As vendors ship them", ASSUMED: "Larger, assumed"}
 CHARTS = (
     ("racks", "Racks", "Racks", 1.0,
      "How many racks each chip needs for the targets. Bar colour is what limits a decode step; the hover says "
@@ -138,7 +138,7 @@ def body(ctx: Context) -> None:
                        file_name="rackscale-size.csv", mime="text/csv", on_click="ignore", key="dl_size",
                        icon=":material/download:")
     # the report of exactly this page: the scenario's link plus the page's replica-shape choice
-    link = ctx.share_url + (f"&size_topology={topology}" if topology != SHIPPED else "")
+    link = ctx.share_url  # carries size_topology like every page-local input (ui.params.PAGE_PARAMS)
     st.download_button("Download report", data=lambda: report.report_for_share_url(link),
                        file_name="rackscale-report.html", mime="text/html", on_click="ignore", key="dl_report",
                        icon=":material/description:",
