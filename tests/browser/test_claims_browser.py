@@ -72,7 +72,7 @@ def test_report_downloads_from_the_landing_page_and_opens_offline(browser, page,
     racks = [v for label, v in zip(page.locator('[data-testid="stMetricLabel"]').all_inner_texts(),
                                    page.locator('[data-testid="stMetricValue"]').all_inner_texts(), strict=True)
              if label.strip() == "Racks"]
-    verdict_text = _grid_text(page, 1)
+    verdict_text = page.locator('[data-testid="stMain"]').inner_text()
     share = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text().strip()
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name="Download report").click()
