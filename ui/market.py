@@ -44,7 +44,7 @@ def show_market_prices(catalog: Catalog, model: str, *, modelled_usd_per_million
              f"{fmt.usd(low)} to {fmt.usd(high)} per million output tokens."
              + beside)
     st.dataframe(frame[[c for c in PRICE_COLUMNS if c in frame]], hide_index=True, width="stretch",
-                 column_config=PRICE_COLUMNS, key=key)
+                 height=tables.full_height(len(frame)), column_config=PRICE_COLUMNS, key=key)
     st.caption("List prices change often and exclude discounts (off-peak, batch, cache hits); each row says the "
                "day it was read. They include the provider's margin and idle capacity, so they sit above a "
                "hardware-only cost.")

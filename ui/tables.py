@@ -17,6 +17,11 @@ from calculators.memory import bytes_per_element, kv_bytes_per_token, parameter_
 from calculators.records import Catalog, Sourced
 
 
+def full_height(rows: int) -> int:
+    """Pixel height of an ``st.dataframe`` that shows ``rows`` rows and its header with no inner scroll."""
+    return 38 + 35 * max(rows, 1)
+
+
 def _v(number: Sourced | None) -> float | None:
     return None if number is None else number.value
 
