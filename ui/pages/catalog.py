@@ -16,6 +16,7 @@ import yaml
 from calculators.catalog import catalog_from_texts
 from calculators.errors import CatalogError
 from ui import codec, export, params, state, tables
+from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page, show_catalog_error
 from ui.scenario import Context, set_custom_layer
@@ -79,7 +80,8 @@ def _tables(ctx: Context) -> None:
         if kinds:
             frame = frame[frame["kind"].isin(kinds)]
         st.caption(f"{len(frame)} numbers. 'assumption' means nobody could find the number; its note says why.")
-        st.dataframe(frame, hide_index=True, width="stretch", column_config=_link_column(frame, "source_url"))
+        st.dataframe(fmt.table(frame, reasons=tables.PROVENANCE_GAPS), hide_index=True, width="stretch",
+                     column_config={fmt.column_label("source_url"): st.column_config.LinkColumn()})
         _download(frame, ctx, "provenance", "provenance", "dl_provenance")
     with tab_sources:
         frame = tables.sources_frame(ctx.catalog)

@@ -9,6 +9,7 @@ import streamlit as st
 
 from calculators.assumptions import assumption_ranges
 from ui import export, state, tables
+from ui import format as fmt
 from ui.format import escape_markdown, percent
 from ui.page import run_page
 from ui.scenario import Context
@@ -113,13 +114,15 @@ def _assumptions(ctx: Context) -> None:
                          "source": r.source, "source_title": src.title if src else None,
                          "source_url": src.url if src else None, "note": r.note})
         frame = pd.DataFrame(rows)
-        st.dataframe(frame, hide_index=True, width="stretch",
-                     column_config={"source_url": st.column_config.LinkColumn("source_url")})
+        st.dataframe(fmt.table(frame, reasons={"source": "assumption", "source_title": "no source",
+                                               "note": "", "low": "no range", "high": "no range"}),
+                     hide_index=True, width="stretch", height=tables.full_height(len(frame)),
+                     column_config={fmt.column_label("source_url"): st.column_config.LinkColumn()})
     everything = tables.provenance_frame(ctx.catalog)
     frame = everything[everything["section"].isin(["chip_classes", "engines", "serving", "precisions"])]
     st.write("Every chip class, engine, precision and serving default in the catalog:")
-    st.dataframe(frame, hide_index=True, width="stretch",
-                 column_config={"source_url": st.column_config.LinkColumn("source_url")})
+    st.dataframe(fmt.table(frame, reasons=tables.PROVENANCE_GAPS), hide_index=True, width="stretch",
+                 column_config={fmt.column_label("source_url"): st.column_config.LinkColumn()})
     ids = [s for s in frame["source"].dropna().unique()]
     st.download_button("Download assumptions (CSV)",
                        data=export.to_csv(frame, title="assumptions", scenario=ctx.csv_scenario(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import analysis, charts, export, results, state
+from ui import analysis, charts, export, results, state, tables
 from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page
@@ -130,8 +130,12 @@ def body(ctx: Context) -> None:
                "chip can no longer meet the targets; the table says which). " + lead +
                "Racks move in whole steps, so small changes can show no bar at all.")
     # value/low/high mix numbers and names (precision, MTP lists): shown as text, exported as they are
-    st.dataframe(table.astype({"value": str, "low": str, "high": str}), hide_index=True, width="stretch",
-                 key="tornado_table")
+    st.dataframe(fmt.table(table.drop(columns=["metric"], errors="ignore"),
+                           formats={c: formatter for c in ("baseline", "at_low", "at_high")},
+                           reasons={"at_low": "infeasible or unpriced", "at_high": "infeasible or unpriced",
+                                    "change_at_low": "no answer", "change_at_high": "no answer",
+                                    "source": "assumption", "note_at_low": "", "note_at_high": ""}),
+                 hide_index=True, width="stretch", key="tornado_table", height=tables.full_height(len(table)))
     ids = export.sources_used(ctx.catalog, accelerators=[chip], models=[s.model])
     st.download_button("Download the tornado table (CSV)",
                        data=export.to_csv(table, title=f"sensitivity of {metric} for {chip}",

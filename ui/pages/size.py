@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from calculators.shapes import SHIPPED, TOPOLOGIES
-from ui import analysis, charts, export, market, report, results, state
+from ui import analysis, charts, export, market, report, results, state, tables
 from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page
@@ -116,13 +116,22 @@ def body(ctx: Context) -> None:
 
     infeasible = frame[~frame["feasible"]]
     if not infeasible.empty:
-        lines = "\n".join(f"- **{escape_markdown(r.accelerator)}**: {escape_markdown(r.reason)}"
+        lines = "\n".join(f"- **{escape_markdown(names.get(r.accelerator, r.accelerator))}**: "
+                          f"{escape_markdown(r.reason)}"
                           for r in infeasible.itertuples())
         st.warning(f"{len(infeasible)} chip(s) cannot meet these targets:\n\n{lines}", icon=":material/block:")
 
     st.subheader("Ranked comparison")
     shown = [c for c in TABLE_COLUMNS if c in frame]
-    st.dataframe(frame[shown], hide_index=True, width="stretch", column_config=TABLE_COLUMNS, key="size_table")
+    # as text through the one formatter: chip names, separators, "— (infeasible)" rather than None
+    text = fmt.table(frame[shown], names=names, labels={c: c for c in shown}, raw=("feasible",),
+                     formats={c: fmt.usd for c in shown if c.startswith(("usd_", "capex_"))},
+                     row_reason=lambda row: None if row.get("feasible", True) else "infeasible")
+    config = {c: (v if c == "feasible" else st.column_config.TextColumn(
+        v.get("label"), help=v.get("help"), pinned=v.get("pinned"), width=v.get("width")))
+        for c, v in TABLE_COLUMNS.items()}
+    st.dataframe(text, hide_index=True, width="stretch", column_config=config, key="size_table",
+                 height=tables.full_height(len(text)))
     st.caption("Ranked by racks, then cost. Each row is the fewest chips of that type that meet both the per-user "
                "speed and the total output; chips (low/high) is the range the model's uncertainty allows. The CSV "
                "has every column, bands included.")
