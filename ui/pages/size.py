@@ -78,11 +78,12 @@ def _headline(frame: pd.DataFrame) -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Racks", fmt.racks(top["racks"]), help=f"Limited by {top['rack_limited_by']}.", border=True)
     c2.metric("Facility power", fmt.power_kw(top["facility_power_kw"]), border=True)
-    c3.metric("Cost", fmt.usd_per_million_tokens(top["usd_per_million_output_tokens"]), border=True,
+    # units in the labels, short values: a card never truncates its number
+    c3.metric("Cost ($ per M tokens)", fmt.usd(top["usd_per_million_output_tokens"]), border=True,
               help=f"Band {fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_low'])} to "
                    f"{fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_high'])}. Based on: "
                    f"{top['cost_basis']} (an estimate or assumption is not a list price).")
-    c4.metric("Energy", fmt.joules_per_token(top["joules_per_output_token"]), border=True,
+    c4.metric("Energy per token (J)", fmt.number(top["joules_per_output_token"]), border=True,
               help=f"Band {fmt.joules_per_token(top['joules_per_output_token_low'])} to "
                    f"{fmt.joules_per_token(top['joules_per_output_token_high'])}.")
 
