@@ -33,6 +33,7 @@ LABELS = {
     "mtp_acceptance": "MTP acceptance",
     "precision": "Precision",
     "interconnect_efficiency": "Interconnect efficiency (achieved share of link bandwidth)",
+    "host_overhead_us_per_sequence": "Host overhead per sequence",
 }
 
 
