@@ -95,14 +95,21 @@ def remember() -> None:
 
 
 def _join_added_chips(parsed: Scenario, catalog: Catalog) -> None:
-    """Chips the user just added (see :func:`set_custom_layer`) join "Chips to compare" before its widget exists."""
-    added = st.session_state.pop(_JOIN, None)
-    if not added:
+    """Chips the user just added (see :func:`set_custom_layer`) join "Chips to compare", and chips just removed
+    leave it, before its widget exists."""
+    pending = st.session_state.pop(_JOIN, None)
+    if pending is None:
         return
     field = params.FIELDS_BY_KEY["accelerators"]
     current = st.session_state.get(field.key) or list(parsed.accelerators)
-    chosen = [c for c in dict.fromkeys([*current, *added]) if c in catalog.accelerators][: params.MAX_LIST_ITEMS]
-    st.session_state[field.key] = chosen
+    chosen = [c for c in dict.fromkeys([*current, *pending]) if c in catalog.accelerators][: params.MAX_LIST_ITEMS]
+    st.session_state[field.key] = chosen or list(field.default_for(catalog))
+
+
+def _drop_removed_chips(raw: dict[str, list[str]], catalog: Catalog) -> None:
+    """A chip the user just removed leaves the compared chips quietly (no 'unknown id' notice for it)."""
+    if _JOIN in st.session_state and "accelerators" in raw:
+        raw["accelerators"] = [c for c in raw["accelerators"] if c in catalog.accelerators] or raw["accelerators"]
 
 
 def _load_layer(raw: dict[str, list[str]], notices: list[Notice]) -> tuple[dict[str, Any] | None, Catalog]:
@@ -223,6 +230,7 @@ def sidebar() -> Context:
     raw = _raw_params()
     notices: list[Notice] = []
     layer, catalog = _load_layer(raw, notices)
+    _drop_removed_chips(raw, catalog)
     parsed, parse_notices = params.parse_query(raw, catalog)
     notices += parse_notices
     first_run = not st.session_state.get(_SEEDED, False)
@@ -289,6 +297,7 @@ def set_custom_layer(layer: dict[str, Any] | None) -> None:
         if CUSTOM_PARAM in st.query_params:
             del st.query_params[CUSTOM_PARAM]
         stored.pop(CUSTOM_PARAM, None)
+        st.session_state[_JOIN] = []  # the compared chips drop the removed ones on the rerun
     st.session_state[_STICKY] = stored
     st.rerun()
 

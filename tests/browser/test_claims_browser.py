@@ -88,9 +88,18 @@ def test_report_downloads_from_the_landing_page_and_opens_offline(browser, page,
         report.goto(path.as_uri())
         report.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)
         text = report.locator("body").inner_text()
+        # coloured series (never Streamlit's placeholder colorway #000001...) and nothing wider than the window
+        colours = report.evaluate("() => document.querySelector('.js-plotly-plot').data"
+                                  ".filter(t => (t.mode || '').startsWith('lines')).map(t => t.line.color)")
+        fits = report.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        report.emulate_media(media="print")
+        report.set_viewport_size({"width": 680, "height": 900})  # A4 less 15 mm margins at 96 dpi
+        tables_fit = report.evaluate("() => [...document.querySelectorAll('table')].every(t => t.scrollWidth <= 680)")
     finally:
         offline.close()
     assert all(u.startswith("file:") or u.startswith("data:") for u in requests), requests
+    assert len(colours) == 2 and len(set(colours)) == 2 and not any(c.startswith("#0000") for c in colours), colours
+    assert fits and tables_fit
     assert len(racks) == 2 and all(r in text for r in racks)
     assert "150 tok/s per user" in text and share in text.replace("\n", "")
     scenario = dataclasses.replace(default_scenario(CATALOG), gpu="b200", per_user_tokens_per_s=150.0)
