@@ -58,9 +58,9 @@ def _go(pg, title: str) -> None:
 
 
 def test_custom_chip_claim_and_page_settings_survive_every_page_switch(page, app_url):
-    """Add a chip (Catalog) and a claim (Claims), pick per-rack on the frontier page, then visit every page: the URL
-    and the share link keep the same ``custom`` layer, the chip among the compared chips, and the frontier setting;
-    no page warns about an unknown id."""
+    """Add a chip (Catalog) and a claim (Claims), pick per-rack on the frontier page and larger replica shapes on the
+    sizing page, then visit every page: the URL and the share link keep the same ``custom`` layer, the chip among
+    the compared chips and both page settings; no page warns about an unknown id."""
     open_page(page, f"{app_url}/catalog")
     _add_chip(page)
     assert CHIP in _query(page.url)["accelerators"], "an added chip joins 'Chips to compare'"
@@ -73,6 +73,11 @@ def test_custom_chip_claim_and_page_settings_survive_every_page_switch(page, app
     page.wait_for_function("() => location.search.includes('frontier_metric=')", timeout=20_000)
     wait_idle(page)
     metric = _query(page.url)["frontier_metric"]
+    _go(page, "Size a deployment")
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Larger, assumed", exact=True).click()
+    page.wait_for_function("() => location.search.includes('size_topology=')", timeout=20_000)
+    wait_idle(page)
+    assert _query(page.url)["size_topology"] == ["Larger, assumed"]
 
     for title in PAGES:
         _go(page, title)
@@ -81,6 +86,7 @@ def test_custom_chip_claim_and_page_settings_survive_every_page_switch(page, app
             assert q.get("custom") == custom, (title, where, "custom")
             assert CHIP in q.get("accelerators", []), (title, where, "accelerators")
             assert q.get("frontier_metric") == metric, (title, where, "frontier_metric")
+            assert q.get("size_topology") == ["Larger, assumed"], (title, where, "size_topology")
             assert q.get("v") == ["1"], (title, where, "v")
         main = page.locator('[data-testid="stMain"]').inner_text()
         assert "unknown id" not in main, title
