@@ -161,6 +161,23 @@ HEADERS: dict[str, str] = {
     "baseline": "At the defaults", "swing": "Swing", "at_low": "At the low end", "at_high": "At the high end",
     "change_at_low": "Change at the low end", "change_at_high": "Change at the high end",
 }
+# Assumptions (``calculators.assumptions`` names) in words, for the sensitivity page, the method page and the report.
+ASSUMPTION_LABELS: dict[str, str] = {
+    "memory_bandwidth_efficiency": "Memory bandwidth efficiency",
+    "compute_efficiency_decode": "Compute efficiency (decode)",
+    "compute_efficiency_prefill": "Compute efficiency (prefill)",
+    "fixed_latency_us_per_layer": "Engine fixed latency per layer",
+    "usable_memory_fraction": "Usable memory fraction",
+    "pue": "PUE",
+    "electricity_usd_per_kwh": "Electricity price",
+    "lifetime_years": "Hardware lifetime",
+    "prefill_cache_hit_rate": "Prefill cache hit rate",
+    "power_utilisation": "Power utilisation",
+    "mtp_acceptance": "MTP acceptance",
+    "precision": "Precision",
+    "interconnect_efficiency": "Interconnect efficiency (achieved share of link bandwidth)",
+    "host_overhead_us_per_sequence": "Host overhead per sequence",
+}
 _UNIT_TAILS = (("_usd_per_kwh", "($/kWh)"), ("_usd_per_hour", "($/h)"), ("_gb_s", "(GB/s)"),
                ("_tb_s", "(TB/s)"), ("_per_s", "per s"), ("_kwh", "(kWh)"), ("_kw", "(kW)"), ("_mw", "(MW)"),
                ("_w", "(W)"), ("_gb", "(GB)"), ("_tb", "(TB)"), ("_usd", "($)"), ("_us", "(µs)"), ("_ms", "(ms)"),
@@ -187,6 +204,11 @@ def column_label(key: str) -> str:
     text = " ".join(words) or str(key)
     text = text[0].upper() + text[1:]
     return f"{text} {unit}" if unit else text
+
+
+def assumption_label(name: str) -> str:
+    """The words for an assumption: its label, or its field name in words (never the raw identifier)."""
+    return ASSUMPTION_LABELS.get(name) or name.replace("_", " ").capitalize()
 
 
 def is_missing(value: Any) -> bool:

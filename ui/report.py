@@ -159,7 +159,8 @@ def _assumptions_frame(catalog: Catalog, s: Scenario, chips: Iterable[str]) -> p
         overrides = s.overrides()
         for r in ranges:
             value = overrides.get(r.name, r.value)
-            rows.append({"chip": chip, "assumption": r.name, "value": value, "low": r.low, "high": r.high,
+            rows.append({"chip": chip, "assumption": fmt.assumption_label(r.name), "value": value, "low": r.low,
+                         "high": r.high,
                          "unit": r.unit, "set in the link": r.name in overrides, "source": r.source or "assumption",
                          "note": r.note or ""})
     return pd.DataFrame(rows)

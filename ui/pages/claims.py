@@ -149,10 +149,10 @@ def body(ctx: Context) -> None:
     links = {c.id: _link(ctx, c) for c in shown}
     frame = claims_frame(shown, yours, links)
     # Tall enough to show every claim at once (no inner scrolling to miss one).
-    text = fmt.table(frame, labels={c: c for c in frame}, reasons={"predicted": "the model cannot size it"})
+    text = fmt.table(frame, labels={c: c for c in frame}, reasons={"predicted": "not sized"})
     st.dataframe(text, hide_index=True, width="stretch", height=38 + 35 * max(len(frame), 1), key="claims_table",
                  column_config={
-        "id": st.column_config.TextColumn("id", pinned=True),
+        "id": st.column_config.TextColumn("ID", pinned=True),
         "claimed": st.column_config.TextColumn("Claimed"),
         "predicted": st.column_config.TextColumn("Model", help="What the model finds, in the claim's unit."),
         "unit": st.column_config.TextColumn("Unit"), "vendor": st.column_config.TextColumn("Vendor"),

@@ -110,7 +110,8 @@ def _assumptions(ctx: Context) -> None:
         rows = []
         for r in assumption_ranges(ctx.catalog, chip, engine=ctx.scenario.engine):
             src = ctx.catalog.sources.get(r.source or "")
-            rows.append({"assumption": r.name, "value": r.value, "low": r.low, "high": r.high, "unit": r.unit,
+            rows.append({"assumption": fmt.assumption_label(r.name), "value": r.value, "low": r.low, "high": r.high,
+                         "unit": r.unit,
                          "source": r.source, "source_title": src.title if src else None,
                          "source_url": src.url if src else None, "note": r.note})
         frame = pd.DataFrame(rows)

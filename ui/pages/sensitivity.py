@@ -19,27 +19,8 @@ _FORMATTERS = {
     "joules_per_output_token": fmt.joules_per_token,
 }
 HEADLINES = {key: (label, _FORMATTERS[key]) for key, label in analysis.SENSITIVITY_METRICS.items()}
-LABELS = {
-    "memory_bandwidth_efficiency": "Memory bandwidth efficiency",
-    "compute_efficiency_decode": "Compute efficiency (decode)",
-    "compute_efficiency_prefill": "Compute efficiency (prefill)",
-    "fixed_latency_us_per_layer": "Engine fixed latency per layer",
-    "usable_memory_fraction": "Usable memory fraction",
-    "pue": "PUE",
-    "electricity_usd_per_kwh": "Electricity price",
-    "lifetime_years": "Hardware lifetime",
-    "prefill_cache_hit_rate": "Prefill cache hit rate",
-    "power_utilisation": "Power utilisation",
-    "mtp_acceptance": "MTP acceptance",
-    "precision": "Precision",
-    "interconnect_efficiency": "Interconnect efficiency (achieved share of link bandwidth)",
-    "host_overhead_us_per_sequence": "Host overhead per sequence",
-}
-
-
-def label_for(name: str) -> str:
-    """The words for an assumption: its label, or its field name in words (never the raw identifier)."""
-    return LABELS.get(name) or name.replace("_", " ").capitalize()
+LABELS = fmt.ASSUMPTION_LABELS
+label_for = fmt.assumption_label
 
 
 def _inputs(ctx: Context, files, t, chip: str, precision: str, metric: str) -> list[analysis.TornadoInput]:
