@@ -200,3 +200,11 @@ def test_report_opens_with_the_answer_and_prints_cleanly(built):
     assert "@media print" in text
     headers = re.findall(r"<th>([^<]*)</th>", text)
     assert headers and not [h for h in headers if "_" in h], headers
+
+
+def test_report_reads_the_replica_shapes_the_sizing_page_writes():
+    """The sizing page's link carries 'size_topology=Larger, assumed' (Streamlit writes the label): the report
+    sizes with the assumed topology and its share link keeps the setting."""
+    text = report.report_for_query("v=1&size_topology=Larger%2C+assumed", today=dt.date(2026, 1, 2))
+    assert "replica shapes: Larger, assumed" in text
+    assert "size_topology=Larger%2C+assumed" in text
