@@ -10,7 +10,7 @@ import streamlit as st
 
 from calculators.errors import CatalogError
 from ui.page import show_catalog_error
-from ui.scenario import sidebar
+from ui.scenario import remember, sidebar
 
 # a local file: an emoji or :material: icon makes the browser fetch the favicon from a CDN (fails offline)
 PAGE_ICON = Path(__file__).parent / "ui" / "static" / "rackscale-icon.png"
@@ -37,3 +37,4 @@ except Exception as exc:  # noqa: BLE001 - never show a traceback; the log has i
     st.error(f"The scenario could not be read ({type(exc).__name__}). Open the app without parameters to start over.")
     st.stop()
 page.run()
+remember()  # after the page: its widgets decide which of their parameters stay in the URL

@@ -246,3 +246,36 @@ def tornado_figure(tornado: pd.DataFrame, *, axis_title: str) -> go.Figure:
                       margin=_MARGIN, yaxis={"categoryorder": "array", "categoryarray": order}, legend=_legend())
     fig.update_xaxes(range=[min(low, base) - pad, edge])
     return fig
+
+
+# --- figures outside the app --------------------------------------------------------------------------------------
+
+EXPORT_TEMPLATE = "plotly_white"
+# Streamlit's own categorical colours, in its order, so an exported figure looks like the one on the page.
+SERIES_COLOURS = ("#0068c9", "#83c9ff", "#ff2b2b", "#ffabab", "#29b09d", "#7defa1", "#ff8700", "#ffd16a",
+                  "#6d3fc0", "#d5dae5")
+
+
+def styled_for_export(fig: go.Figure) -> go.Figure:
+    """A copy of ``fig`` that looks the same wherever it is drawn: an explicit template (never the process's active
+    one: inside Streamlit that is a placeholder theme whose colours #000001, #000002… only the app replaces), an
+    explicit colour on every series without one, and margins that keep axis titles and tick labels whole."""
+    out = go.Figure(fig)
+    out.update_layout(template=EXPORT_TEMPLATE, margin={"l": 80, "r": 30, "t": 60, "b": 60},
+                      font={"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"})
+    out.update_xaxes(automargin=True)
+    out.update_yaxes(automargin=True)
+    i = 0
+    for trace in out.data:
+        if trace.type not in ("scatter", "bar"):
+            continue
+        line = getattr(trace, "line", None)
+        has = trace.marker.color is not None or (line is not None and line.color is not None)
+        if has:
+            continue
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        i += 1
+        trace.marker.color = colour
+        if trace.type == "scatter":
+            trace.line.color = colour
+    return out

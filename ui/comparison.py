@@ -1,5 +1,6 @@
-"""The landing page's side-by-side table (one row per quantity, one column per side), built from calculator
-results and formatted by :mod:`ui.format` (no Streamlit), so the page and the stakeholder report show the same."""
+"""The landing page's answer (one sentence per side, one line per verdict) and its side-by-side table (one row per
+quantity, one column per side), built from calculator results and formatted by :mod:`ui.format` (no Streamlit), so
+the page and the stakeholder report say the same."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from calculators.claims import STATUS_LABELS
 from calculators.fleet import Sizing
 from ui import format as fmt
 
@@ -68,3 +70,27 @@ def side_by_side(sn: object, gpu: object, sn_label: str, gpu_label: str) -> pd.D
     return pd.DataFrame({"quantity": [r[0] for r in ROWS],
                          sn_label: [cell(sn, key, f, band) for _, f, key, band in ROWS],
                          gpu_label: [cell(gpu, key, f, band) for _, f, key, band in ROWS]})
+
+
+def side_label(chip_name: str, precision: str | None) -> str:
+    """A side as people name it: the chip's name and the precision it runs (never a keyword such as 'best')."""
+    return f"{chip_name} ({precision.upper()})" if precision else chip_name
+
+
+def answer_sentence(label: str, result: object) -> str:
+    """One plain-text sentence for one side: racks, facility power and $ per million output tokens, or why the
+    targets cannot be met."""
+    if not isinstance(result, Sizing):
+        return f"{label}: cannot be sized ({getattr(result, 'reason', 'not available')})."
+    if not result.feasible:
+        return f"{label}: cannot meet the targets ({result.reason})."
+    cost = result.usd_per_million_output_tokens
+    money = (f"{fmt.usd(cost)} per million output tokens" if cost is not None
+             else f"{fmt.DASH} per million output tokens (the catalog has no price for it)")
+    return f"{label}: {fmt.racks(result.racks)}, {fmt.power_kw(result.facility_power_kw)} at the facility, {money}."
+
+
+def verdict_line(letter: str, check: object) -> tuple[str, str, str]:
+    """(status, badge text, claim words) of one checked claim, for a compact list of verdicts."""
+    status = getattr(check, "status", "unknown")
+    return status, STATUS_LABELS.get(status, status), f"({letter}) {getattr(check, 'claim', '')}"

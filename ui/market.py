@@ -16,10 +16,10 @@ from ui.format import escape_markdown
 PRICE_COLUMNS = {
     "provider": st.column_config.TextColumn("Provider", pinned=True),
     "offering": st.column_config.TextColumn("Offering"),
-    "usd_per_million_input_tokens": st.column_config.NumberColumn("$ per M input tokens", format="$%.2f"),
-    "usd_per_million_output_tokens": st.column_config.NumberColumn("$ per M output tokens", format="$%.2f"),
-    "output_tokens_per_s": st.column_config.NumberColumn("Advertised tok/s per user", format="%.0f",
-                                                         help="Only where the provider states one."),
+    "usd_per_million_input_tokens": st.column_config.TextColumn("$ per M input tokens"),
+    "usd_per_million_output_tokens": st.column_config.TextColumn("$ per M output tokens"),
+    "output_tokens_per_s": st.column_config.TextColumn("Advertised tok/s per user",
+                                                       help="Only where the provider states one."),
     "kind": st.column_config.TextColumn("Kind", help="vendor-spec: read on the provider's own page; third-party: "
                                                      "relayed by a gateway or price aggregator."),
     "date": st.column_config.TextColumn("Read on"),
@@ -47,8 +47,12 @@ def show_market_prices(catalog: Catalog, model: str, *, modelled_usd_per_million
     st.write(f"Public list prices for {escape_markdown(model)} from {frame['provider'].nunique()} providers: "
              f"{fmt.usd(low)} to {fmt.usd(high)} per million output tokens."
              + beside)
-    st.dataframe(frame[[c for c in PRICE_COLUMNS if c in frame]], hide_index=True, width="stretch",
-                 column_config=PRICE_COLUMNS, key=key)
+    shown = fmt.table(frame[[c for c in PRICE_COLUMNS if c in frame]], labels={c: c for c in PRICE_COLUMNS},
+                      formats={"usd_per_million_input_tokens": fmt.usd, "usd_per_million_output_tokens": fmt.usd},
+                      reasons={"output_tokens_per_s": "not stated", "usd_per_million_input_tokens": "not listed",
+                               "offering": "not named", "kind": "not stated", "date": "not dated"})
+    st.dataframe(shown, hide_index=True, width="stretch",
+                 height=tables.full_height(len(frame)), column_config=PRICE_COLUMNS, key=key)
     st.download_button("Download the prices (CSV)",
                        data=export.api_prices_csv(catalog, model, scenario=scenario or {"model": model}),
                        file_name="rackscale-market-prices.csv", mime="text/csv", on_click="ignore",

@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from calculators.precision import BEST
 from calculators.records import Catalog
-from calculators.shapes import TOPOLOGIES
+from calculators.shapes import ASSUMED, SHIPPED, TOPOLOGIES
 from ui.analysis import FRONTIER_METRICS, SENSITIVITY_METRICS
 
 SCENARIO_VERSION = 1
@@ -158,22 +158,107 @@ PER_CHIP_ASSUMPTIONS = {"chip_usd_per_hour": "rental_usd_per_chip_hour", "chip_c
 FIELDS_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
 @dataclass(frozen=True)
 class PageParam:
-    """A parameter bound to a widget inside one page (not part of the shared scenario) and the values it may take."""
+    """A parameter bound to a widget inside one page (not part of the shared scenario) and the values it may take.
+
+    ``options`` is a fixed tuple or a function of the catalog (chip ids, claim vendors); ``multi`` marks a
+    multi-select, whose parameter repeats once per value.
+    """
 
     description: str
-    options: tuple[str, ...]
+    options: tuple[str, ...] | Callable[[Catalog], Sequence[str]]
+    multi: bool = False
+    labels: Mapping[str, str] | None = None
+
+    def choices(self, catalog: Catalog | None = None) -> tuple[str, ...]:
+        """The values this parameter may take for ``catalog``: its ids and, for a widget with a ``format_func``,
+        their labels (Streamlit writes the label to the URL; older links and the CLI use the id)."""
+        return (*self.ids(catalog), *(self.labels or {}).values())
+
+    def ids(self, catalog: Catalog | None = None) -> tuple[str, ...]:
+        """The option ids (no labels); a catalog-dependent parameter has none without a catalog."""
+        if callable(self.options):
+            return tuple(self.options(catalog)) if catalog is not None else ()
+        return self.options
+
+    def to_id(self, value: str) -> str:
+        """The option id of a URL value (a label or an id)."""
+        by_label = {label: key for key, label in (self.labels or {}).items()}
+        return by_label.get(value, value)
+
+    def to_url(self, value: str) -> str:
+        """The URL form of an option (its label when the widget shows labels, as Streamlit writes it)."""
+        return (self.labels or {}).get(value, value)
 
 
-# Page-local parameters: checked against their options here, so a bad value is named in the notice like any other;
-# Streamlit drops the parameter when the user leaves that page. Register a page's keys here.
+ALL_CHIPS = "(all chips)"
+TOPOLOGY_LABELS = {SHIPPED: "As vendors ship them", ASSUMED: "Larger, assumed"}
+PROVENANCE_KINDS = ("vendor-spec", "measured", "third-party", "estimate", "assumption")
+
+
+def _chip_ids(catalog: Catalog) -> tuple[str, ...]:
+    return tuple(catalog.accelerators)
+
+
+def _claim_vendors(catalog: Catalog) -> tuple[str, ...]:
+    return tuple(sorted({c.vendor for c in (catalog.claims or {}).values()}))
+
+
+# Page-local parameters: checked against their options here, so a bad value is named in the notice like any other.
+# Streamlit drops a page's bound parameters when the user leaves the page; ``ui.scenario`` puts them back, so every
+# input of every page stays in the URL and the share link. Register a page's keys here.
 PAGE_PARAMS: dict[str, PageParam] = {
     "frontier_metric": PageParam("frontier page: throughput per chip, per rack or per MW",
-                                 tuple(FRONTIER_METRICS)),
+                                 tuple(FRONTIER_METRICS), labels=FRONTIER_METRICS),
     "sensitivity_metric": PageParam("sensitivity page: the headline answer the tornado moves",
-                                    tuple(SENSITIVITY_METRICS)),
+                                    tuple(SENSITIVITY_METRICS), labels=SENSITIVITY_METRICS),
     "size_topology": PageParam("sizing page: replica shapes as vendors ship them or a larger assumed topology",
-                               TOPOLOGIES),
+                               TOPOLOGIES, labels=TOPOLOGY_LABELS),
+    "claims_vendors": PageParam("claims page: the vendors whose claims are listed", _claim_vendors, multi=True),
+    "provenance_chip": PageParam("catalog page: the chip whose numbers the provenance tab lists",
+                                 lambda c: (ALL_CHIPS, *_chip_ids(c))),
+    "provenance_kinds": PageParam("catalog page: the kinds of number the provenance tab lists", PROVENANCE_KINDS,
+                                  multi=True),
+    "edit_start": PageParam("catalog page: the chip the editor starts from", _chip_ids),
 }
+
+
+def page_param_problems(key: str, items: Sequence[str], catalog: Catalog) -> list[str]:
+    """Why the values of page parameter ``key`` cannot be used (empty when they can)."""
+    spec = PAGE_PARAMS[key]
+    options = spec.choices(catalog)
+    ids = spec.ids(catalog)
+    if not spec.multi and len(items) > 1:
+        return [f"given {len(items)} times; give it once"]
+    if len(items) > MAX_LIST_ITEMS:
+        return [f"lists at most {MAX_LIST_ITEMS} values (got {len(items)})"]
+    bad = [v for v in items if v not in options]
+    if bad:
+        shown = ", ".join(ids) if len(ids) <= 8 else ", ".join(ids[:8]) + ", …"
+        return [f"not one of {shown}; using the default"]
+    return []
+
+
+def page_values(raw: Mapping[str, str | Sequence[str]], catalog: Catalog) -> dict[str, str | list[str]]:
+    """The page-local parameters of ``raw`` that pass :func:`page_param_problems`, as a share link writes them."""
+    out: dict[str, str | list[str]] = {}
+    for key, spec in PAGE_PARAMS.items():
+        if key not in raw:
+            continue
+        value = raw[key]
+        items = [value] if isinstance(value, str) else [str(v) for v in value]
+        if items and items != [""] and not page_param_problems(key, items, catalog):
+            urls = [spec.to_url(spec.to_id(v)) for v in items]
+            out[key] = urls if spec.multi else urls[0]
+    return out
+
+
+def page_ids(raw: Mapping[str, str | Sequence[str]], catalog: Catalog) -> dict[str, str | list[str]]:
+    """Like :func:`page_values` but each value as its option id (what the calculators take)."""
+    out: dict[str, str | list[str]] = {}
+    for key, value in page_values(raw, catalog).items():
+        spec = PAGE_PARAMS[key]
+        out[key] = [spec.to_id(v) for v in value] if isinstance(value, list) else spec.to_id(value)
+    return out
 
 
 def known_params() -> frozenset[str]:
@@ -379,11 +464,8 @@ def parse_query(params: Mapping[str, str | Sequence[str]], catalog: Catalog) -> 
                                       f"{SCENARIO_VERSION}, the other parameters were read as that version"))
             continue
         if key in PAGE_PARAMS and key not in FIELDS_BY_KEY:
-            options = PAGE_PARAMS[key].options
-            if len(items) > 1:
-                notices.append(Notice(key, "", f"given {len(items)} times; give it once"))
-            elif items[0] not in options:
-                notices.append(Notice(key, shown_value, f"not one of {', '.join(options)}; using the default"))
+            for problem in page_param_problems(key, items, catalog):
+                notices.append(Notice(key, shown_value if len(items) == 1 else "", problem))
             continue
         if key == CUSTOM_PARAM:
             if len(items) > 1:

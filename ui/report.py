@@ -54,7 +54,7 @@ class LinkScenario:
     layer: dict[str, Any] | None
     files: tuple[tuple[str, bytes], ...]
     notices: tuple[Notice, ...]
-    page_params: dict[str, str] = dataclasses.field(default_factory=dict)
+    page_params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _query_params(query: str) -> dict[str, list[str]]:
@@ -93,8 +93,7 @@ def read_link(query: str, *, extra_files: Sequence[tuple[str, bytes]] = ()) -> L
     if layer is None:
         scenario = dataclasses.replace(scenario, custom=None)
     # page-local settings that change the numbers (the sizing page's replica shapes), when valid
-    page = {k: v[0] for k, v in raw.items() if k in params.PAGE_PARAMS and len(v) == 1
-            and v[0] in params.PAGE_PARAMS[k].options}
+    page = params.page_ids(raw, catalog)
     return LinkScenario(scenario, catalog, layer, files, (*notices, *parse_notices), page)
 
 
@@ -124,20 +123,16 @@ def e(text: Any) -> str:
 
 
 def _table(frame: pd.DataFrame, cls: str = "") -> str:
+    """``frame`` as an HTML table; cells through :func:`ui.format.cell` unless already text."""
     head = "".join(f"<th>{e(c)}</th>" for c in frame.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{e(_cell(v))}</td>" for v in row) + "</tr>"
-                   for row in frame.itertuples(index=False))
+    rows = "".join("<tr>" + "".join(_td(fmt.cell(v)) for v in row) + "</tr>" for row in frame.itertuples(index=False))
     return f'<table class="{e(cls)}"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 
-def _cell(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-    return str(value)
+def _td(text: str) -> str:
+    """One cell; a long unbroken token (a link, an id, a layout) may wrap anywhere so the table fits the page."""
+    long = any(len(word) > 10 for word in text.split())
+    return f'<td class="long">{e(text)}</td>' if long else f"<td>{e(text)}</td>"
 
 
 def _verdict_html(label: str, c: ClaimCheck, yours: bool) -> str:
@@ -148,7 +143,7 @@ def _verdict_html(label: str, c: ClaimCheck, yours: bool) -> str:
             f'{" (entered by the user)" if yours else ""}, {e(c.date)}: &ldquo;{e(c.claim)}&rdquo;</p>'
             f'<p><span class="badge" style="background:{STATUS_COLOURS[c.status]}">{e(STATUS_LABELS[c.status])}'
             f'</span> <b>{e(c.verdict)}</b></p>'
-            f'<p>Claimed: {e(_cell(c.claimed))} {e(c.unit)}; the model: {e(_cell(c.predicted))} {e(c.unit)}.</p>'
+            f'<p>Claimed: {e(fmt.cell(c.claimed))} {e(c.unit)}; the model: {e(fmt.cell(c.predicted))} {e(c.unit)}.</p>'
             f"<p>{e(c.finding)}</p>" + (f"<p>Hinges on:</p><ul>{hinges}</ul>" if hinges else "")
             + (f'<p class="note">{e(c.note)}</p>' if c.note else "") + f'<p class="note">Source: {source}</p></div>')
 
@@ -165,7 +160,8 @@ def _assumptions_frame(catalog: Catalog, s: Scenario, chips: Iterable[str]) -> p
         overrides = s.overrides()
         for r in ranges:
             value = overrides.get(r.name, r.value)
-            rows.append({"chip": chip, "assumption": r.name, "value": value, "low": r.low, "high": r.high,
+            rows.append({"chip": chip, "assumption": fmt.assumption_label(r.name), "value": value, "low": r.low,
+                         "high": r.high,
                          "unit": r.unit, "set in the link": r.name in overrides, "source": r.source or "assumption",
                          "note": r.note or ""})
     return pd.DataFrame(rows)
@@ -183,27 +179,94 @@ def _sources_frame(catalog: Catalog, ids: Iterable[str]) -> pd.DataFrame:
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
-color:#222;line-height:1.45}
+color:#31333f;line-height:1.45}
 h1{font-size:1.7em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;width:100%;font-size:.9em;margin:.5em 0}
-th,td{border:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}th{background:#f4f4f4}
-.claim{border:1px solid #ddd;border-radius:6px;padding:.2em 1em;margin:.8em 0}
-.badge{color:#fff;border-radius:4px;padding:.1em .5em;font-size:.85em}
+table{border-collapse:collapse;width:100%;font-size:.85em;margin:.5em 0;table-layout:auto}
+th,td{border:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top;overflow-wrap:break-word;
+hyphens:auto}th{background:#f0f2f6}table.wide{font-size:.78em}td.long{overflow-wrap:anywhere}
+.answer{border:1px solid #ddd;border-radius:8px;padding:.6em 1.2em;margin:1em 0;background:#fafafa}
+.answer p{margin:.4em 0}.verdicts{list-style:none;padding:0;margin:.4em 0}.verdicts li{margin:.3em 0}
+.claim{border:1px solid #ddd;border-radius:6px;padding:.2em 1em;margin:.8em 0;break-inside:avoid}
+.badge{color:#fff;border-radius:4px;padding:.1em .5em;font-size:.85em;white-space:nowrap}
 .note{color:#555;font-size:.9em}.meta{color:#555}code{word-break:break-all}
+@page{size:auto;margin:15mm}
+@media print{body{max-width:none;margin:0;padding:0;font-size:10pt}a{color:inherit;text-decoration:none}
+h2{break-after:avoid}tr,.answer,.js-plotly-plot{break-inside:avoid}table{font-size:8.5pt}
+.wide th,.wide td{padding:.2em .25em}
+.badge{-webkit-print-color-adjust:exact;print-color-adjust:exact}.modebar{display:none!important}}
 """
+
+
+def _badge(status: str) -> str:
+    return (f'<span class="badge" style="background:{STATUS_COLOURS.get(status, STATUS_COLOURS["unknown"])}">'
+            f"{e(STATUS_LABELS.get(status, status))}</span>")
+
+
+def _answer_html(sides: Sequence[tuple[str, object]], story: Sequence[tuple[str, ClaimCheck]]) -> str:
+    """The answer the report opens with: one sentence per side, then one badge per verdict."""
+    sentences = []
+    for label, result in sides:
+        head, _, rest = comparison.answer_sentence(label, result).partition(": ")
+        sentences.append(f"<p><b>{e(head)}</b>: {e(rest)}</p>")
+    verdicts = "".join(f"<li>{_badge(c.status)} {e(comparison.verdict_line(letter, c)[2])}: {e(c.verdict)}</li>"
+                       for letter, c in story)
+    return (f'<div class="answer">{"".join(sentences)}'
+            + (f'<ul class="verdicts">{verdicts}</ul>' if verdicts else "") + "</div>")
+
+
+def _compared_chips(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """The sizing page's ranked table narrowed to what fits a printed page: the chip range in one cell, an
+    infeasible chip's cells as "—" (the list below the table says why)."""
+    shown = frame[[c for c in SIZE_COLUMNS if c in frame]].copy()
+    ranges = [None if fmt.is_missing(lo) else f"{fmt.cell(lo)}–{fmt.cell(hi)}"
+              for lo, hi in zip(shown.get("chips_low", []), shown.get("chips_high", []), strict=True)]
+    if "chips_low" in shown:
+        shown.insert(shown.columns.get_loc("chips_low"), "chips_range", ranges)
+        shown = shown.drop(columns=["chips_low", "chips_high"])
+    text = fmt.table(shown.drop(columns=["feasible"], errors="ignore"), names=names,
+                     formats={"usd_per_million_output_tokens": fmt.usd},
+                     labels={"chips_range": "Chips (range)", "joules_per_output_token": "J per output token",
+                             "usd_per_million_output_tokens": "$ per M output tokens",
+                             "per_user_tokens_per_s": "Per-user tok/s", "facility_power_kw": "Facility kW"})
+    return text
+
+
+def _names(catalog: Catalog) -> dict[str, str]:
+    return {i: a.name for i, a in catalog.accelerators.items()}
 
 
 def build_report(link: LinkScenario, *, base_url: str = DEFAULT_BASE_URL, today: dt.date | None = None,
                  version: str | None = None) -> str:
-    """The report for a scenario read by :func:`read_link`, as one HTML document."""
+    """The report for a scenario read by :func:`read_link`, as one HTML document: the answer first (one sentence
+    per side, the verdicts as badges), then the scenario, the tables, the claims, the chart, the assumptions and the
+    sources. Deterministic: the same link, base URL and date give the same bytes, in the app or the CLI."""
     s, cat = link.scenario, link.catalog
     today = today or dt.date.today()
     version = version or export.app_version()
-    share = params.share_url(base_url, {**params.to_query(s, cat), **link.page_params})
+    share = params.share_url(base_url, {**params.to_query(s, cat), **params.page_values(link.page_params, cat)})
     topology = link.page_params.get("size_topology", SHIPPED)
     model = "deepseek-r1" if "deepseek-r1" in cat.models else (s.model or "")
+    model_name = cat.models[model].name if model in cat.models else model
+    names = _names(cat)
+    gpu_ok = bool(s.gpu and s.gpu in cat.accelerators and s.precision)
+    sn_ok = claims.CLAIM_CHIP in cat.accelerators
+    sides: list[tuple[str, object]] = []
+    sn = gpu = None
+    sn_label = gpu_label = ""
+    if sn_ok and gpu_ok and model:
+        sn = _sizing(cat, s, model, claims.CLAIM_CHIP, claims.CLAIM_PRECISION)
+        gpu = _sizing(cat, s, model, s.gpu, s.precision)
+        sn_label = comparison.side_label(names[claims.CLAIM_CHIP], claims.CLAIM_PRECISION)
+        # a precision keyword ('best') is labelled with the precision the GPU side's sizing chose
+        gpu_label = comparison.side_label(names[s.gpu], getattr(gpu, "precision", "") or s.precision)
+        sides = [(f"SambaNova, {sn_label}", sn), (f"GPU side, {gpu_label}", gpu)]
+    story = claims.story_checks(cat, s) if sn_ok else []
+
     parts: list[str] = []
-    parts.append(f"<h1>Rackscale report: {e(model)} at {e(fmt.tokens_per_s(s.per_user_tokens_per_s))} per user</h1>")
+    parts.append(f"<h1>Rackscale report: {e(model_name)} at {e(fmt.tokens_per_s(s.per_user_tokens_per_s))} per "
+                 f"user and {e(fmt.tokens_per_s(s.total_output_tokens_per_s))} in total</h1>")
+    if sides or story:
+        parts.append(_answer_html(sides, story))
     parts.append(f'<p class="meta">Rackscale {e(version)}, {e(today.isoformat())}. Reopen this scenario in the app: '
                  f'<a href="{e(share)}"><code>{e(share)}</code></a></p>')
     if link.notices:
@@ -211,56 +274,40 @@ def build_report(link: LinkScenario, *, base_url: str = DEFAULT_BASE_URL, today:
         parts.append(f"<p><b>The link had parameters that could not be used (defaults used instead):</b></p>"
                      f"<ul>{items}</ul>")
 
-    # scenario
-    rows = [{"input": f.label, "parameter": f.key, "value": ", ".join(getattr(s, f.key))
-             if isinstance(getattr(s, f.key), tuple) else getattr(s, f.key)} for f in FIELDS]
-    yours = claims.user_claim_ids(link.layer)
-    custom_chips = [x.get("id") for x in (link.layer or {}).get("accelerators", []) if isinstance(x, dict)]
-    if custom_chips:
-        rows.append({"input": "Chips added in the link", "parameter": "custom", "value": ", ".join(custom_chips)})
-    if yours:
-        rows.append({"input": "Claims added in the link", "parameter": "custom", "value": ", ".join(yours)})
-    parts.append("<h2>The scenario</h2>" + _table(pd.DataFrame(rows)))
-    parts.append('<p class="note">Empty values use the catalog\'s default (each chip\'s default engine, the '
-                 "catalog's PUE and electricity price, each system's rack power).</p>")
-
     # side by side (the landing page) and the compared chips (the sizing page)
-    gpu_ok = bool(s.gpu and s.gpu in cat.accelerators and s.precision)
-    sn_ok = claims.CLAIM_CHIP in cat.accelerators
     parts.append("<h2>Side by side, same targets</h2>")
     parts.append(f"<p>Both sides sized by the model for {e(fmt.tokens_per_s(s.per_user_tokens_per_s))} per user "
                  f"and {e(fmt.tokens_per_s(s.total_output_tokens_per_s))} in total ({s.input_tokens:,} tokens in, "
                  f"{s.output_tokens:,} out): SambaNova SN40L (BF16, its only format) against the GPU side "
-                 f"({e(s.gpu)} at {e(s.precision)}).</p>")
-    if sn_ok and gpu_ok and model:
-        sn = _sizing(cat, s, model, claims.CLAIM_CHIP, claims.CLAIM_PRECISION)
-        gpu = _sizing(cat, s, model, s.gpu, s.precision)
-        sn_label = f"{claims.CLAIM_CHIP} (BF16)"
-        # a precision keyword (issue 10's 'best') is labelled with the precision the GPU side's sizing chose
-        gpu_label = f"{s.gpu} ({(getattr(gpu, 'precision', '') or s.precision or '').upper()})"
-        table = comparison.side_by_side(sn, gpu, sn_label, gpu_label)
+                 f"({e(names.get(s.gpu or '', s.gpu))} at {e(s.precision)}).</p>")
+    if sides:
+        table = comparison.side_by_side(sn, gpu, sn_label, gpu_label).rename(columns={"quantity": "Quantity"})
         parts.append(_table(table, "side"))
         for label, result in ((sn_label, sn), (gpu_label, gpu)):
             parts.append(f'<p class="note">How {e(label)} is sized: '
-                         f"{e(result.reason)}.</p>")
+                         f"{e(getattr(result, 'reason', ''))}.</p>")
     else:
         parts.append("<p>The catalog needs the SN40L, a GPU side and a precision for this comparison.</p>")
     if s.model and s.precision and s.accelerators:
         sized = {chip: compute.size_chip(cat, compute.targets(s), chip, s.precision, topology=topology)
                  for chip in s.accelerators}
         frame = analysis.comparison_frame(sized)
-        parts.append(f"<h2>The compared chips ({e(s.model)} at {e(s.precision)})</h2>"
-                     + _table(frame[[c for c in SIZE_COLUMNS if c in frame]]))
-        why = "".join(f"<li><b>{e(r.accelerator)}</b>: {e(r.reason)}</li>" for r in frame.itertuples())
-        parts.append(f'<p class="note">Why / how each chip is sized:</p><ul class="note">{why}</ul>')
+        text = _compared_chips(frame, names)
+        model_label = cat.models[s.model].name if s.model in cat.models else s.model
+        parts.append(f"<h2>The compared chips ({e(model_label)} at {e(s.precision)})</h2>" + _table(text, "wide"))
+        why = "".join(f"<li><b>{e(names.get(r.accelerator, r.accelerator))}</b>: {e(r.reason)}</li>"
+                      for r in frame.itertuples())
+        parts.append(f'<p class="note">A row of "{fmt.DASH}" is a chip that cannot meet the targets. Why / how each '
+                     f'chip is sized:</p><ul class="note">{why}</ul>')
         parts.append('<p class="note">Ranked by racks, then cost; chips (low/high) is the range the model\'s '
-                     f"uncertainty allows; replica shapes: {e(topology)}. The same table as the sizing page.</p>")
+                     f"uncertainty allows; replica shapes: {e(params.TOPOLOGY_LABELS.get(topology, topology))}. "
+                     "The same table as the sizing page.</p>")
 
     # verdicts
     parts.append("<h2>The claims, checked</h2>")
-    story = claims.story_checks(cat, s) if sn_ok else []
     for letter, check in story:
         parts.append(_verdict_html(f"({letter})", check, False))
+    yours = claims.user_claim_ids(link.layer)
     if yours:
         parts.append("<h3>Claims added in the link</h3>")
         for check in check_claims(cat, yours):
@@ -278,28 +325,42 @@ def build_report(link: LinkScenario, *, base_url: str = DEFAULT_BASE_URL, today:
         goal = next((c.claimed for _, c in story if c.kind == "throughput"), None)
         fig = charts.frontier_figure(frontier, "output_tokens_per_s_per_rack", axis_title="Output tok/s per rack",
                                      per_user_target=s.per_user_tokens_per_s, goal=goal,
-                                     names={claims.CLAIM_CHIP: f"{claims.CLAIM_CHIP} (BF16)",
-                                            s.gpu or "": f"{s.gpu} ({(s.precision or '').upper()})"})
-        parts.append(fig.to_html(include_plotlyjs=True, full_html=False, default_width="100%",
-                                 config={"displaylogo": False}))
+                                     names={claims.CLAIM_CHIP: sn_label or claims.CLAIM_CHIP,
+                                            s.gpu or "": gpu_label or (s.gpu or "")})
+        parts.append(charts.styled_for_export(fig).to_html(
+            include_plotlyjs=True, full_html=False, default_width="100%", div_id="rackscale-frontier",
+            config={"displaylogo": False, "responsive": True}))
         parts.append('<p class="note">Each line is the best a chip can do: moving right serves each user faster, '
                      "moving up gets more tokens out of a rack. The dashed lines are the per-user target and the "
                      "per-rack goal.</p>")
+
+    # the scenario in full
+    rows = [{"Input": f.label, "Link parameter": f.key, "Value": ", ".join(getattr(s, f.key))
+             if isinstance(getattr(s, f.key), tuple) else getattr(s, f.key)} for f in FIELDS]
+    custom_chips = [x.get("id") for x in (link.layer or {}).get("accelerators", []) if isinstance(x, dict)]
+    if custom_chips:
+        rows.append({"Input": "Chips added in the link", "Link parameter": "custom", "Value": ", ".join(custom_chips)})
+    if yours:
+        rows.append({"Input": "Claims added in the link", "Link parameter": "custom", "Value": ", ".join(yours)})
+    parts.append("<h2>The scenario</h2>" + _table(fmt.table(pd.DataFrame(rows), labels={
+        "Input": "Input", "Link parameter": "Link parameter", "Value": "Value"},
+        reasons={"Value": "catalog default"})))
 
     # assumptions and sources
     chips = [c for c in (claims.CLAIM_CHIP, s.gpu, *s.accelerators) if c]
     parts.append("<h2>Assumptions</h2>")
     assumptions = _assumptions_frame(cat, s, chips)
-    parts.append(_table(assumptions) if not assumptions.empty else "<p>None.</p>")
+    parts.append(_table(fmt.table(assumptions, names=names, reasons={"low": "no range", "high": "no range"}),
+                        "wide") if not assumptions.empty else "<p>None.</p>")
     ids = export.sources_used(cat, accelerators=chips, models=[m for m in (model, s.model) if m])
     ids += [c.source for _, c in story] + [cat.claims[i].source for i in yours if i in cat.claims]
     measured = [c.scenario.get("baseline_measurement") for _, c in story]
     ids += [cat.validation[m].source for m in measured if m in cat.validation]
     ids += [r for r in assumptions.get("source", pd.Series(dtype=str)) if r in cat.sources]
-    parts.append("<h2>Sources</h2>" + _table(_sources_frame(cat, ids)))
+    parts.append("<h2>Sources</h2>" + _table(fmt.table(_sources_frame(cat, ids), raw=()), "wide"))
     parts.append(f'<p class="meta">Generated by Rackscale {e(version)} on {e(today.isoformat())} from the link '
                  f'<a href="{e(share)}"><code>{e(share)}</code></a>.</p>')
-    title = f"Rackscale report: {model}"
+    title = f"Rackscale report: {model_name}"
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{e(title)}</title>'
             f"<style>{CSS}</style></head><body>" + "\n".join(parts) + "</body></html>\n")
@@ -320,9 +381,10 @@ def report_for_share_url(share_url: str, *, today: dt.date | None = None) -> str
 
 
 def write_report(query: str, out: str | Path, *, extra_catalogs: Sequence[str | Path] = (),
-                 base_url: str = DEFAULT_BASE_URL) -> Path:
-    """The CLI's ``report``: write the HTML for a link's query string to ``out``; returns the path."""
+                 base_url: str = DEFAULT_BASE_URL, today: dt.date | None = None) -> Path:
+    """The CLI's ``report``: write the HTML for a link's query string to ``out`` (the same function, hence the same
+    bytes, as the app's "Download report" for that link); returns the path."""
     path = Path(out)
-    text = report_for_query(query, extra_files=read_files(extra_catalogs), base_url=base_url)
+    text = report_for_query(query, extra_files=read_files(extra_catalogs), base_url=base_url, today=today)
     path.write_text(text, encoding="utf-8")
     return path

@@ -5,6 +5,11 @@ get the :class:`Context` (the validated scenario, the catalog with the user's ch
 widgets live in the entry point so the scenario survives page switches (a widget bound to the URL from inside a
 page would drop its parameter when the user leaves that page).
 
+Streamlit keeps only the parameters bound to widgets of the entry point when the user switches pages; the rest
+(``custom``, ``v`` and each page's own widgets, see :data:`ui.params.PAGE_PARAMS`) would vanish from the URL and the
+share link. :func:`sidebar` puts them back from the session (:func:`remember` records them at the end of each run),
+so everything the user set travels with the link, whichever page is open.
+
 On a session's first run every incoming parameter is checked by :func:`ui.params.parse_query` (pure, tested).
 Bad ones are removed from the URL and the run restarts, so Streamlit seeds the widgets only from values that
 passed; one warning names each ignored parameter and why. It stays up until the user changes the scenario.
@@ -12,6 +17,7 @@ passed; one warning names each ignored parameter and why. It stays up until the 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 from dataclasses import dataclass
@@ -29,6 +35,9 @@ _CONTEXT = "_rackscale_context"
 _SEEDED = "_rackscale_seeded"
 _NOTICES = "_rackscale_notices"
 _PER_CHIP = "_rackscale_per_chip"
+_STICKY = "_rackscale_sticky"
+_JOIN = "_rackscale_join_chips"
+STICKY_PARAMS = (CUSTOM_PARAM, VERSION_PARAM, *params.PAGE_PARAMS)
 _FALLBACK_URL = "http://localhost:8501/"
 _FORMATS = {"per_user_tokens_per_s": "%.1f", "total_output_tokens_per_s": "%.0f", "pue": "%.2f",
             "electricity_usd_per_kwh": "%.3f", "rack_power_budget_kw": "%.1f", "max_time_to_first_token_s": "%.3f"}
@@ -60,6 +69,50 @@ class Context:
 
 def _raw_params() -> dict[str, list[str]]:
     return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def _restore_sticky() -> None:
+    """Put back the parameters Streamlit dropped on a page switch (``custom``, ``v``, other pages' widgets), and
+    write a page option given by its id (an older link, the CLI) as the label its widget reads from the URL."""
+    for key, spec in params.PAGE_PARAMS.items():
+        value = st.query_params.get_all(key) if spec.labels else []
+        if len(value) == 1 and spec.to_url(value[0]) != value[0]:
+            # already bound to its widget (which has read the value): leave it
+            with contextlib.suppress(Exception):
+                st.query_params[key] = spec.to_url(value[0])
+    stored: dict[str, list[str]] = st.session_state.get(_STICKY) or {}
+    for key, values in stored.items():
+        if key in st.query_params:
+            continue
+        try:
+            st.query_params[key] = values if len(values) > 1 else values[0]
+        except Exception:  # noqa: BLE001 - bound to a widget on this page (at its default): the widget decides
+            continue
+
+
+def remember() -> None:
+    """Record this run's non-widget and page-local parameters so :func:`sidebar` can restore them after a page
+    switch (``app.py`` calls it after the page ran: a page widget set back to its default has left the URL)."""
+    stored = {key: st.query_params.get_all(key) for key in STICKY_PARAMS if key in st.query_params}
+    st.session_state[_STICKY] = {k: v for k, v in stored.items() if v and v != [""]}
+
+
+def _join_added_chips(parsed: Scenario, catalog: Catalog) -> None:
+    """Chips the user just added (see :func:`set_custom_layer`) join "Chips to compare", and chips just removed
+    leave it, before its widget exists."""
+    pending = st.session_state.pop(_JOIN, None)
+    if pending is None:
+        return
+    field = params.FIELDS_BY_KEY["accelerators"]
+    current = st.session_state.get(field.key) or list(parsed.accelerators)
+    chosen = [c for c in dict.fromkeys([*current, *pending]) if c in catalog.accelerators][: params.MAX_LIST_ITEMS]
+    st.session_state[field.key] = chosen or list(field.default_for(catalog))
+
+
+def _drop_removed_chips(raw: dict[str, list[str]], catalog: Catalog) -> None:
+    """A chip the user just removed leaves the compared chips quietly (no 'unknown id' notice for it)."""
+    if _JOIN in st.session_state and "accelerators" in raw:
+        raw["accelerators"] = [c for c in raw["accelerators"] if c in catalog.accelerators] or raw["accelerators"]
 
 
 def _load_layer(raw: dict[str, list[str]], notices: list[Notice]) -> tuple[dict[str, Any] | None, Catalog]:
@@ -252,10 +305,12 @@ def _scenario_from_widgets(values: dict[str, Any], fallback: Scenario, custom: s
 
 def sidebar() -> Context:
     """Validate the URL, draw the scenario widgets and the share box, and return this run's Context."""
+    _restore_sticky()
     raw = _raw_params()
     _restore_per_chip(raw)
     notices: list[Notice] = []
     layer, catalog = _load_layer(raw, notices)
+    _drop_removed_chips(raw, catalog)
     parsed, parse_notices = params.parse_query(raw, catalog)
     notices += parse_notices
     first_run = not st.session_state.get(_SEEDED, False)
@@ -267,12 +322,13 @@ def sidebar() -> Context:
             st.rerun()
     st.session_state[_SEEDED] = True
 
+    _join_added_chips(parsed, catalog)
     values = _widgets(catalog)
     custom = parsed.custom if layer is not None else None
     scenario = _scenario_from_widgets(values, parsed, custom)
     st.session_state[_PER_CHIP] = {f.key: params.per_chip_items(f, getattr(scenario, f.key)) for f in PER_CHIP_FIELDS}
     _per_chip_editor(scenario, catalog, list(scenario.accelerators))
-    query = params.to_query(scenario, catalog)
+    query = {**params.to_query(scenario, catalog), **params.page_values(_raw_params(), catalog)}
     if len(query) > 1 and st.query_params.get(VERSION_PARAM) != str(params.SCENARIO_VERSION):
         st.query_params[VERSION_PARAM] = str(params.SCENARIO_VERSION)
     try:
@@ -308,11 +364,25 @@ def current() -> Context:
 def set_custom_layer(layer: dict[str, Any] | None) -> None:
     """Put the user's catalog layer in the URL (``custom``) and rerun so every page sees the new chips.
 
-    Raises CodecError when the layer cannot be carried in a link (too big).
+    Chips the layer adds (ids the previous layer did not have) join "Chips to compare". Raises CodecError when the
+    layer cannot be carried in a link (too big).
     """
+    stored = dict(st.session_state.get(_STICKY) or {})
+    before = current().layer if _CONTEXT in st.session_state else None
     if layer:
-        st.query_params[CUSTOM_PARAM] = codec.encode(layer)
+        code = codec.encode(layer)
+        st.query_params[CUSTOM_PARAM] = code
         st.query_params[VERSION_PARAM] = str(params.SCENARIO_VERSION)
-    elif CUSTOM_PARAM in st.query_params:
-        del st.query_params[CUSTOM_PARAM]
+        stored[CUSTOM_PARAM] = [code]
+        st.session_state[_JOIN] = [i for i in _chip_ids(layer) if i not in _chip_ids(before)]
+    else:
+        if CUSTOM_PARAM in st.query_params:
+            del st.query_params[CUSTOM_PARAM]
+        stored.pop(CUSTOM_PARAM, None)
+        st.session_state[_JOIN] = []  # the compared chips drop the removed ones on the rerun
+    st.session_state[_STICKY] = stored
     st.rerun()
+
+
+def _chip_ids(layer: dict[str, Any] | None) -> list[str]:
+    return [str(e["id"]) for e in (layer or {}).get("accelerators", []) if isinstance(e, dict) and e.get("id")]

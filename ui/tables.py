@@ -15,13 +15,19 @@ from pydantic import BaseModel
 
 from calculators.memory import bytes_per_element, kv_bytes_per_token, parameter_counts
 from calculators.records import Catalog, Sourced
+from ui import format as fmt
+
+
+def full_height(rows: int) -> int:
+    """Pixel height of an ``st.dataframe`` that shows ``rows`` rows and its header with no inner scroll."""
+    return 38 + 35 * max(rows, 1)
 
 
 def _v(number: Sourced | None) -> float | None:
     return None if number is None else number.value
 
 
-MISSING = "—"
+MISSING = fmt.DASH
 
 
 def accelerators_frame(catalog: Catalog) -> pd.DataFrame:
@@ -106,17 +112,10 @@ def accelerators_missing_reasons(catalog: Catalog, frame: pd.DataFrame) -> pd.Da
 
 
 def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` as text for display: numbers with thousands separators and up to 4 significant digits (whole
-    numbers in full), every gap as "—" (a grid shows a null as "None"). CSVs keep the numbers."""
-
-    def text(v: Any) -> str:
-        if v is None or (isinstance(v, float) and pd.isna(v)):
-            return MISSING
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            return str(v)
-        return f"{int(v):,}" if float(v).is_integer() else f"{v:,.4g}"
-
-    return frame.apply(lambda column: column.map(text))
+    """``frame`` as text for display (:func:`ui.format.cell`: thousands separators, up to 4 significant digits,
+    every gap as "—"; a grid shows a null as "None"). Headers stay the keys the column configs use. CSVs keep the
+    numbers."""
+    return frame.apply(lambda column: column.map(fmt.cell))
 
 
 def missing_reasons_by_column(catalog: Catalog, frame: pd.DataFrame, most: int = 6) -> dict[str, str]:
@@ -208,6 +207,11 @@ def _walk(record: Any, path: tuple[str, ...] = ()) -> Iterable[tuple[str, Source
 
 PROVENANCE_COLUMNS = ["section", "id", "field", "value", "low", "high", "kind", "source", "source_title",
                       "source_url", "accessed", "note"]
+
+
+# why a provenance cell can be empty, for the "—" shown in its place
+PROVENANCE_GAPS = {"low": "no range", "high": "no range", "source": "no source", "source_title": "no source",
+                   "accessed": "no source", "note": ""}
 
 
 def provenance_frame(catalog: Catalog) -> pd.DataFrame:

@@ -68,3 +68,31 @@ def test_scenario_survives_a_page_switch(page, app_url):
     wait_idle(page)
     assert "per_user_tokens_per_s=250" in page.url and "accelerators=sn40l" in page.url
     assert page.get_by_role("spinbutton", name="Per-user speed (tok/s)").input_value() == "250.0"
+
+
+def test_landing_page_answers_above_the_fold(browser, app_url):
+    """At 1400x900 the landing page shows one sentence per side (racks, power, $/M tokens) and all five verdict
+    badges before the first 900 px, and no table scrolls inside itself."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        pg = context.new_page()
+        open_page(pg, app_url)
+        answer = pg.locator(".st-key-answer")
+        text = answer.inner_text()
+        for side in ("SambaNova", "GPU side"):
+            line = next(x for x in text.splitlines() if x.startswith(side))
+            assert "rack" in line and "W at the facility" in line and "per million output tokens" in line, line
+        badges = pg.locator(".st-key-verdict_badges [data-testid='stMarkdownContainer']")
+        assert badges.count() == 5
+        box = pg.locator(".st-key-verdict_badges").bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 900, box
+        for grid in pg.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').all():
+            rows = int(grid.locator('[role="grid"]').first.get_attribute("aria-rowcount") or 0)
+            assert grid.bounding_box()["height"] >= 35 * rows, (rows, grid.bounding_box())
+        values = pg.locator('[data-testid="stMetricValue"]')
+        assert values.count() >= 4
+        clipped = [v.inner_text() for v in values.all() if v.evaluate(
+            "e => [e, ...e.querySelectorAll('*')].some(n => n.scrollWidth > n.clientWidth + 1)")]
+        assert not clipped, clipped
+    finally:
+        context.close()

@@ -72,7 +72,7 @@ def test_report_downloads_from_the_landing_page_and_opens_offline(browser, page,
     racks = [v for label, v in zip(page.locator('[data-testid="stMetricLabel"]').all_inner_texts(),
                                    page.locator('[data-testid="stMetricValue"]').all_inner_texts(), strict=True)
              if label.strip() == "Racks"]
-    verdict_text = _grid_text(page, 1)
+    verdict_text = page.locator('[data-testid="stMain"]').inner_text()
     share = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text().strip()
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name="Download report").click()
@@ -88,9 +88,18 @@ def test_report_downloads_from_the_landing_page_and_opens_offline(browser, page,
         report.goto(path.as_uri())
         report.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)
         text = report.locator("body").inner_text()
+        # coloured series (never Streamlit's placeholder colorway #000001...) and nothing wider than the window
+        colours = report.evaluate("() => document.querySelector('.js-plotly-plot').data"
+                                  ".filter(t => (t.mode || '').startsWith('lines')).map(t => t.line.color)")
+        fits = report.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        report.emulate_media(media="print")
+        report.set_viewport_size({"width": 680, "height": 900})  # A4 less 15 mm margins at 96 dpi
+        tables_fit = report.evaluate("() => [...document.querySelectorAll('table')].every(t => t.scrollWidth <= 680)")
     finally:
         offline.close()
     assert all(u.startswith("file:") or u.startswith("data:") for u in requests), requests
+    assert len(colours) == 2 and len(set(colours)) == 2 and not any(c.startswith("#0000") for c in colours), colours
+    assert fits and tables_fit
     assert len(racks) == 2 and all(r in text for r in racks)
     assert "150 tok/s per user" in text and share in text.replace("\n", "")
     scenario = dataclasses.replace(default_scenario(CATALOG), gpu="b200", per_user_tokens_per_s=150.0)

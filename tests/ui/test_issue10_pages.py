@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from calculators import default_catalog
 from calculators.fleet import size
 from tests.ui.apptest_pages import open_page
+from ui import format as fmt
 from ui import tables
 from ui.pages.sensitivity import LABELS, label_for
 from ui.params import default_scenario, parse_query, to_query
@@ -41,10 +42,12 @@ def test_size_page_defaults_list_all_eight_chips_each_at_its_own_precision():
     chose and have a cost; infeasible rows have a reason about the chip."""
     at = _page("ui/pages/size.py")
     frame = _frame_with(at, "replica_shape")
-    assert sorted(frame["accelerator"]) == sorted(EIGHT)
+    ids = {CATALOG.accelerators[c].name: c for c in EIGHT}
+    assert sorted(frame["accelerator"]) == sorted(ids), "the table names chips, not ids"
     scenario = default_scenario(CATALOG)
     for row in frame.itertuples():
-        expect = size(CATALOG, model="deepseek-r1", accelerator=row.accelerator, precision="best",
+        chip = ids[row.accelerator]
+        expect = size(CATALOG, model="deepseek-r1", accelerator=chip, precision="best",
                       per_user_tokens_per_s=scenario.per_user_tokens_per_s,
                       total_output_tokens_per_s=scenario.total_output_tokens_per_s,
                       input_tokens=scenario.input_tokens, output_tokens=scenario.output_tokens,
@@ -52,9 +55,9 @@ def test_size_page_defaults_list_all_eight_chips_each_at_its_own_precision():
         assert row.feasible == expect.feasible
         if row.feasible:
             assert row.precision == expect.precision and row.replica_shape == expect.replica_shape
-            assert row.usd_per_million_output_tokens > 0
+            assert row.usd_per_million_output_tokens == fmt.usd(expect.usd_per_million_output_tokens)
         else:
-            assert row.accelerator in expect.reason
+            assert chip in expect.reason and row.racks == "— (infeasible)"
     warning = " ".join(w.value for w in at.warning)
     assert "has no 'fp8' math" not in warning
 
@@ -118,5 +121,6 @@ def test_sensitivity_names_every_assumption_in_words():
             assert "_" not in label_for(r.name), r.name
     assert "interconnect_efficiency" in LABELS
     at = _page("ui/pages/sensitivity.py", accelerator="gb200")
-    table = _frame_with(at, "assumption")
-    assert not table["assumption"].str.contains("_").any()
+    table = _frame_with(at, "Assumption")
+    assert not table["Assumption"].str.contains("_").any()
+    assert not [c for c in table.columns if "_" in c], "headers are words"

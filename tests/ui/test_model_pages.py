@@ -14,6 +14,7 @@ from tests.ui.apptest_pages import open_page
 from ui import codec, comparison
 from ui import format as fmt
 from ui.claims import story_checks
+from ui.page import VERDICT_BADGE
 from ui.params import default_scenario
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -53,27 +54,36 @@ def test_claim_metrics_are_the_sizings_of_both_sides():
     sn, gpu = _size("sn40l", "bf16"), _size("h200-sxm", "best")
     expected = []
     for s in (sn, gpu):
-        expected += [("Racks", fmt.racks(s.racks)), ("Facility power", fmt.power_kw(s.facility_power_kw)),
-                     ("Energy per token", fmt.joules_per_token(s.joules_per_output_token)),
-                     (comparison.cost_label("Cost", s.cost_kind),
-                      fmt.usd_per_million_tokens(s.usd_per_million_output_tokens))]
+        expected += [("Racks", fmt.number(s.racks)), ("Facility power", fmt.power_kw(s.facility_power_kw)),
+                     ("Energy per token (J)", fmt.number(s.joules_per_output_token)),
+                     (comparison.cost_label("Cost ($ per M tokens)", s.cost_kind),
+                      fmt.usd(s.usd_per_million_output_tokens))]
     assert _metrics(at) == expected
-    table = at.dataframe[0].value.set_index("quantity")
-    assert table.loc["Racks", f"h200-sxm ({gpu.precision.upper()})"] == fmt.racks(gpu.racks)
-    assert table.loc["Energy per day (facility)", "sn40l (BF16)"] == fmt.energy_j(sn.energy_per_day_kwh * 3.6e6)
+    table = at.table[0].value.set_index("Quantity")
+    gpu_side = f"{CATALOG.accelerators['h200-sxm'].name} ({gpu.precision.upper()})"
+    assert table.loc["Racks", gpu_side] == fmt.racks(gpu.racks)
+    assert table.loc["Energy per day (facility)", f"{CATALOG.accelerators['sn40l'].name} (BF16)"] == \
+        fmt.energy_j(sn.energy_per_day_kwh * 3.6e6)
+    answer = " ".join(m.value for m in at.markdown)
+    for s in (sn, gpu):  # the answer above the fold: racks, facility power and $/M tokens of each side
+        assert fmt.escape_markdown(f"{fmt.racks(s.racks)}, {fmt.power_kw(s.facility_power_kw)} at the facility, "
+                                   f"{fmt.usd(s.usd_per_million_output_tokens)} per million") in answer
 
 
 def test_claim_verdicts_are_the_registry_story_checked_for_the_sidebar():
-    """The verdict table is the registry's story claims in order, each verdict exactly what calculators.claims
+    """The verdict badges are the registry's story claims in order, each with the status calculators.claims
     returns for the sidebar's scenario (the verdict logic itself is pinned in tests/calculators/test_claims.py)."""
+    from calculators.claims import STATUS_LABELS
+
     at = _page("ui/pages/claim.py", gpu="b200")
-    verdicts = at.dataframe[1].value
     scenario = dataclasses.replace(default_scenario(CATALOG), gpu="b200")
     expected = story_checks(CATALOG, scenario)
     assert len(expected) >= 5
-    assert list(verdicts["claim"]) == [f"({k}) {v.claim}" for k, v in expected]
-    assert list(verdicts["verdict"]) == [v.verdict for _, v in expected]
-    assert set(verdicts["status"]) <= {"Holds", "Conditional", "Does not hold", "Can't tell"}
+    lines = [m.value for m in at.markdown if "-badge[" in m.value]
+    assert lines[:len(expected)] == [
+        f":{c}-badge[{i} {fmt.escape_markdown(STATUS_LABELS[v.status])}] {fmt.escape_markdown(f'({k}) {v.claim}')}"
+        for k, v in expected for c, i in [VERDICT_BADGE[v.status]]]
+    assert [m.help for m in at.markdown if "-badge[" in m.value][:len(expected)] == [v.verdict for _, v in expected]
     racks = next(v for _, v in expected if v.kind == "racks-for-target")
     assert racks.scenario["accelerator"] == "b200"
     assert racks.predicted == _size("b200", racks.scenario["precision"]).racks
@@ -83,20 +93,22 @@ def test_claim_switches_gpu_side_from_the_link():
     """gpu=b200 in the link puts B200's sizing on the right-hand side."""
     at = _page("ui/pages/claim.py", gpu="b200")
     b200 = _size("b200", "best")
-    assert _metrics(at)[4] == ("Racks", fmt.racks(b200.racks))
-    assert f"b200 ({b200.precision.upper()})" in at.dataframe[0].value.columns
+    assert _metrics(at)[4] == ("Racks", fmt.number(b200.racks))
+    assert f"{CATALOG.accelerators['b200'].name} ({b200.precision.upper()})" in at.table[0].value.columns
 
 
 def test_size_table_matches_fleet_size_and_shows_infeasible_reason():
     """The ranked table's rows are fleet.size per chip; a chip without the precision is infeasible with why."""
     at = _page("ui/pages/size.py", accelerators=["b200", "h200-sxm", "sn40l"], pue="1.4", precision="fp8")
-    table = at.dataframe[0].value.set_index("accelerator")
+    names = {CATALOG.accelerators[c].name: c for c in ("b200", "h200-sxm", "sn40l")}
+    table = at.dataframe[0].value.set_index("accelerator").rename(index=names)
     for chip in ("b200", "h200-sxm"):
         s = _size(chip, "fp8", pue=1.4)
-        assert table.loc[chip, "racks"] == s.racks and table.loc[chip, "chips"] == s.chips
-        assert table.loc[chip, "facility_power_kw"] == pytest.approx(s.facility_power_kw)
+        assert table.loc[chip, "racks"] == fmt.cell(s.racks) and table.loc[chip, "chips"] == fmt.cell(s.chips)
+        assert table.loc[chip, "facility_power_kw"] == fmt.cell(s.facility_power_kw)
     assert not table.loc["sn40l", "feasible"] and "no 'fp8' math" in table.loc["sn40l", "reason"]
-    top = table[table["rank"] == 1].index[0]
+    assert table.loc["sn40l", "racks"] == "— (infeasible)"
+    top = table[table["rank"] == "1"].index[0]
     assert ("Racks", fmt.racks(_size(top, "fp8", pue=1.4).racks)) in _metrics(at)
     assert any("sn40l" in w.value for w in at.warning)
 
@@ -118,15 +130,14 @@ def test_sensitivity_baseline_is_the_focus_chip_sizing():
     s = _size("h200-sxm", "best")
     assert _metrics(at)[0][1] == fmt.racks(s.racks)
     table = at.dataframe[0].value
-    assert (table["baseline"] == s.racks).all()
-    assert table["moves_answer"].all()  # rows that never move the answer are left out
-    # each assumption moves at the precision 'best' chose for the baseline
+    assert (table["At the defaults"] == fmt.racks(s.racks)).all()
+    # each assumption moves at the precision 'best' chose for the baseline; rows that never move it are left out
     at_high = _size("h200-sxm", s.precision, pue=1.56).racks
-    rows = table.set_index("assumption")
+    rows = table.set_index("Assumption")
     if "PUE" in rows.index:
-        assert rows.loc["PUE", "at_high"] == at_high
+        assert rows.loc["PUE", "At the high end"] == fmt.racks(at_high)
     else:
-        assert at_high == s.racks  # left out because it does not move the racks
+        assert at_high == s.racks
 
 
 def test_sensitivity_unpriced_chip_explains_instead_of_failing():

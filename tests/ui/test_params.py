@@ -136,3 +136,26 @@ def test_bad_page_param_value_is_named():
     """A page-local parameter with a value outside its options is named in a notice."""
     _, notices = parse_query({"frontier_metric": "bogus", "sensitivity_metric": "racks"}, CATALOG)
     assert [(n.param, n.value) for n in notices] == [("frontier_metric", "bogus")]
+
+
+def test_page_options_are_read_by_id_or_by_the_label_streamlit_writes():
+    """A page widget with labels writes the label to the URL ('Larger, assumed'); both forms open without a
+    notice, the share link writes the label and the report reads the id."""
+    raw = {"size_topology": "Larger, assumed", "frontier_metric": "output_tokens_per_s_per_rack"}
+    _, notices = parse_query(raw, CATALOG)
+    assert notices == []
+    assert params.page_values(raw, CATALOG) == {"size_topology": "Larger, assumed",
+                                                "frontier_metric": "Output tok/s per rack"}
+    assert params.page_ids(raw, CATALOG) == {"size_topology": "assumed",
+                                             "frontier_metric": "output_tokens_per_s_per_rack"}
+
+
+def test_catalog_dependent_page_params_are_checked_against_the_catalog():
+    """Claim vendors, provenance chip and kinds come from the catalog; an unknown one is named, known ones travel."""
+    vendor = next(iter(CATALOG.claims.values())).vendor
+    raw = {"claims_vendors": [vendor, "Nobody Inc"], "provenance_chip": "b200", "provenance_kinds": ["measured"]}
+    _, notices = parse_query(raw, CATALOG)
+    assert [n.param for n in notices] == ["claims_vendors"]
+    kept = params.page_values({**raw, "claims_vendors": [vendor]}, CATALOG)
+    assert kept == {"claims_vendors": [vendor], "provenance_chip": "b200", "provenance_kinds": ["measured"]}
+    assert "claims_vendors" not in params.page_values(raw, CATALOG)

@@ -129,3 +129,82 @@ def test_report_builder_imports_no_streamlit():
             "sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def _figure_json(html_text: str) -> tuple[list[dict], dict]:
+    """The data and layout of the report's Plotly figure, read from its inline ``Plotly.newPlot`` call."""
+    import json
+
+    start = html_text.index('Plotly.newPlot(') + len('Plotly.newPlot(')
+    start = html_text.index(",", start) + 1
+    decoder = json.JSONDecoder()
+    data, end = decoder.raw_decode(html_text[start:].lstrip())
+    rest = html_text[start:].lstrip()[end:].lstrip().lstrip(",").lstrip()
+    layout, _ = decoder.raw_decode(rest)
+    return data, layout
+
+
+@pytest.fixture
+def streamlit_template():
+    """Plotly's default template as it is inside the app: Streamlit's, with placeholder colours #000001, ..."""
+    import plotly.io as pio
+    from streamlit.elements.lib.streamlit_plotly_theme import configure_streamlit_plotly_theme
+
+    before = pio.templates.default
+    configure_streamlit_plotly_theme()
+    assert pio.templates.default == "streamlit"
+    yield
+    pio.templates.default = before
+
+
+PLACEHOLDER = re.compile(r"^#0000[0-9a-f]{2}$", re.IGNORECASE)
+
+
+def test_report_figure_has_explicit_colours_even_under_streamlits_template(streamlit_template):
+    """Built where Streamlit's template is active (the app), every series of the report's chart has a real colour,
+    the template is explicit and its colorway has no placeholder; the legend names the precision each side runs."""
+    text = report.report_for_query("v=1&gpu=b200", today=dt.date(2026, 1, 2))
+    data, layout = _figure_json(text)
+    series = [t for t in data if t.get("mode", "").startswith("lines")]
+    assert len(series) == 2
+    for trace in series:
+        colours = {trace.get("line", {}).get("color"), trace.get("marker", {}).get("color")} - {None}
+        assert colours and not any(PLACEHOLDER.match(c) for c in colours), trace.get("name")
+    colorway = layout["template"]["layout"].get("colorway", [])
+    assert colorway and not any(PLACEHOLDER.match(c) for c in colorway)
+    names = [t["name"] for t in series]
+    assert not any("BEST" in n for n in names), names
+    assert any(n.endswith(("(FP4)", "(FP8)", "(INT8)", "(BF16)")) for n in names if "SN40L" not in n), names
+
+
+def test_the_apps_download_and_the_cli_write_the_same_file(tmp_path, streamlit_template):
+    """The app's 'Download report' (report_for_share_url of the share link, inside Streamlit's process) and
+    ``report --query ... --base-url ...`` give the same bytes for the same link, apart from the date."""
+    base = "http://rackscale.example:8501/"
+    in_app = report.report_for_share_url(f"{base}?{QUERY}")
+    out = tmp_path / "cli.html"
+    assert main(["report", "--query", QUERY, "--out", str(out), "--base-url", base]) == 0
+    from_cli = out.read_text(encoding="utf-8")
+    today = dt.date.today().isoformat()
+    assert in_app.replace(today, "DATE") == from_cli.replace(today, "DATE")
+
+
+def test_report_opens_with_the_answer_and_prints_cleanly(built):
+    """Before any table: one sentence per side (racks, facility power, $/M tokens) and a badge per verdict; the
+    stylesheet has print rules; table headers are words with units, not snake_case keys."""
+    link, text = built
+    answer = text[text.index('<div class="answer">'):text.index("</div>", text.index('<div class="answer">'))]
+    assert text.index('<div class="answer">') < text.index("<table")
+    assert answer.count('class="badge"') == len(claims.story_checks(link.catalog, link.scenario)) >= 5
+    assert answer.count(" at the facility, ") == 2 and answer.count("per million output tokens") == 2
+    assert "@media print" in text
+    headers = re.findall(r"<th>([^<]*)</th>", text)
+    assert headers and not [h for h in headers if "_" in h], headers
+
+
+def test_report_reads_the_replica_shapes_the_sizing_page_writes():
+    """The sizing page's link carries 'size_topology=Larger, assumed' (Streamlit writes the label): the report
+    sizes with the assumed topology and its share link keeps the setting."""
+    text = report.report_for_query("v=1&size_topology=Larger%2C+assumed", today=dt.date(2026, 1, 2))
+    assert "replica shapes: Larger, assumed" in text
+    assert "size_topology=Larger%2C+assumed" in text

@@ -15,14 +15,15 @@ import yaml
 
 from calculators.catalog import catalog_from_texts
 from calculators.errors import CatalogError
-from ui import codec, export, state, tables
+from ui import codec, export, params, state, tables
+from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page, show_catalog_error
 from ui.scenario import Context, set_custom_layer
 
 MAX_UPLOAD_BYTES = 200_000
 MAX_EDIT_CHARS = 100_000
-ALL = "(all chips)"
+ALL = params.ALL_CHIPS
 
 
 def _download(frame: pd.DataFrame, ctx: Context, name: str, title: str, key: str) -> None:
@@ -70,15 +71,17 @@ def _tables(ctx: Context) -> None:
         _download(models, ctx, "models", "models", "dl_models")
     with tab_prov:
         choice = st.selectbox("Show the numbers behind", [ALL, *ctx.catalog.accelerators], key="provenance_chip",
+                              bind="query-params",
                               help="One chip with its system, chip class and default engine, or the whole catalog.")
         frame = (tables.provenance_frame(ctx.catalog) if choice == ALL
                  else tables.chip_provenance(ctx.catalog, choice))
-        kinds = st.multiselect("Kinds", ["vendor-spec", "measured", "third-party", "estimate", "assumption"],
-                               key="provenance_kinds", placeholder="every kind")
+        kinds = st.multiselect("Kinds", list(params.PROVENANCE_KINDS), key="provenance_kinds",
+                               placeholder="every kind", bind="query-params")
         if kinds:
             frame = frame[frame["kind"].isin(kinds)]
         st.caption(f"{len(frame)} numbers. 'assumption' means nobody could find the number; its note says why.")
-        st.dataframe(frame, hide_index=True, width="stretch", column_config=_link_column(frame, "source_url"))
+        st.dataframe(fmt.table(frame, reasons=tables.PROVENANCE_GAPS), hide_index=True, width="stretch",
+                     column_config={fmt.column_label("source_url"): st.column_config.LinkColumn()})
         _download(frame, ctx, "provenance", "provenance", "dl_provenance")
     with tab_sources:
         frame = tables.sources_frame(ctx.catalog)
@@ -117,7 +120,8 @@ def _editor(ctx: Context) -> None:
     st.subheader("Add or edit a chip")
     st.write("Start from an existing chip, change what you need and check it: it is validated exactly like a "
              "catalog file. Valid chips join this scenario and travel in its link.")
-    start = st.selectbox("Start from", list(ctx.catalog.accelerators), key="edit_start")
+    start = st.selectbox("Start from", list(ctx.catalog.accelerators), key="edit_start",
+                         bind="query-params")
     with st.form("chip_form"):
         text = st.text_area("Chip YAML", value=_template(ctx, start), height=420, key=f"chip_yaml_{start}",
                             max_chars=MAX_EDIT_CHARS)

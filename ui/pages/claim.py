@@ -14,7 +14,7 @@ from calculators.fleet import Sizing
 from ui import analysis, charts, claims, comparison, export, market, report, results, state
 from ui import format as fmt
 from ui.format import escape_markdown
-from ui.page import run_page, verdict_box
+from ui.page import VERDICT_BADGE, run_page, verdict_box
 from ui.scenario import Context
 
 STORY = (
@@ -24,7 +24,6 @@ STORY = (
     "of the year. Below, both sides are sized by the same model for the same targets (the sidebar's per-user speed "
     "and total output; defaults are the story's 198 tok/s/user and 20,000 tok/s), then each claim is checked."
 )
-STATUS_TEXT = {"holds": "Holds", "conditional": "Conditional", "fails": "Does not hold", "unknown": "Can't tell"}
 def _why(result: object) -> str:
     if isinstance(result, Sizing):
         return result.reason
@@ -36,16 +35,17 @@ def _metrics(result: object, label: str, key: str) -> None:
     if not isinstance(result, Sizing) or not result.feasible:
         st.info(f"Cannot meet the targets: {escape_markdown(_why(result))}", icon=":material/block:")
         return
+    # units in the labels, short values: a card never truncates its number
     a, b = st.columns(2)
-    a.metric("Racks", fmt.racks(result.racks), help=f"{fmt.chips(result.chips)} in {result.nodes} node(s); racks "
+    a.metric("Racks", fmt.number(result.racks), help=f"{fmt.chips(result.chips)} in {result.nodes} node(s); racks "
              f"limited by {result.rack_limited_by}.", border=True)
     b.metric("Facility power", fmt.power_kw(result.facility_power_kw), border=True,
              help="IT power x PUE.")
     c, d = st.columns(2)
-    c.metric("Energy per token", fmt.joules_per_token(result.joules_per_output_token), border=True,
-             help="IT energy per output token.")
-    d.metric(comparison.cost_label("Cost", result.cost_kind),
-             fmt.usd_per_million_tokens(result.usd_per_million_output_tokens), border=True,
+    c.metric("Energy per token (J)", fmt.number(result.joules_per_output_token), border=True,
+             help="IT energy per output token, in joules.")
+    d.metric(comparison.cost_label("Cost ($ per M tokens)", result.cost_kind),
+             fmt.usd(result.usd_per_million_output_tokens), border=True,
              help="$ per million output tokens (owned where priced, else rental); — means the catalog has no "
                   f"price for this chip. Based on: {result.cost_basis}.")
 
@@ -54,27 +54,48 @@ def _verdict_box(v: ClaimCheck, letter: str) -> None:
     verdict_box(v, f"**({letter}) \"{escape_markdown(v.claim)}\"**", f"{v.source_title} ({v.date})")
 
 
+def _answer(sides: list[tuple[str, object]], verdicts: list[tuple[str, ClaimCheck]]) -> None:
+    """The answer, first: one sentence per side, then one compact badge per verdict (details further down)."""
+    with st.container(key="answer"):
+        for label, result in sides:
+            sentence = comparison.answer_sentence(label, result)
+            head, _, rest = sentence.partition(": ")
+            st.markdown(f"**{escape_markdown(head)}**: {escape_markdown(rest)}")
+        with st.container(key="verdict_badges", gap="small"):
+            for letter, v in verdicts:
+                status, text, words = comparison.verdict_line(letter, v)
+                colour, icon = VERDICT_BADGE[status]
+                st.markdown(f":{colour}-badge[{icon} {escape_markdown(text)}] {escape_markdown(words)}",
+                            help=v.verdict)
+
+
 def body(ctx: Context) -> None:
     """The claim page."""
     s = ctx.scenario
     cat = ctx.catalog
     st.title("40 GPU racks vs one SambaRack?")
-    st.markdown(STORY)
     model = "deepseek-r1" if "deepseek-r1" in cat.models else s.model
     if model != s.model:
         st.info(f"This page is about DeepSeek-R1 (the story's model); the sidebar's model "
                 f"({escape_markdown(s.model or '')}) is used on the other pages.", icon=":material/info:")
     if claims.CLAIM_CHIP not in cat.accelerators or not s.gpu or s.gpu not in cat.accelerators or not s.precision:
+        st.markdown(STORY)
         st.info("The catalog needs the SN40L, a GPU side and a precision for this page.", icon=":material/info:")
         return
     files = state.files_for(ctx.layer)
     t = results.targets(s, model=model)
     gpu_name = cat.accelerators[s.gpu].name
-    sn_label = f"{claims.CLAIM_CHIP} (BF16)"
     sn = results.sizing(files, t, claims.CLAIM_CHIP, claims.CLAIM_PRECISION)
     gpu = results.sizing(files, t, s.gpu, s.precision)
     # 'best' (the default) is labelled with the precision the GPU side's sizing chose
-    gpu_label = f"{s.gpu} ({(getattr(gpu, 'precision', '') or s.precision).upper()})"
+    sn_label = comparison.side_label(cat.accelerators[claims.CLAIM_CHIP].name, claims.CLAIM_PRECISION)
+    gpu_label = comparison.side_label(gpu_name, getattr(gpu, "precision", "") or s.precision)
+    verdicts = results.story_checks(files, dataclasses.replace(s, custom=None))
+    _answer([(f"SambaNova, {sn_label}", sn), (f"GPU side, {gpu_label}", gpu)], verdicts)
+    st.caption(f"For {fmt.tokens_per_s(s.per_user_tokens_per_s)} per user and "
+               f"{fmt.tokens_per_s(s.total_output_tokens_per_s)} in total on DeepSeek-R1; hover a verdict for its "
+               "finding. The details, the numbers behind each verdict and their sources follow.")
+    st.markdown(STORY)
 
     st.header("Side by side, same targets")
     st.caption(f"Both sized by the model for {fmt.tokens_per_s(s.per_user_tokens_per_s)} per user and "
@@ -88,10 +109,11 @@ def body(ctx: Context) -> None:
     with right:
         _metrics(gpu, f"GPU side: {gpu_name}", "claim_gpu")
     table = comparison.side_by_side(sn, gpu, sn_label, gpu_label)
-    st.dataframe(table, hide_index=True, width="stretch", key="claim_table")
+    st.table(table.rename(columns={"quantity": "Quantity"}), hide_index=True)  # every row, no inner scroll
+    dash = any(fmt.DASH in str(x) for x in table.iloc[:, 1:].to_numpy().ravel())
     st.caption("Each side is the fewest chips that reach both targets. Brackets give the range the model's "
-               "uncertainty allows (wider for chips with fewer public measurements). A dash means the catalog has "
-               "no number for it (the SN40L has no published price).")
+               "uncertainty allows (wider for chips with fewer public measurements)."
+               + (f" \"{fmt.DASH}\" means the catalog has no number for it." if dash else ""))
     for label, result in ((sn_label, sn), (gpu_label, gpu)):
         st.caption(f"How {escape_markdown(label)} is sized: {escape_markdown(_why(result))}.")
 
@@ -100,13 +122,6 @@ def body(ctx: Context) -> None:
                                       s.engine, t.overrides, t.chip_engines, t.chip_overrides)
     gpu_sweep, skipped = results.sweep_frame(files, model, (s.gpu,), s.precision, s.context_tokens, s.engine,
                                              t.overrides, t.chip_engines, t.chip_overrides)
-    verdicts = results.story_checks(files, dataclasses.replace(s, custom=None))
-    summary = pd.DataFrame({"claim": [f"({k}) {v.claim}" for k, v in verdicts],
-                            "verdict": [v.verdict for _, v in verdicts],
-                            "status": [STATUS_TEXT[v.status] for _, v in verdicts]})
-    st.dataframe(summary, hide_index=True, width="stretch", key="claim_verdicts")
-    st.caption("One line per claim, each an entry of the claims registry (the Claims page lists every vendor's); "
-               "the boxes below give the numbers behind each verdict and what it hinges on.")
     for letter, v in verdicts:
         _verdict_box(v, letter)
     goal = next((v.claimed for _, v in verdicts if v.kind == "throughput"), None)

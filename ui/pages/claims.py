@@ -15,6 +15,7 @@ from calculators.claims import STATUS_LABELS, ClaimCheck
 from calculators.errors import CatalogError
 from calculators.records import CLAIM_UNITS
 from ui import claims, codec, export, params, results, state
+from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page, show_catalog_error, verdict_box
 from ui.scenario import Context, set_custom_layer
@@ -142,17 +143,21 @@ def body(ctx: Context) -> None:
     checks: list[ClaimCheck] = results.all_claim_checks(files)
     yours = set(claims.user_claim_ids(ctx.layer))
     vendors = sorted({c.vendor for c in checks})
-    chosen = st.multiselect("Vendors", vendors, key="claims_vendors", placeholder="every vendor")
+    chosen = st.multiselect("Vendors", vendors, key="claims_vendors", placeholder="every vendor",
+                            bind="query-params")
     shown = [c for c in checks if not chosen or c.vendor in chosen]
     links = {c.id: _link(ctx, c) for c in shown}
     frame = claims_frame(shown, yours, links)
     # Tall enough to show every claim at once (no inner scrolling to miss one).
-    st.dataframe(frame, hide_index=True, width="stretch", height=38 + 35 * max(len(frame), 1), key="claims_table",
+    text = fmt.table(frame, labels={c: c for c in frame}, reasons={"predicted": "not sized"})
+    st.dataframe(text, hide_index=True, width="stretch", height=38 + 35 * max(len(frame), 1), key="claims_table",
                  column_config={
-        "id": st.column_config.TextColumn("id", pinned=True),
-        "claimed": st.column_config.NumberColumn("Claimed", format="%.4g"),
-        "predicted": st.column_config.NumberColumn("Model", format="%.4g",
-                                                   help="What the model finds, in the claim's unit."),
+        "id": st.column_config.TextColumn("ID", pinned=True),
+        "claimed": st.column_config.TextColumn("Claimed"),
+        "predicted": st.column_config.TextColumn("Model", help="What the model finds, in the claim's unit."),
+        "unit": st.column_config.TextColumn("Unit"), "vendor": st.column_config.TextColumn("Vendor"),
+        "date": st.column_config.TextColumn("Date"), "kind": st.column_config.TextColumn("Kind"),
+        "source": st.column_config.TextColumn("Source"),
         "yours": st.column_config.CheckboxColumn("Yours"),
         "scenario": st.column_config.LinkColumn("Scenario", display_text="open on the sizing page"),
         "status": st.column_config.TextColumn("Verdict"),

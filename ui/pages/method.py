@@ -10,6 +10,7 @@ import streamlit as st
 from calculators.assumptions import assumption_ranges
 from calculators.crossval import MIN_CV_POINTS
 from ui import export, state, tables
+from ui import format as fmt
 from ui.format import escape_markdown, percent
 from ui.page import run_page
 from ui.scenario import Context
@@ -110,17 +111,20 @@ def _assumptions(ctx: Context) -> None:
         rows = []
         for r in assumption_ranges(ctx.catalog, chip, engine=ctx.scenario.engine):
             src = ctx.catalog.sources.get(r.source or "")
-            rows.append({"assumption": r.name, "value": r.value, "low": r.low, "high": r.high, "unit": r.unit,
+            rows.append({"assumption": fmt.assumption_label(r.name), "value": r.value, "low": r.low, "high": r.high,
+                         "unit": r.unit,
                          "source": r.source, "source_title": src.title if src else None,
                          "source_url": src.url if src else None, "note": r.note})
         frame = pd.DataFrame(rows)
-        st.dataframe(frame, hide_index=True, width="stretch",
-                     column_config={"source_url": st.column_config.LinkColumn("source_url")})
+        st.dataframe(fmt.table(frame, reasons={"source": "assumption", "source_title": "no source",
+                                               "note": "", "low": "no range", "high": "no range"}),
+                     hide_index=True, width="stretch", height=tables.full_height(len(frame)),
+                     column_config={fmt.column_label("source_url"): st.column_config.LinkColumn()})
     everything = tables.provenance_frame(ctx.catalog)
     frame = everything[everything["section"].isin(["chip_classes", "engines", "serving", "precisions"])]
     st.write("Every chip class, engine, precision and serving default in the catalog:")
-    st.dataframe(frame, hide_index=True, width="stretch",
-                 column_config={"source_url": st.column_config.LinkColumn("source_url")})
+    st.dataframe(fmt.table(frame, reasons=tables.PROVENANCE_GAPS), hide_index=True, width="stretch",
+                 column_config={fmt.column_label("source_url"): st.column_config.LinkColumn()})
     ids = [s for s in frame["source"].dropna().unique()]
     st.download_button("Download assumptions (CSV)",
                        data=export.to_csv(frame, title="assumptions", scenario=ctx.csv_scenario(),

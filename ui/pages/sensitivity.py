@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import analysis, charts, comparison, export, results, state
+from ui import analysis, charts, comparison, export, results, state, tables
 from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page
@@ -19,26 +19,8 @@ _FORMATTERS = {
     "joules_per_output_token": fmt.joules_per_token,
 }
 HEADLINES = {key: (label, _FORMATTERS[key]) for key, label in analysis.SENSITIVITY_METRICS.items()}
-LABELS = {
-    "memory_bandwidth_efficiency": "Memory bandwidth efficiency",
-    "compute_efficiency_decode": "Compute efficiency (decode)",
-    "compute_efficiency_prefill": "Compute efficiency (prefill)",
-    "fixed_latency_us_per_layer": "Engine fixed latency per layer",
-    "usable_memory_fraction": "Usable memory fraction",
-    "pue": "PUE",
-    "electricity_usd_per_kwh": "Electricity price",
-    "lifetime_years": "Hardware lifetime",
-    "prefill_cache_hit_rate": "Prefill cache hit rate",
-    "power_utilisation": "Power utilisation",
-    "mtp_acceptance": "MTP acceptance",
-    "precision": "Precision",
-    "interconnect_efficiency": "Interconnect efficiency (achieved share of link bandwidth)",
-}
-
-
-def label_for(name: str) -> str:
-    """The words for an assumption: its label, or its field name in words (never the raw identifier)."""
-    return LABELS.get(name) or name.replace("_", " ").capitalize()
+LABELS = fmt.ASSUMPTION_LABELS
+label_for = fmt.assumption_label
 
 
 def _inputs(ctx: Context, files, t, chip: str, precision: str, metric: str) -> list[analysis.TornadoInput]:
@@ -141,8 +123,12 @@ def body(ctx: Context) -> None:
                "orange: at the high end; a missing bar means that end gives the same answer (or no price). " + lead +
                "Racks move in whole steps, so small changes can show no bar at all.")
     # value/low/high mix numbers and names (precision, MTP lists): shown as text, exported as they are
-    st.dataframe(moving.astype({"value": str, "low": str, "high": str}), hide_index=True, width="stretch",
-                 key="tornado_table")
+    st.dataframe(fmt.table(moving.drop(columns=["metric"], errors="ignore"),
+                           formats={c: formatter for c in ("baseline", "at_low", "at_high")},
+                           reasons={"at_low": "infeasible or unpriced", "at_high": "infeasible or unpriced",
+                                    "change_at_low": "no answer", "change_at_high": "no answer",
+                                    "source": "assumption", "note_at_low": "", "note_at_high": ""}),
+                 hide_index=True, width="stretch", key="tornado_table", height=tables.full_height(len(moving)))
     ids = export.sources_used(ctx.catalog, accelerators=[chip], models=[s.model])
     st.download_button("Download the tornado table (CSV)",
                        data=export.to_csv(table, title=f"sensitivity of {metric} for {chip}",

@@ -6,11 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from calculators.shapes import ASSUMED, SHIPPED, TOPOLOGIES
-from ui import analysis, charts, comparison, export, market, report, results, state
+from calculators.shapes import SHIPPED, TOPOLOGIES
+from ui import analysis, charts, comparison, export, market, report, results, state, tables
 from ui import format as fmt
 from ui.format import escape_markdown
 from ui.page import run_page
+from ui.params import TOPOLOGY_LABELS
 from ui.scenario import Context
 
 NUMBER = st.column_config.NumberColumn
@@ -57,7 +58,6 @@ TABLE_COLUMNS = {
                                           "when the time-to-first-token target needs them."),
     "reason": st.column_config.TextColumn("Why / how", width="large"),
 }
-TOPOLOGY_LABELS = {SHIPPED: "As vendors ship them", ASSUMED: "Larger, assumed"}
 CHARTS = (
     ("racks", "Racks", "Racks", 1.0,
      "How many racks each chip needs for the targets. Bar colour is what limits a decode step; the hover says "
@@ -83,12 +83,13 @@ def _headline(frame: pd.DataFrame) -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Racks", fmt.racks(top["racks"]), help=f"Limited by {top['rack_limited_by']}.", border=True)
     c2.metric("Facility power", fmt.power_kw(top["facility_power_kw"]), border=True)
-    c3.metric(comparison.cost_label("Cost", top["cost_kind"]), fmt.usd_per_million_tokens(
-              top["usd_per_million_output_tokens"]), border=True,
+    # units in the labels, short values: a card never truncates its number
+    c3.metric(comparison.cost_label("Cost ($ per M tokens)", top["cost_kind"]),
+              fmt.usd(top["usd_per_million_output_tokens"]), border=True,
               help=f"Band {fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_low'])} to "
                    f"{fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_high'])}. Based on: "
                    f"{top['cost_basis']} (an estimate or assumption is not a list price).")
-    c4.metric("Energy", fmt.joules_per_token(top["joules_per_output_token"]), border=True,
+    c4.metric("Energy per token (J)", fmt.number(top["joules_per_output_token"]), border=True,
               help=f"Band {fmt.joules_per_token(top['joules_per_output_token_low'])} to "
                    f"{fmt.joules_per_token(top['joules_per_output_token_high'])}.")
 
@@ -122,13 +123,22 @@ def body(ctx: Context) -> None:
 
     infeasible = frame[~frame["feasible"]]
     if not infeasible.empty:
-        lines = "\n".join(f"- **{escape_markdown(r.accelerator)}**: {escape_markdown(r.reason)}"
+        lines = "\n".join(f"- **{escape_markdown(names.get(r.accelerator, r.accelerator))}**: "
+                          f"{escape_markdown(r.reason)}"
                           for r in infeasible.itertuples())
         st.warning(f"{len(infeasible)} chip(s) cannot meet these targets:\n\n{lines}", icon=":material/block:")
 
     st.subheader("Ranked comparison")
     shown = [c for c in TABLE_COLUMNS if c in frame]
-    st.dataframe(frame[shown], hide_index=True, width="stretch", column_config=TABLE_COLUMNS, key="size_table")
+    # as text through the one formatter: chip names, separators, "— (infeasible)" rather than None
+    text = fmt.table(frame[shown], names=names, labels={c: c for c in shown}, raw=("feasible",),
+                     formats={c: fmt.usd for c in shown if c.startswith(("usd_", "capex_"))},
+                     row_reason=lambda row: None if row.get("feasible", True) else "infeasible")
+    config = {c: (v if c == "feasible" else st.column_config.TextColumn(
+        v.get("label"), help=v.get("help"), pinned=v.get("pinned"), width=v.get("width")))
+        for c, v in TABLE_COLUMNS.items()}
+    st.dataframe(text, hide_index=True, width="stretch", column_config=config, key="size_table",
+                 height=tables.full_height(len(text)))
     st.caption("Ranked by racks, then cost. Each row is the fewest chips of that type that meet both the per-user "
                "speed and the total output; chips (low/high) is the range the model's uncertainty allows. The CSV "
                "has every column, bands included.")
@@ -144,7 +154,7 @@ def body(ctx: Context) -> None:
                        file_name="rackscale-size.csv", mime="text/csv", on_click="ignore", key="dl_size",
                        icon=":material/download:")
     # the report of exactly this page: the scenario's link plus the page's replica-shape choice
-    link = ctx.share_url + (f"&size_topology={topology}" if topology != SHIPPED else "")
+    link = ctx.share_url  # carries size_topology like every page-local input (ui.params.PAGE_PARAMS)
     st.download_button("Download report", data=lambda: report.report_for_share_url(link),
                        file_name="rackscale-report.html", mime="text/html", on_click="ignore", key="dl_report",
                        icon=":material/description:",
