@@ -73,6 +73,40 @@ def story_changes(catalog: Catalog, claim: Claim, scenario: Scenario) -> dict[st
     return changes
 
 
+_DIFFERENCE_WORDS = (
+    ("accelerator", "precision", "chip"), ("baseline_accelerator", "baseline_precision", "baseline"),
+)
+_TARGET_WORDS = (("per_user_tokens_per_s", "per-user target", " tok/s"),
+                 ("total_output_tokens_per_s", "total target", " tok/s"),
+                 ("context_tokens", "mean context", " tokens"), ("input_tokens", "prompt", " tokens"),
+                 ("output_tokens", "output", " tokens"), ("engine", "engine", ""))
+
+
+def story_differences(catalog: Catalog, claim: Claim, check: ClaimCheck) -> str | None:
+    """Where the landing page's check of a story claim (the sidebar applied, :func:`story_changes`) differs from the
+    Claims page's (the registry as written), in words: "baseline NVIDIA H200 (INT8) here, NVIDIA H800 (FP8) on the
+    Claims page; ...". None when they evaluate the same scenario, so the two pages show the same numbers."""
+    stated = claim.scenario.model_dump()
+    used = check.scenario
+
+    def chip(chip_id, precision) -> str:
+        acc = catalog.accelerators.get(chip_id or "")
+        return f"{acc.name if acc else chip_id} ({str(precision or '').upper()})"
+
+    parts = []
+    for chip_field, precision_field, words in _DIFFERENCE_WORDS:
+        before = (stated.get(chip_field), stated.get(precision_field) or stated.get("precision"))
+        after = (used.get(chip_field), used.get(precision_field) or used.get("precision"))
+        if stated.get(chip_field) and before != after:
+            parts.append(f"{words} {chip(*after)} here, {chip(*before)} on the Claims page")
+    for field, words, unit in _TARGET_WORDS:
+        before, after = stated.get(field), used.get(field)
+        if before is not None and after is not None and before != after:
+            shown = [f"{v:,.0f}{unit}" if unit else str(v) for v in (after, before)]
+            parts.append(f"{words} {shown[0]} here, {shown[1]} on the Claims page")
+    return "; ".join(parts) or None
+
+
 def story_checks(catalog: Catalog, scenario: Scenario, story_id: str = STORY_ID) -> list[tuple[str, ClaimCheck]]:
     """Each claim of the story with its letter, checked for the sidebar's scenario."""
     return [(letter(i), check_claim(catalog, c, changes=story_changes(catalog, c, scenario),

@@ -39,6 +39,23 @@ def test_story_changes_put_the_sidebar_gpu_and_targets_on_the_gpu_side_only():
     assert by_id["sambanova-2025-02-d-20k-per-rack"]["per_user_tokens_per_s"] == 120.0
 
 
+def test_landing_and_claims_page_agree_or_say_which_sidebar_choice_differs():
+    """A story claim checked with the sidebar gives the Claims page's number when the sidebar changes nothing it
+    uses; where it does, story_differences names the choice (chip and precision) in words."""
+    registry = {c.id: c for c in check_claims(CATALOG)}
+    s = params.default_scenario(CATALOG)
+    for _, check in claims.story_checks(CATALOG, s):
+        differs = claims.story_differences(CATALOG, CATALOG.claims[check.id], check)
+        if differs is None:
+            assert check.predicted == pytest.approx(registry[check.id].predicted, rel=0.02)
+        else:
+            assert "here" in differs and "on the Claims page" in differs
+    as_written = dataclasses.replace(s, gpu="h200-sxm", precision="fp8")  # claim (c)'s baseline as registered
+    energy = dict(claims.story_checks(CATALOG, as_written))["c"]
+    assert claims.story_differences(CATALOG, CATALOG.claims[energy.id], energy) is None
+    assert energy.predicted == pytest.approx(registry[energy.id].predicted, rel=0.02)
+
+
 def test_user_claim_layer_loads_and_is_checked():
     """A form's claim becomes a claims entry with its own source that the loader accepts and the checker checks;
     a second claim gets a fresh id and keeps the first (and any chips in the layer)."""

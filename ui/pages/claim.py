@@ -50,8 +50,13 @@ def _metrics(result: object, label: str, key: str) -> None:
                   f"price for this chip. Based on: {result.cost_basis}.")
 
 
-def _verdict_box(v: ClaimCheck, letter: str) -> None:
+def _verdict_box(v: ClaimCheck, letter: str, catalog) -> None:
     verdict_box(v, f"**({letter}) \"{escape_markdown(v.claim)}\"**", f"{v.source_title} ({v.date})")
+    registry = catalog.claims.get(v.id)
+    differs = claims.story_differences(catalog, registry, v) if registry is not None else None
+    if differs:
+        st.caption(f"Why the Claims page shows other numbers for ({letter}): the sidebar's choices apply here "
+                   f"({escape_markdown(differs)}).")
 
 
 def _answer(sides: list[tuple[str, object]], verdicts: list[tuple[str, ClaimCheck]]) -> None:
@@ -123,7 +128,7 @@ def body(ctx: Context) -> None:
     gpu_sweep, skipped = results.sweep_frame(files, model, (s.gpu,), s.precision, s.context_tokens, s.engine,
                                              t.overrides, t.chip_engines, t.chip_overrides)
     for letter, v in verdicts:
-        _verdict_box(v, letter)
+        _verdict_box(v, letter, cat)
     goal = next((v.claimed for _, v in verdicts if v.kind == "throughput"), None)
 
     st.subheader("Speed per user against throughput per rack")
