@@ -14,6 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from ui import format as fmt
+
 BOUND_COLOURS = {
     "fixed latency": "#9467bd",
     "memory bandwidth": "#1f77b4",
@@ -146,7 +148,8 @@ def frontier_figure(frontier: pd.DataFrame, metric: str, *, axis_title: str, mea
         _guide(fig, x=[per_user_target] * 2, y=y_span, colour=TARGET_COLOUR, dash="dash",
                name=f"your per-user target: {per_user_target:,.4g} tok/s/user")
     if goal is not None and x_span:
-        _guide(fig, x=x_span, y=[goal] * 2, colour=TARGET_COLOUR, dash="dashdot", name=f"goal: {goal:,.4g}")
+        _guide(fig, x=x_span, y=[goal] * 2, colour=TARGET_COLOUR, dash="dashdot",
+               name=f"goal: {fmt.number(goal)} ({axis_title})")
     fig.update_layout(xaxis_title="Per-user speed (output tok/s per user)", yaxis_title=axis_title,
                       xaxis_type="log", yaxis_type="log", height=560, margin=_MARGIN, legend=_legend())
     # pinned ranges: Plotly's autorange would count a guide's x on a log axis as an exponent

@@ -165,7 +165,7 @@ def test_report_figure_has_explicit_colours_even_under_streamlits_template(strea
     the template is explicit and its colorway has no placeholder; the legend names the precision each side runs."""
     text = report.report_for_query("v=1&gpu=b200", today=dt.date(2026, 1, 2))
     data, layout = _figure_json(text)
-    series = [t for t in data if t.get("mode", "").startswith("lines")]
+    series = [t for t in data if t.get("mode", "") == "lines+markers"]  # the two chips (guides are plain lines)
     assert len(series) == 2
     for trace in series:
         colours = {trace.get("line", {}).get("color"), trace.get("marker", {}).get("color")} - {None}
