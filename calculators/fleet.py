@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from calculators.decode import (
     uncertainty_band,
     uncertainty_fraction,
 )
-from calculators.model.step import engine_efficiency
+from calculators.model.step import STEP_OPS, engine_efficiency
 from calculators.precision import BEST, candidate_precisions, check_requested_precision, is_best, no_candidate_reason
 from calculators.records import Catalog
 from calculators.serving import mtp_candidates, prefill_pool
@@ -117,6 +117,8 @@ class Sizing:
     # (the smallest that holds the weights, or larger when the target needs it)
     max_time_to_first_token_s: float | None = None
     prefill_instance_chips: int = 0
+    # issue 15: the chosen replica's decode step as named operations (ms), as predict's step_breakdown_ms
+    step_breakdown_ms: dict[str, float] = field(default_factory=dict)
     # issue 16: the regime (of the chosen replica's batch) whose leave-one-source-out error sets the band
     uncertainty_regime: str = ""
     uncertainty_basis: str = ""
@@ -384,6 +386,7 @@ def size(
         layout=str(best["layout"]),
         concurrency_per_replica=int(best["concurrency"]),
         mtp_layers=int(best["mtp_layers"]),
+        step_breakdown_ms={op: float(best[f"step_{op}_ms"]) for op in STEP_OPS},
         bound_by=str(best["bound_by"]),
         per_user_tokens_per_s=per_user,
         per_user_tokens_per_s_low=band(per_user, err)[0],
@@ -437,7 +440,7 @@ GRID_CACHE_SIZE = 64
 """Decode grids kept (the fitting rows and the columns sizing reads, ~0.5 MB each): the 8 chips x 2 precisions of
 a few scenarios."""
 _GRID_COLUMNS = ["chips", "layout", "concurrency", "mtp_layers", "bound_by", "per_user_tokens_per_s",
-                 "total_output_tokens_per_s"]
+                 "total_output_tokens_per_s", *(f"step_{op}_ms" for op in STEP_OPS)]
 
 
 def _fitting_grid(catalog: Catalog, m, chip, precision: str, a: Assumptions, node_counts: tuple[int, ...],

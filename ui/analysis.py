@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from calculators.fleet import Sizing
+from calculators.model.step import STEP_OPS
 
 FRONTIER_METRICS = {
     "output_tokens_per_s_per_chip": "Output tok/s per chip",
@@ -39,6 +40,8 @@ COMPARISON_COLUMNS = [
     "prefill_instance_chips", "uncertainty_fraction",
     "precision_requested", "precision_choice", "replica_shape", "replica_shape_note", "cost_basis", "cost_kind",
 ]
+STEP_COLUMNS = [f"step_{op}_ms" for op in STEP_OPS]
+COMPARISON_COLUMNS += STEP_COLUMNS  # where the chosen replica's step time goes (the CSV carries it)
 TEXT_COLUMNS = ("accelerator", "name", "reason", "precision", "engine", "rack_limited_by", "layout", "bound_by",
                 "precision_requested", "precision_choice", "replica_shape", "replica_shape_note", "cost_basis",
                 "cost_kind")
@@ -51,6 +54,7 @@ def comparison_frame(results: Mapping[str, object], names: Mapping[str, str] | N
     for chip, result in results.items():
         if isinstance(result, Sizing):
             row = result.to_dict()
+            row.update({f"step_{op}_ms": ms for op, ms in row.pop("step_breakdown_ms", {}).items()})
         else:
             row = {"accelerator": chip, "feasible": False, "reason": getattr(result, "reason", str(result))}
         row["name"] = (names or {}).get(chip, chip)

@@ -77,6 +77,41 @@ def comparison_bars(frame: pd.DataFrame, metric: str, *, title: str, axis_title:
     return fig
 
 
+STEP_OP_LABELS = {
+    "fixed_per_layer": "fixed cost per layer", "host": "host and scheduler",
+    "attention_projections": "attention projections", "attention_core": "attention (KV reads)",
+    "dense_ffn": "dense FFN", "shared_experts_and_router": "shared experts and router",
+    "routed_experts": "routed experts", "lm_head": "LM head", "moe_dispatch": "MoE dispatch",
+    "moe_combine": "MoE combine", "all_reduce_and_hops": "all-reduce and pipeline hops",
+    "prefill_chunks": "prompt chunks",
+}
+"""How the step's named operations (calculators.model.step.STEP_OPS) read on a chart."""
+
+
+def step_breakdown_figure(frame: pd.DataFrame) -> go.Figure:
+    """Where the time goes: one horizontal bar per feasible chip, its chosen replica's decode step split into its
+    named operations (``step_<op>_ms`` columns), ms per step; each operation one colour across chips."""
+    fig = go.Figure()
+    shown = frame[frame["feasible"].astype(bool)] if not frame.empty else frame
+    palette = qualitative.Safe + qualitative.Pastel
+    for i, (op, label) in enumerate(STEP_OP_LABELS.items()):
+        column = f"step_{op}_ms"
+        if column not in shown or not (shown[column].fillna(0) > 0).any():
+            continue
+        fig.add_bar(y=shown["accelerator"], x=shown[column].fillna(0), orientation="h", name=label,
+                    marker_color=palette[i % len(palette)],
+                    customdata=shown[["layout", "concurrency_per_replica"]].fillna(""),
+                    hovertemplate="%{y}: %{x:,.3g} ms per step<br>layout %{customdata[0]}, batch %{customdata[1]}"
+                                  f"<extra>{html.escape(label)}</extra>")
+    order = list(shown["accelerator"]) if not shown.empty else []
+    fig.update_layout(title="Where the time goes: one decode step of each chip's chosen replica",
+                      xaxis_title="ms per decode step", barmode="stack",
+                      height=max(MIN_HEIGHT, 120 + 36 * max(len(order), 1)),
+                      yaxis={"categoryorder": "array", "categoryarray": order[::-1]}, margin=_MARGIN,
+                      legend=_legend())
+    return fig
+
+
 def _guide(fig: go.Figure, *, x: list[float], y: list[float], name: str, colour: str, dash: str) -> None:
     """A labelled guide line (target, goal, a published throughput) as a trace with its own legend entry: Plotly's
     shape annotations are placed in log10 units on a log axis, so they land in the wrong place or off the chart."""

@@ -58,6 +58,8 @@ def test_size_and_predict_agree_on_the_replica_size_chose(chip, precision):
                 concurrency=s.concurrency_per_replica, layout=s.layout, mtp_layers=s.mtp_layers, engine=s.engine,
                 context_tokens=2000)
     assert p.per_user_tokens_per_s == pytest.approx(s.per_user_tokens_per_s, rel=AGREE)
+    for op, ms in p.step_breakdown_ms.items():  # the sizing's own breakdown is the same step
+        assert s.step_breakdown_ms[op] == pytest.approx(ms, rel=AGREE, abs=1e-9)
 
 
 @pytest.mark.parametrize("chip,precision", [("b200", "fp4"), ("h200-sxm", "fp8")])

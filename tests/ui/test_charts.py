@@ -218,3 +218,14 @@ def test_frontier_axes_span_the_plotted_values_not_the_target_line():
     fig = charts.frontier_figure(frame, "output_tokens_per_s_per_chip", axis_title="y", per_user_target=198.0)
     low, high = fig.layout.xaxis.range
     assert low < 1.0 < 2.4 < high < 3.0  # log10(10) = 1, log10(300) = 2.48
+
+
+def test_where_the_time_goes_stacks_each_chips_step_from_its_operations():
+    """One stacked bar per feasible chip whose segments are its sizing's named operations, adding up to its step."""
+    results = {c: _size(c) for c in ("h200-sxm", "b200")}
+    frame = analysis.comparison_frame(results)
+    fig = charts.step_breakdown_figure(frame)
+    assert fig.layout.barmode == "stack" and fig.layout.height >= 450
+    for chip, sizing in results.items():
+        total = sum(float(t.x[list(t.y).index(chip)]) for t in fig.data)
+        assert total == pytest.approx(sum(sizing.step_breakdown_ms.values()), rel=1e-9)

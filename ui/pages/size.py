@@ -170,6 +170,13 @@ def body(ctx: Context) -> None:
     st.plotly_chart(fig, key=f"size_chart_{chosen}", width="stretch")
     st.caption(caption)
 
+    st.subheader("Where the time goes")
+    st.plotly_chart(charts.step_breakdown_figure(frame), key="size_step_breakdown", width="stretch")
+    st.caption("Each bar is one decode step of the replica the chip is sized with (its layout and batch): the fixed "
+               "cost per layer the serving software adds, host time, each operation at its roofline and measured "
+               "kernel efficiency, and the collectives left exposed. The CSV carries the same milliseconds "
+               "(step_<operation>_ms); `predict --json` gives them as step_breakdown_ms.")
+
     feasible = frame[frame["feasible"]]
     top = feasible.iloc[0] if not feasible.empty else None
     market.show_market_prices(
