@@ -34,7 +34,7 @@ ROWS: tuple[tuple[str, Callable, str, tuple[str, str] | None], ...] = (
 )
 # the rows whose number rests on a catalog price, marked with that price's kind (issue 17)
 MONEY_KEYS = frozenset({"capex_usd", "usd_per_million_output_tokens"})
-PRICE_KIND_MARKS = {"estimate": "estimate", "assumption": "assumed price"}
+PRICE_KIND_MARKS = {"estimate": "estimate", "assumption": "assumed price", "user": "your price"}
 
 
 def price_mark(kind: str | None) -> str:

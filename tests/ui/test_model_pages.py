@@ -56,7 +56,7 @@ def test_claim_metrics_are_the_sizings_of_both_sides():
     for s in (sn, gpu):
         expected += [("Racks", fmt.number(s.racks)), ("Facility power", fmt.power_kw(s.facility_power_kw)),
                      ("Energy per token (J)", fmt.number(s.joules_per_output_token)),
-                     (comparison.cost_label("Cost ($ per M tokens)", s.cost_kind),
+                     (comparison.cost_label("$/M tokens", s.cost_kind),
                       fmt.usd(s.usd_per_million_output_tokens))]
     assert _metrics(at) == expected
     table = at.table[0].value.set_index("Quantity")

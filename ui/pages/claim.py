@@ -44,7 +44,7 @@ def _metrics(result: object, label: str, key: str) -> None:
     c, d = st.columns(2)
     c.metric("Energy per token (J)", fmt.number(result.joules_per_output_token), border=True,
              help="IT energy per output token, in joules.")
-    d.metric(comparison.cost_label("Cost ($ per M tokens)", result.cost_kind),
+    d.metric(comparison.cost_label("$/M tokens", result.cost_kind),
              fmt.usd(result.usd_per_million_output_tokens), border=True,
              help="$ per million output tokens (owned where priced, else rental); — means the catalog has no "
                   f"price for this chip. Based on: {result.cost_basis}.")

@@ -84,7 +84,7 @@ def _headline(frame: pd.DataFrame) -> None:
     c1.metric("Racks", fmt.racks(top["racks"]), help=f"Limited by {top['rack_limited_by']}.", border=True)
     c2.metric("Facility power", fmt.power_kw(top["facility_power_kw"]), border=True)
     # units in the labels, short values: a card never truncates its number
-    c3.metric(comparison.cost_label("Cost ($ per M tokens)", top["cost_kind"]),
+    c3.metric(comparison.cost_label("$/M tokens", top["cost_kind"]),
               fmt.usd(top["usd_per_million_output_tokens"]), border=True,
               help=f"Band {fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_low'])} to "
                    f"{fmt.usd_per_million_tokens(top['usd_per_million_output_tokens_high'])}. Based on: "
