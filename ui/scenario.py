@@ -201,8 +201,14 @@ def _widget(field: Field, catalog: Catalog) -> Any:
 
 
 def _caption(field: Field, value: Any, catalog: Catalog) -> None:
-    record = getattr(catalog, field.options or "", {}).get(value) if isinstance(value, str) else None
-    name = getattr(record, "name", None)
+    """The catalog name under a widget that holds ids (the link keeps ids: Streamlit binds a widget to the URL by
+    the label it shows, so the options stay ids and the names are said here)."""
+    records = getattr(catalog, field.options or "", {})
+    if field.key == "accelerators" and isinstance(value, list | tuple) and value:
+        names = [getattr(records.get(v), "name", v) for v in value]
+        st.caption("Comparing: " + "; ".join(escape_markdown(n) for n in names))
+        return
+    name = getattr(records.get(value) if isinstance(value, str) else None, "name", None)
     if name and field.key in ("model", "accelerator", "gpu"):
         st.caption(escape_markdown(name))
 

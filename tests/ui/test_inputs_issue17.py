@@ -142,3 +142,11 @@ def test_per_chip_inputs_in_the_sidebar_write_the_link():
     assert not at.exception
     assert any(f"chip_engine=b200%3A{choice}" in c.value for c in at.code)
     assert any("chip_usd_per_hour=b200%3A3.25" in c.value for c in at.code)  # the rate is kept
+
+
+def test_the_sidebar_names_the_compared_chips():
+    """The link keeps chip ids, and the sidebar says their catalog names under the chips to compare."""
+    at = _size_page(accelerators=["b200", "h200-sxm"])
+    names = default_catalog().accelerators
+    line = next(c.value for c in at.sidebar.caption if c.value.startswith("Comparing: "))
+    assert names["b200"].name in line.replace("\\", "") and names["h200-sxm"].name in line.replace("\\", "")
