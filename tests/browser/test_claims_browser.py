@@ -90,7 +90,7 @@ def test_report_downloads_from_the_landing_page_and_opens_offline(browser, page,
         text = report.locator("body").inner_text()
         # coloured series (never Streamlit's placeholder colorway #000001...) and nothing wider than the window
         colours = report.evaluate("() => document.querySelector('.js-plotly-plot').data"
-                                  ".filter(t => (t.mode || '').startsWith('lines')).map(t => t.line.color)")
+                                  ".filter(t => t.mode === 'lines+markers').map(t => t.line.color)")
         fits = report.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
         report.emulate_media(media="print")
         report.set_viewport_size({"width": 680, "height": 900})  # A4 less 15 mm margins at 96 dpi

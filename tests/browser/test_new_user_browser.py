@@ -49,7 +49,7 @@ def test_a_new_user_reads_adds_a_chip_sets_ttft_and_downloads(browser, app_url, 
         viewer.goto(report.as_uri())
         viewer.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)
         colours = viewer.evaluate("() => document.querySelector('.js-plotly-plot').data"
-                                  ".filter(t => (t.mode || '').startsWith('lines')).map(t => t.line.color)")
+                                  ".filter(t => t.mode === 'lines+markers').map(t => t.line.color)")
         assert colours and not any(str(c).startswith("#0000") for c in colours), colours
 
         _go(pg, "Claims")
