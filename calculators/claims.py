@@ -31,12 +31,11 @@ from calculators.decode import Prediction, meets_speed, predict, uncertainty_ban
 from calculators.errors import ScenarioError
 from calculators.fleet import Sizing, size
 from calculators.records import Accelerator, Catalog, Claim, ClaimScenario
-from calculators.serving import mtp_candidates
+from calculators.search import batch_grid, mtp_candidates
 
 Status = Literal["holds", "conditional", "fails", "unknown"]
 STATUS_LABELS: dict[str, str] = {"holds": "Holds", "conditional": "Conditional", "fails": "Does not hold",
                                  "unknown": "Can't tell"}
-THROUGHPUT_CONCURRENCIES = tuple(2 ** i for i in range(14))  # 1 .. 8,192 sequences per replica
 WHAT_IF_SUFFIX = "-hbm-reads"
 # the assumptions a per-user speed claim is tried at, each at its favourable catalog end, with how to say it
 FAVOURABLE_ENDS: tuple[tuple[str, str, str], ...] = (
@@ -187,12 +186,17 @@ class _Run:
         if hit is not None and hit[0] is cat:
             return list(hit[1])
         out = []
-        for c in concurrencies:
+        capped: set[int] = set()  # MTP depths whose engine already caps its batch: more users change nothing
+        for c in sorted(concurrencies):
             for k in self.mtps(chip, cat):
+                if k in capped:
+                    continue
                 p = predict(cat, model=self.scenario.model, accelerator=chip, chips=chips, precision=precision,
                             concurrency=c, mtp_layers=k, assumptions=a, **workload)
                 if p.fits_in_memory:
                     out.append(p)
+                if p.running_concurrency < p.concurrency:
+                    capped.add(k)
         while len(_PREDICTIONS_CACHE) >= _PREDICTIONS_CACHE_SIZE:
             _PREDICTIONS_CACHE.pop(next(iter(_PREDICTIONS_CACHE)))
         _PREDICTIONS_CACHE[key] = (cat, tuple(out))  # the catalog kept alive so its id cannot be reused
@@ -414,7 +418,7 @@ def _does_not_fit(run: _Run, claim: Claim, where: str, ranges: Mapping[str, Any]
 
 def _throughput_points(run: _Run, chip: str, chips: int, precision: str) -> list[Prediction]:
     s = run.scenario
-    return run.predictions(chip, chips, precision, (s.concurrency,) if s.concurrency else THROUGHPUT_CONCURRENCIES)
+    return run.predictions(chip, chips, precision, (s.concurrency,) if s.concurrency else batch_grid())
 
 
 def _throughput(run: _Run, claim: Claim) -> _Outcome:

@@ -20,7 +20,8 @@ from calculators.errors import ScenarioError
 from calculators.layout import sram_only
 from calculators.model.step import BOUND_LABELS, COMPONENTS, STEP_OPS
 from calculators.records import Accelerator, Catalog, Model
-from calculators.serving import SERVING_MODES, best_layout, default_mtp_layers
+from calculators.search import default_mtp_layers
+from calculators.serving import SERVING_MODES, best_layout
 from calculators.validation import chip_uncertainty
 
 __all__ = ["BOUND_LABELS", "COMPONENTS", "Prediction", "band", "best_layout", "predict", "sram_only"]
@@ -228,7 +229,7 @@ def predict(
     the same chips) or ``disaggregated`` (a separate prefill pool of ``prefill_chips``, sized when not given); see
     :mod:`calculators.serving`. Only the batch whose KV cache fits runs (``running_concurrency``).
     ``layout="auto"`` picks the layout with the most output that fits; any other value is a layout label.
-    ``mtp_layers`` None runs the engine's recipe depth (:func:`calculators.serving.default_mtp_layers`); ``engine``
+    ``mtp_layers`` None runs the engine's recipe depth (:func:`calculators.search.default_mtp_layers`); ``engine``
     names the serving software (default: the chip's, see :func:`calculators.assumptions.resolve_assumptions`)."""
     m = check_model(catalog, model)
     chip = check_accelerator(catalog, accelerator)

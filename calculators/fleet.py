@@ -35,7 +35,8 @@ from calculators.decode import (
 from calculators.model.step import STEP_OPS, engine_efficiency
 from calculators.precision import BEST, candidate_precisions, check_requested_precision, is_best, no_candidate_reason
 from calculators.records import Catalog
-from calculators.serving import mtp_candidates, prefill_pool
+from calculators.search import MAX_REPLICA_NODES, batch_grid, mtp_candidates
+from calculators.serving import prefill_pool
 from calculators.shapes import (
     SHIPPED,
     check_topology,
@@ -47,8 +48,6 @@ from calculators.shapes import (
 from calculators.sweep import decode_grid, replica_node_counts
 
 HOURS_PER_YEAR = 8766  # 365.25 days
-SIZE_CONCURRENCIES = tuple(sorted({int(round(2 ** (i / 2))) for i in range(0, 37)}))  # 1 .. 262,144, ~sqrt(2) steps
-MAX_REPLICA_NODES = 64
 
 
 @dataclass(frozen=True)
@@ -222,7 +221,7 @@ def size(
     within the size the chip's system ships (:mod:`calculators.shapes`); ``assumed`` allows any replica size.
 
     Decode (F11): over every replica size, layout, batch and MTP depth (``mtp_layers`` None = none and the engine's
-    recipe depth, :func:`calculators.serving.mtp_candidates`) that fits and
+    recipe depth, :func:`calculators.search.mtp_candidates`) that fits and
     meets the per-user speed, minimise replicas x replica chips = ceil(total / replica throughput) x N. The mean
     context while decoding defaults to input + output / 2. Prefill (F12) at input rate = total x input / output.
 
@@ -457,7 +456,7 @@ def _fitting_grid(catalog: Catalog, m, chip, precision: str, a: Assumptions, nod
         _GRID_CACHE[key] = _GRID_CACHE.pop(key)  # most recently used last
         return hit[1], hit[2]
     grid = decode_grid(catalog, m, chip, precision, a, node_counts=list(node_counts),
-                       concurrencies=SIZE_CONCURRENCIES, mtp_layers=list(mtps), context_tokens=context_tokens)
+                       concurrencies=batch_grid(), mtp_layers=list(mtps), context_tokens=context_tokens)
     fits = grid.loc[grid["fits_in_memory"].to_numpy(dtype=bool), _GRID_COLUMNS]
     most = int(grid["chips"].max())
     while len(_GRID_CACHE) >= GRID_CACHE_SIZE:

@@ -48,21 +48,11 @@ from calculators.model.step import (
     prefill_time_s,
 )
 from calculators.records import Accelerator, Catalog, Model
+from calculators.search import peak_batch_candidates
 
 SERVING_MODES = ("decode", "aggregated", "disaggregated")
 FIXED_POINT_ITERATIONS = 3
 """Aggregated serving's decode share converges in 2-3 iterations (it moves by TTFT / (O TPOT), a small ratio)."""
-
-
-def default_mtp_layers(model: Model, assumptions: Assumptions) -> int:
-    """The MTP depth a deployment runs when none is named: the engine's published recipe's
-    (``mtp_layers_default``), where the model has an MTP module; else none."""
-    return min(assumptions.mtp_layers_default, assumptions.max_mtp_layers) if model.mtp is not None else 0
-
-
-def mtp_candidates(model: Model, assumptions: Assumptions) -> list[int]:
-    """The MTP depths a search (sizing, claims) tries when none is named: none, and the engine's recipe depth."""
-    return sorted({0, default_mtp_layers(model, assumptions)})
 
 
 def prefill_unit_chips(catalog: Catalog, model: Model, chip: Accelerator, precision: str,
@@ -255,18 +245,6 @@ def evaluate_serving(
     out["prefill_tokens_per_step"] = prefill_per_step
     out["prefill_chips"] = pool
     return out
-
-
-PEAK_BATCHES_PER_OCTAVE = 8
-"""Running batches an engine may cap at, on one fixed grid (2^(j/8), so every concurrency sees the same candidates
-below it): a cap at the throughput peak lands within ~9% of the exact peak batch, where the curve is flat."""
-
-
-def peak_batch_candidates(concurrency: int) -> np.ndarray:
-    """The running batches tried for the throughput peak: the fixed geometric grid below ``concurrency``, and it."""
-    octaves = np.log2(max(concurrency, 1))
-    grid = np.unique(np.floor(2 ** (np.arange(int(octaves * PEAK_BATCHES_PER_OCTAVE) + 1) / PEAK_BATCHES_PER_OCTAVE)))
-    return np.unique(np.append(grid[grid < concurrency], concurrency)).astype(float)
 
 
 def best_layout(

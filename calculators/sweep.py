@@ -32,11 +32,12 @@ from calculators.layout import candidate_layouts
 from calculators.model.step import STEP_OPS, evaluate_step
 from calculators.precision import BEST, candidate_precisions
 from calculators.records import Accelerator, Catalog, Model
+from calculators.search import SWEEP_MAX_REPLICA_NODES, sweep_batches
 
 if TYPE_CHECKING:
     import pandas as pd
 
-DEFAULT_CONCURRENCIES = tuple(2**i for i in range(13))  # 1 .. 4,096 sequences per replica
+DEFAULT_CONCURRENCIES = sweep_batches()  # 1 .. 4,096 sequences per replica (calculators.search)
 DEFAULT_CONTEXT_TOKENS = 8192
 
 
@@ -238,7 +239,7 @@ def iter_sweep_blocks(
     concurrencies: Sequence[int] | None = None,
     mtp_layers: Sequence[int] = (0, 1, 2, 3),
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-    max_replica_nodes: int = 32,
+    max_replica_nodes: int = SWEEP_MAX_REPLICA_NODES,
     assumptions: dict[str, Assumptions] | None = None,
     band: bool = True,
 ) -> Iterator[dict[str, Column]]:
@@ -308,7 +309,7 @@ def sweep_columns(
     concurrencies: Sequence[int] | None = None,
     mtp_layers: Sequence[int] = (0, 1, 2, 3),
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-    max_replica_nodes: int = 32,
+    max_replica_nodes: int = SWEEP_MAX_REPLICA_NODES,
     assumptions: dict[str, Assumptions] | None = None,
 ) -> dict[str, Column]:
     """Every block of :func:`iter_sweep_blocks` joined: equal-length columns (numpy arrays, text as
@@ -332,7 +333,7 @@ def sweep(
     concurrencies: Sequence[int] | None = None,
     mtp_layers: Sequence[int] = (0, 1, 2, 3),
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-    max_replica_nodes: int = 32,
+    max_replica_nodes: int = SWEEP_MAX_REPLICA_NODES,
     assumptions: dict[str, Assumptions] | None = None,
 ) -> pd.DataFrame:
     """:func:`sweep_columns` as a DataFrame, one row per configuration (the app's frontier)."""

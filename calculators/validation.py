@@ -29,6 +29,7 @@ from calculators.assumptions import default_engine_id, resolve_assumptions
 from calculators.layout import candidate_layouts, parse_layout
 from calculators.model.step import engine_efficiency, prefill_seconds_per_token
 from calculators.records import Catalog, ValidationPoint
+from calculators.search import batch_grid
 from calculators.serving import best_layout, evaluate_serving
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         system = catalog.systems[chip.system]
         layouts = ([parse_layout(point.layout, model, point.chips)] if point.layout else
                    candidate_layouts(model, point.chips, int(system.scale_up_domain_chips.value)))
-        batches = [2**i for i in range(int(np.log2(point.concurrency)) + 1)]
+        batches = list(batch_grid(point.concurrency))
         lay_i, conc = (x.ravel() for x in np.meshgrid(np.arange(len(layouts)), batches, indexing="ij"))
         out = evaluate_serving(
             catalog, model, chip, point.precision, a,

@@ -17,7 +17,7 @@ from calculators.cli import main
 from calculators.decode import predict
 from calculators.errors import CatalogError
 from calculators.records import Claim
-from calculators.serving import mtp_candidates
+from calculators.search import mtp_candidates
 
 CATALOG = default_catalog()
 
