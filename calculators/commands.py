@@ -48,6 +48,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         serving=args.serving,
         prefill_chips=args.prefill_chips,
         engine=args.engine,
+        kv_cache_precision=args.kv_cache_precision,
     )
     print(_json(p.to_dict())) if args.json else _print_fields(p.to_dict())
     return 0
@@ -70,6 +71,7 @@ def _cmd_size(args: argparse.Namespace) -> int:
         topology=args.topology,
         engine=args.engine,
         max_time_to_first_token_s=args.max_time_to_first_token_s,
+        kv_cache_precision=args.kv_cache_precision,
     )
     print(_json(s.to_dict())) if args.json else _print_fields(s.to_dict())
     return 0
@@ -204,6 +206,8 @@ def add_model_commands(commands, add_catalog_option) -> None:
                    help="MTP draft tokens (default: what the engine's published recipe runs)")
     p.add_argument("--layout", default="auto")
     p.add_argument("--engine", default=None, help="serving software (an engine id of the catalog; default: the chip's)")
+    p.add_argument("--kv-cache-precision", default=None,
+                   help="KV cache format (a precision id, e.g. fp8; default: the engine's, else the catalog's)")
     p.add_argument("--json", action="store_true")
     add_catalog_option(p)
     p.set_defaults(run=_cmd_predict)
@@ -224,6 +228,8 @@ def add_model_commands(commands, add_catalog_option) -> None:
                    help="replica shapes: 'shipped' (default) keeps each replica within what the vendor ships or has "
                         "shown publicly; 'assumed' allows any replica size (labelled assumed in the output)")
     s.add_argument("--engine", default=None, help="serving software (an engine id of the catalog; default: the chip's)")
+    s.add_argument("--kv-cache-precision", default=None,
+                   help="KV cache format (a precision id, e.g. fp8; default: the engine's, else the catalog's)")
     s.add_argument("--max-time-to-first-token-s", type=float, default=None, metavar="S",
                    help="time-to-first-token target in seconds: prefill instances grow until one prompt is "
                         "prefilled within it; a chip that cannot is infeasible (default: no target)")

@@ -9,6 +9,7 @@ picks the layout, and attaches the band the model's measured validation error ea
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -77,15 +78,18 @@ def check_mtp_layers(model: Model, assumptions: Assumptions, mtp_layers) -> int:
 
 
 def resolve_engine_assumptions(catalog: Catalog, accelerator: str, engine: str | None,
-                               assumptions: Assumptions | None) -> Assumptions:
+                               assumptions: Assumptions | None, kv_cache_precision: str | None = None) -> Assumptions:
     """The assumptions a prediction runs with: ``assumptions`` as given (checked), else the chip's defaults under
-    ``engine`` (or its default engine). Naming an engine that differs from the given assumptions' is an error."""
+    ``engine`` (or its default engine), with the KV cache in ``kv_cache_precision`` when named (else the engine's or
+    the catalog's default). Naming an engine that differs from the given assumptions' is an error."""
     if engine is not None and (not isinstance(engine, str) or engine not in catalog.engines):
         raise ScenarioError(f"unknown engine {engine!r}; known: {', '.join(sorted(catalog.engines))}")
     if assumptions is None:
-        return resolve_assumptions(catalog, accelerator, engine=engine)
-    if engine is not None and engine != assumptions.engine:
+        assumptions = resolve_assumptions(catalog, accelerator, engine=engine)
+    elif engine is not None and engine != assumptions.engine:
         raise ScenarioError(f"'engine' {engine!r} differs from the assumptions' engine {assumptions.engine!r}")
+    if kv_cache_precision is not None:
+        assumptions = dataclasses.replace(assumptions, kv_cache_precision=kv_cache_precision)
     return check_assumptions(catalog, assumptions)
 
 
@@ -170,6 +174,7 @@ class Prediction:
     prefill_chips: int = 0
     step_breakdown_ms: dict[str, float] = field(default_factory=dict)
     step_breakdown_bound: dict[str, str] = field(default_factory=dict)
+    kv_cache_precision: str = ""
     # issue 16: the regime whose leave-one-source-out error sets the band, and what that band rests on
     uncertainty_regime: str = ""
     uncertainty_basis: str = ""
@@ -217,6 +222,7 @@ def predict(
     layout: str = "auto",
     assumptions: Assumptions | None = None,
     engine: str | None = None,
+    kv_cache_precision: str | None = None,
     input_tokens: int | None = None,
     output_tokens: int | None = None,
     serving: str | None = None,
@@ -239,7 +245,7 @@ def predict(
     serving, context_tokens, input_tokens, output_tokens, prefill_chips = _check_workload(
         serving, context_tokens, input_tokens, output_tokens, prefill_chips
     )
-    a = resolve_engine_assumptions(catalog, accelerator, engine, assumptions)
+    a = resolve_engine_assumptions(catalog, accelerator, engine, assumptions, kv_cache_precision)
     mtp_layers = default_mtp_layers(m, a) if mtp_layers is None else check_mtp_layers(m, a, mtp_layers)
     system = catalog.systems[chip.system]
     lay, v = best_layout(
@@ -316,6 +322,7 @@ def predict(
         prefill_chips=int(v["prefill_chips"]),
         step_breakdown_ms=step_ops,
         step_breakdown_bound=op_bounds,
+        kv_cache_precision=a.kv_cache_precision,
         uncertainty_regime=regime_band.label,
         uncertainty_basis=regime_band.statement,
     )

@@ -213,6 +213,7 @@ def size(
     topology: str = SHIPPED,
     engine: str | None = None,
     max_time_to_first_token_s: float | None = None,
+    kv_cache_precision: str | None = None,
 ) -> Sizing:
     """The fewest chips of ``accelerator`` that serve ``model`` at ``per_user_tokens_per_s`` per user and
     ``total_output_tokens_per_s`` in total, for requests of ``input_tokens`` in and ``output_tokens`` out.
@@ -234,10 +235,11 @@ def size(
                          total_output_tokens_per_s=total_output_tokens_per_s, input_tokens=input_tokens,
                          output_tokens=output_tokens, context_tokens=context_tokens, mtp_layers=mtp_layers,
                          assumptions=assumptions, topology=topology, engine=engine,
-                         max_time_to_first_token_s=max_time_to_first_token_s)
+                         max_time_to_first_token_s=max_time_to_first_token_s,
+                         kv_cache_precision=kv_cache_precision)
     m = check_model(catalog, model)
     chip = check_accelerator(catalog, accelerator)
-    assumptions = resolve_engine_assumptions(catalog, accelerator, engine, assumptions)
+    assumptions = resolve_engine_assumptions(catalog, accelerator, engine, assumptions, kv_cache_precision)
     check_precision(catalog, chip, precision)
     target_user = _finite_positive("per_user_tokens_per_s", per_user_tokens_per_s)
     target_total = _finite_positive("total_output_tokens_per_s", total_output_tokens_per_s)
@@ -526,6 +528,7 @@ def size_best(
     topology: str = SHIPPED,
     engine: str | None = None,
     max_time_to_first_token_s: float | None = None,
+    kv_cache_precision: str | None = None,
 ) -> Sizing:
     """``size`` at each precision ``accelerator`` computes in and ``model`` is served in
     (:func:`calculators.precision.candidate_precisions`), keeping the one that meets the targets with the fewest
@@ -536,7 +539,7 @@ def size_best(
     m = check_model(catalog, model)
     chip = check_accelerator(catalog, accelerator)
     candidates = candidate_precisions(catalog, m, chip)
-    assumptions = resolve_engine_assumptions(catalog, accelerator, engine, assumptions)
+    assumptions = resolve_engine_assumptions(catalog, accelerator, engine, assumptions, kv_cache_precision)
     if not candidates:
         a = assumptions
         system = catalog.systems[chip.system]

@@ -163,3 +163,15 @@ def test_attention_weight_precision_widens_only_the_projections(catalog):
     assert extra == pytest.approx(187_105_280 * 61 * (1.000244 - 0.5625), rel=1e-6)
     assert float(mixed["attention_weights_s"]) > float(fp4["attention_weights_s"])
     assert float(mixed["routed_experts_s"]) == pytest.approx(float(fp4["routed_experts_s"]))
+
+
+def test_kv_cache_precision_is_a_deployment_choice(catalog):
+    """FP8 KV (as TensorRT-LLM's and AMD's R1 recipes run) holds more sequences than the BF16 default, the JSON says
+    which format ran, and an unknown format is refused by name."""
+    common = dict(model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8", concurrency=256,
+                  input_tokens=8000, output_tokens=1000)
+    wide, narrow = decode.predict(catalog, **common), decode.predict(catalog, kv_cache_precision="fp8", **common)
+    assert (wide.kv_cache_precision, narrow.kv_cache_precision) == ("bf16", "fp8")
+    assert narrow.running_concurrency > wide.running_concurrency
+    with pytest.raises(ScenarioError, match="kv_cache_precision"):
+        decode.predict(catalog, kv_cache_precision="fp3", **common)
