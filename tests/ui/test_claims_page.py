@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from calculators import default_catalog
 from calculators.claims import STATUS_LABELS, check_claims
+from tests.ui.apptest_pages import open_page
 from ui import claims, codec
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -16,13 +17,7 @@ CATALOG = default_catalog()
 
 
 def _claims_page(**params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page("ui/pages/claims.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("ui/pages/claims.py", timeout=120, **params)
 
 
 def test_claims_table_is_the_registry_checked():

@@ -3,15 +3,12 @@ AppTest wiring)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from calculators import default_catalog
+from tests.ui.apptest_pages import open_page
 from ui import compute, params
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +78,7 @@ def _table(at: AppTest, column: str):
 
 
 def _size_page(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page("ui/pages/size.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("ui/pages/size.py", **query)
 
 
 def test_ttft_input_in_the_sidebar_reaches_the_link_and_the_table():
