@@ -383,7 +383,7 @@ class Engine(Record):
     # class's default engine
     default_for: tuple[Id, ...] = Field(default=(), strict=False)
     # the MTP draft depth the engine's published recipes run (absent = 0): a prediction that names no depth uses it,
-    # and a search tries it beside none (calculators.serving.mtp_candidates)
+    # and a search tries it beside none (calculators.search.mtp_candidates)
     mtp_layers_default: NonNegative | None = None
 
     @field_validator("mtp_layers_default")
