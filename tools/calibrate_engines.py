@@ -1,24 +1,9 @@
-"""Solve each engine's calibrated numbers from its calibrate points: the derivation behind assumptions.yaml (the
-solver lives in calculators/calibration.py, which leave-one-source-out validation re-runs; this script prints it and
-writes the values).
+"""Solve each engine's calibrated numbers from its calibrate points and print them; with ``--write`` replace each
+solved ``value:`` in hardware_catalog/assumptions.yaml (the field's line must exist there, with its source and note:
+the derivation is stated once, in the catalog; this script refreshes the number).
 
-Two numbers of an engine come from measurements of that engine rather than from kernel tables:
-- ``fixed_latency_us_per_layer`` (tau): launch gaps, synchronisation and everything else the engine adds per layer,
-  set by a point near batch 1 where it dominates;
-- ``compute_efficiency_prefill``: the engine's end-to-end prefill efficiency where it differs from its class's, set
-  by a point whose rate is bound by prefill (long prompts at concurrency on an engine with slow prefill kernels);
-- ``host_overhead_us_per_sequence``: host and scheduler time per running sequence per step that the accelerator does
-  not hide (scheduling, sampling, the elementwise work no kernel table holds), set by a point at high concurrency
-  where it dominates;
-- ``moe_group_overhead_us``: a whole-step (compiled) engine's cost per expert group of each MoE layer, set by a MoE
-  point at a batch that touches most experts.
-A calibrate point names the number it sets (``calibrates``; default tau). For each engine, this script solves tau
-first, then the prefill efficiency, then the per-sequence overhead, then the per-group cost, each with the earlier
-ones in place, each by bisection so the model reproduces its point exactly (several points: their geometric mean),
-and repeats the round until the numbers settle (each moves the points the others were solved on). It prints the
-table; with ``--write`` it also replaces each solved ``value:`` in hardware_catalog/assumptions.yaml (the field's
-line must exist there, with its source and note: the derivation is stated once, in the catalog; the script
-refreshes the number).
+Which numbers, from which points, in what order and how: the solver, :mod:`calculators.calibration` (leave-one-
+source-out validation re-runs the same solver without each source).
 
     python tools/calibrate_engines.py                  # every engine with a calibrate point
     python tools/calibrate_engines.py neuron-2025

@@ -10,6 +10,7 @@ import pytest
 
 from calculators import default_catalog
 from tests.appserver import open_page, wait_idle
+from tests.browser.steps import add_claim
 from ui.claims import story_checks
 from ui.params import default_scenario
 
@@ -43,15 +44,7 @@ def test_claims_page_lists_every_claim_and_filters_by_vendor(page, app_url):
 def test_user_claim_round_trips_through_a_link(browser, page, app_url):
     """A claim entered in the form is checked, its link carries it, and a fresh browser opening the link sees it."""
     open_page(page, f"{app_url}/claims")
-    form = page.locator('[data-testid="stForm"]')
-    form.get_by_role("textbox", name="Vendor").fill("Acme Silicon")
-    form.get_by_role("textbox", name="The claim, word for word").fill("A million tokens per second per user")
-    claimed = form.get_by_role("spinbutton", name="Claimed number")
-    claimed.fill("1000000")
-    claimed.press("Tab")
-    form.get_by_role("button", name="Check this claim").click()
-    page.wait_for_function("() => location.search.includes('custom=c1.')", timeout=30_000)
-    wait_idle(page)
+    add_claim(page)
     page.get_by_text("(your claim)").first.wait_for(timeout=20_000)
     url = page.url
     fresh = browser.new_context()

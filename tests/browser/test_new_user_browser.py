@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.appserver import open_page, wait_idle
-from tests.browser.test_travel_browser import CHIP, _add_chip, _go, _query, _share
+from tests.browser.steps import CHIP, add_chip, go, query, share
 
 pytestmark = pytest.mark.browser
 
@@ -25,22 +25,22 @@ def test_a_new_user_reads_adds_a_chip_sets_ttft_and_downloads(browser, app_url, 
         box = pg.locator(".st-key-verdict_badges").bounding_box()
         assert box is not None and box["y"] + box["height"] <= 900, box
 
-        _go(pg, "Catalog")
-        _add_chip(pg)
-        _go(pg, "Size a deployment")
-        assert CHIP in _query(pg.url).get("accelerators", []), pg.url
-        assert CHIP in _share(pg) and "custom=" in _share(pg)
+        go(pg, "Catalog")
+        add_chip(pg)
+        go(pg, "Size a deployment")
+        assert CHIP in query(pg.url).get("accelerators", []), pg.url
+        assert CHIP in share(pg) and "custom=" in share(pg)
         pg.get_by_text("My SN40L").first.wait_for(state="attached", timeout=60_000)  # its row in the ranked grid
 
         ttft = pg.get_by_role("spinbutton", name="Max time to first token (s)", exact=True)
         ttft.fill("2")
         ttft.press("Enter")
         wait_idle(pg)
-        assert _query(pg.url).get("max_time_to_first_token_s") == ["2"], pg.url
-        assert "max_time_to_first_token_s=2" in _share(pg)
+        assert query(pg.url).get("max_time_to_first_token_s") == ["2"], pg.url
+        assert "max_time_to_first_token_s=2" in share(pg)
 
-        _go(pg, "The claim")
-        assert CHIP in _query(pg.url).get("accelerators", []) and "max_time_to_first_token_s" in pg.url
+        go(pg, "The claim")
+        assert CHIP in query(pg.url).get("accelerators", []) and "max_time_to_first_token_s" in pg.url
         with pg.expect_download(timeout=90_000) as info:
             pg.get_by_role("button", name="Download report").click()
         report = tmp_path / "report.html"
@@ -52,7 +52,7 @@ def test_a_new_user_reads_adds_a_chip_sets_ttft_and_downloads(browser, app_url, 
                                   ".filter(t => t.mode === 'lines+markers').map(t => t.line.color)")
         assert colours and not any(str(c).startswith("#0000") for c in colours), colours
 
-        _go(pg, "Claims")
+        go(pg, "Claims")
         with pg.expect_download(timeout=60_000) as info:
             pg.get_by_role("button", name="Download the claims (CSV)").click()
         frame = pd.read_csv(io.StringIO(info.value.path().read_text()), comment="#")
