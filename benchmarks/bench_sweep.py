@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from calculators.catalog import default_catalog  # noqa: E402
-from calculators.sweep import sweep, sweep_columns, write_csv  # noqa: E402
+from calculators.sweep import SweepSpec, sweep, sweep_columns, write_csv  # noqa: E402
 
 PREDICT = ["predict", "--model", "deepseek-r1", "--accelerator", "h200-sxm", "--chips", "8", "--precision", "fp8",
            "--concurrency", "64", "--context-tokens", "8192", "--json"]
@@ -48,10 +48,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     repeats = parser.parse_args().repeats
     catalog = default_catalog()
-    sweep_columns(catalog, model="deepseek-r1")  # warm the busiest-rank cache (a fresh process pays it once)
-    columns_s, columns = best_s(lambda: sweep_columns(catalog, model="deepseek-r1"), repeats)
+    sweep_columns(catalog, SweepSpec(model="deepseek-r1"))  # warm the busiest-rank cache (a fresh process pays it once)
+    columns_s, columns = best_s(lambda: sweep_columns(catalog, SweepSpec(model="deepseek-r1")), repeats)
     rows = len(columns["chips"])
-    frame_s, _ = best_s(lambda: sweep(catalog, model="deepseek-r1"), repeats)
+    frame_s, _ = best_s(lambda: sweep(catalog, SweepSpec(model="deepseek-r1")), repeats)
     with tempfile.TemporaryDirectory() as tmp:
         csv_s, _ = best_s(lambda: write_csv(columns, str(Path(tmp) / "sweep.csv")), repeats)
         sweep_wall = wall_s(["sweep", "--model", "deepseek-r1", "--csv", str(Path(tmp) / "sweep.csv")], repeats)

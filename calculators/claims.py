@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from calculators.assumptions import assumption_ranges, resolve_assumptions
 from calculators.decode import Prediction, meets_speed, predict, uncertainty_band
+from calculators.deployment import Demand, Deployment
 from calculators.errors import ScenarioError
 from calculators.fleet import Sizing, size
 from calculators.records import Accelerator, Catalog, Claim, ClaimScenario
@@ -191,8 +192,9 @@ class _Run:
             for k in self.mtps(chip, cat):
                 if k in capped:
                     continue
-                p = predict(cat, model=self.scenario.model, accelerator=chip, chips=chips, precision=precision,
-                            concurrency=c, mtp_layers=k, assumptions=a, **workload)
+                p = predict(cat, Deployment(model=self.scenario.model, accelerator=chip, chips=chips,
+                                            precision=precision,
+                                            concurrency=c, mtp_layers=k, assumptions=a, **workload))
                 if p.fits_in_memory:
                     out.append(p)
                 if p.running_concurrency < p.concurrency:
@@ -205,10 +207,10 @@ class _Run:
     def sizing(self, chip: str, precision: str, per_user: float, total: float,
                extra: Mapping[str, Any] = (), catalog: Catalog | None = None) -> Sizing:
         s = self.scenario
-        return size(catalog or self.catalog, model=s.model, accelerator=chip, precision=precision,
+        return size(catalog or self.catalog, Demand(model=s.model, accelerator=chip, precision=precision,
                     per_user_tokens_per_s=per_user, total_output_tokens_per_s=total, input_tokens=s.input_tokens,
                     output_tokens=s.output_tokens, context_tokens=s.context_tokens, mtp_layers=s.mtp_layers,
-                    assumptions=self.assumptions(chip, extra, catalog))
+                                                    assumptions=self.assumptions(chip, extra, catalog)))
 
 
 @dataclass(frozen=True)
@@ -392,8 +394,9 @@ def _does_not_fit(run: _Run, claim: Claim, where: str, ranges: Mapping[str, Any]
     s = run.scenario
     finding = f"No layout of {where} holds {s.model} at {s.precision}"
     if s.chips:
-        p = predict(run.catalog, model=s.model, accelerator=s.accelerator, chips=s.chips, precision=s.precision,
-                    concurrency=s.concurrency or 1, assumptions=run.assumptions(s.accelerator), **_workload(s))
+        p = predict(run.catalog, Deployment(model=s.model, accelerator=s.accelerator, chips=s.chips,
+                                            precision=s.precision,
+                    concurrency=s.concurrency or 1, assumptions=run.assumptions(s.accelerator), **_workload(s)))
         finding += f": weights and cache need {p.memory_used_fraction:.0%} of their memory"
     usable = ranges.get("usable_memory_fraction")
     hinges = (f"Usable memory: {n(usable.value)} of each chip's capacity ({n(usable.low)}-{n(usable.high)} "

@@ -32,46 +32,48 @@ def catalog_for(args: argparse.Namespace):
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     from calculators.decode import predict
+    from calculators.deployment import Deployment
 
     p = predict(
         catalog_for(args),
-        model=args.model,
-        accelerator=args.accelerator,
-        chips=args.chips,
-        precision=args.precision,
-        concurrency=args.concurrency,
-        context_tokens=args.context_tokens,
-        mtp_layers=args.mtp_layers,
-        layout=args.layout,
-        input_tokens=args.input_tokens,
-        output_tokens=args.output_tokens,
-        serving=args.serving,
-        prefill_chips=args.prefill_chips,
-        engine=args.engine,
-        kv_cache_precision=args.kv_cache_precision,
+        Deployment(model=args.model,
+                   accelerator=args.accelerator,
+                   chips=args.chips,
+                   precision=args.precision,
+                   concurrency=args.concurrency,
+                   context_tokens=args.context_tokens,
+                   mtp_layers=args.mtp_layers,
+                   layout=args.layout,
+                   input_tokens=args.input_tokens,
+                   output_tokens=args.output_tokens,
+                   serving=args.serving,
+                   prefill_chips=args.prefill_chips,
+                   engine=args.engine,
+                   kv_cache_precision=args.kv_cache_precision),
     )
     print(_json(p.to_dict())) if args.json else _print_fields(p.to_dict())
     return 0
 
 
 def _cmd_size(args: argparse.Namespace) -> int:
+    from calculators.deployment import Demand
     from calculators.fleet import size
 
     s = size(
         catalog_for(args),
-        model=args.model,
-        accelerator=args.accelerator,
-        precision=args.precision,
-        per_user_tokens_per_s=args.per_user_tokens_per_s,
-        total_output_tokens_per_s=args.total_output_tokens_per_s,
-        input_tokens=args.input_tokens,
-        output_tokens=args.output_tokens,
-        context_tokens=args.context_tokens,
-        mtp_layers=args.mtp_layers,
-        topology=args.topology,
-        engine=args.engine,
-        max_time_to_first_token_s=args.max_time_to_first_token_s,
-        kv_cache_precision=args.kv_cache_precision,
+        Demand(model=args.model,
+               accelerator=args.accelerator,
+               precision=args.precision,
+               per_user_tokens_per_s=args.per_user_tokens_per_s,
+               total_output_tokens_per_s=args.total_output_tokens_per_s,
+               input_tokens=args.input_tokens,
+               output_tokens=args.output_tokens,
+               context_tokens=args.context_tokens,
+               mtp_layers=args.mtp_layers,
+               topology=args.topology,
+               engine=args.engine,
+               max_time_to_first_token_s=args.max_time_to_first_token_s,
+               kv_cache_precision=args.kv_cache_precision),
     )
     print(_json(s.to_dict())) if args.json else _print_fields(s.to_dict())
     return 0
@@ -88,7 +90,7 @@ def _cmd_prices(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     import threading
 
-    from calculators.sweep import iter_sweep_blocks, with_band, write_csv
+    from calculators.sweep import SweepSpec, iter_sweep_blocks, with_band, write_csv
     from calculators.validation import validate_in_background
 
     # the uncertainty band needs the whole validation and its leave-one-source-out rows (a disk-cache hit once computed
@@ -100,8 +102,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     # columns straight to pyarrow's CSV writer: no pandas import, no per-row Python (the whole process costs little
     # more than one predict; see benchmarks/bench_sweep.py)
-    blocks = list(iter_sweep_blocks(catalog, model=args.model, accelerators=args.accelerator or None,
-                                    precisions=args.precision or None, band=False))
+    blocks = list(iter_sweep_blocks(catalog, SweepSpec(model=args.model, accelerators=args.accelerator or None,
+                                    precisions=args.precision or None), band=False))
     validated()
     blocks = [with_band(catalog, b) for b in blocks]
     if args.csv:

@@ -1,96 +1,29 @@
-"""Predictions for one configuration: input checks, uncertainty bands and :func:`predict`, the library's and the
-CLI's entry to the model.
+"""Predictions for one deployment: uncertainty bands and :func:`predict`, the library's and the CLI's entry to the
+model.
 
 The model itself lives below this module: the step of one replica in :mod:`calculators.model` (efficiency curves,
 collectives, attention, MoE, the vectorised step) and serving a workload in :mod:`calculators.serving` (pure decode,
-aggregated continuous batching with chunked prefill, disaggregated prefill). :func:`predict` checks its inputs,
-picks the layout, and attaches the band the model's measured validation error earns for the chip's class.
+aggregated continuous batching with chunked prefill, disaggregated prefill). :func:`predict` checks its
+:class:`~calculators.deployment.Deployment` once, picks the layout, and attaches the band the model's
+cross-validated error earns for the scenario's regime.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from calculators import memory
-from calculators.assumptions import Assumptions, check_assumptions, resolve_assumptions
-from calculators.errors import ScenarioError
+from calculators.deployment import Deployment, check_deployment
 from calculators.layout import sram_only
 from calculators.model.step import BOUND_LABELS, COMPONENTS, STEP_OPS
-from calculators.records import Accelerator, Catalog, Model
-from calculators.search import default_mtp_layers
-from calculators.serving import SERVING_MODES, best_layout
+from calculators.records import Accelerator, Catalog
+from calculators.serving import best_layout
 from calculators.validation import chip_uncertainty
 
-__all__ = ["BOUND_LABELS", "COMPONENTS", "Prediction", "band", "best_layout", "predict", "sram_only"]
-
-
-# --- inputs ----------------------------------------------------------------------------------------------------------
-
-
-def _finite_positive(name: str, value, *, integer: bool = False, allow_zero: bool = False):
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ScenarioError(f"'{name}' must be a number (got {value!r})")
-    if not math.isfinite(value):
-        raise ScenarioError(f"'{name}' must be finite (got {value!r})")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ScenarioError(f"'{name}' must be {'>= 0' if allow_zero else '> 0'} (got {value!r})")
-    if integer and int(value) != value:
-        raise ScenarioError(f"'{name}' must be a whole number (got {value!r})")
-    return int(value) if integer else float(value)
-
-
-def check_model(catalog: Catalog, model: str) -> Model:
-    if model not in catalog.models:
-        raise ScenarioError(f"unknown model {model!r}; known: {', '.join(sorted(catalog.models))}")
-    return catalog.models[model]
-
-
-def check_accelerator(catalog: Catalog, accelerator: str) -> Accelerator:
-    if accelerator not in catalog.accelerators:
-        raise ScenarioError(f"unknown accelerator {accelerator!r}; known: {', '.join(sorted(catalog.accelerators))}")
-    chip = catalog.accelerators[accelerator]
-    if chip.system not in catalog.systems:
-        raise ScenarioError(f"accelerator {accelerator!r} names unknown system {chip.system!r}")
-    return chip
-
-
-def check_precision(catalog: Catalog, chip: Accelerator, precision: str) -> str:
-    if precision not in catalog.precisions:
-        raise ScenarioError(f"unknown precision {precision!r}; known: {', '.join(sorted(catalog.precisions))}")
-    if precision not in chip.peak_tflops:
-        raise ScenarioError(
-            f"accelerator {chip.id!r} has no {precision!r} math; it supports: {', '.join(chip.precisions)}"
-        )
-    return precision
-
-
-def check_mtp_layers(model: Model, assumptions: Assumptions, mtp_layers) -> int:
-    k = _finite_positive("mtp_layers", mtp_layers, integer=True, allow_zero=True)
-    if k > 0 and model.mtp is None:
-        raise ScenarioError(f"'mtp_layers' must be 0 for {model.id!r}, which has no MTP module (got {k})")
-    if k > assumptions.max_mtp_layers:
-        raise ScenarioError(f"'mtp_layers' must be <= {assumptions.max_mtp_layers} (got {k})")
-    return k
-
-
-def resolve_engine_assumptions(catalog: Catalog, accelerator: str, engine: str | None,
-                               assumptions: Assumptions | None, kv_cache_precision: str | None = None) -> Assumptions:
-    """The assumptions a prediction runs with: ``assumptions`` as given (checked), else the chip's defaults under
-    ``engine`` (or its default engine), with the KV cache in ``kv_cache_precision`` when named (else the engine's or
-    the catalog's default). Naming an engine that differs from the given assumptions' is an error."""
-    if engine is not None and (not isinstance(engine, str) or engine not in catalog.engines):
-        raise ScenarioError(f"unknown engine {engine!r}; known: {', '.join(sorted(catalog.engines))}")
-    if assumptions is None:
-        assumptions = resolve_assumptions(catalog, accelerator, engine=engine)
-    elif engine is not None and engine != assumptions.engine:
-        raise ScenarioError(f"'engine' {engine!r} differs from the assumptions' engine {assumptions.engine!r}")
-    if kv_cache_precision is not None:
-        assumptions = dataclasses.replace(assumptions, kv_cache_precision=kv_cache_precision)
-    return check_assumptions(catalog, assumptions)
+__all__ = ["BOUND_LABELS", "COMPONENTS", "Deployment", "Prediction", "band", "best_layout", "predict", "sram_only"]
 
 
 def uncertainty_fraction(catalog: Catalog, chip: Accelerator, concurrency: int | None = None,
@@ -183,76 +116,21 @@ class Prediction:
         return asdict(self)
 
 
-def _check_workload(serving, context_tokens, input_tokens, output_tokens, prefill_chips):
-    """The serving mode and token counts, checked: ``decode`` needs a context, the others a prompt and an output."""
-    if serving is None:
-        serving = "decode" if input_tokens is None and output_tokens is None else "aggregated"
-    if serving not in SERVING_MODES:
-        raise ScenarioError(f"'serving' must be one of {', '.join(SERVING_MODES)} (got {serving!r})")
-    if input_tokens is not None:
-        input_tokens = _finite_positive("input_tokens", input_tokens, integer=True)
-    if output_tokens is not None:
-        output_tokens = _finite_positive("output_tokens", output_tokens, integer=True)
-    if prefill_chips is not None:
-        prefill_chips = _finite_positive("prefill_chips", prefill_chips, integer=True)
-        if serving != "disaggregated":
-            raise ScenarioError(f"'prefill_chips' applies only to 'disaggregated' serving (got serving {serving!r})")
-    if serving == "decode":
-        if context_tokens is None:
-            raise ScenarioError("'context_tokens' is needed for a pure decode step (or give 'input_tokens' and "
-                                "'output_tokens' with serving 'aggregated' or 'disaggregated')")
-        context_tokens = _finite_positive("context_tokens", context_tokens, integer=True)
-    else:
-        if input_tokens is None or output_tokens is None:
-            raise ScenarioError(f"serving {serving!r} needs both 'input_tokens' and 'output_tokens'")
-        context_tokens = int(input_tokens + output_tokens / 2)
-    return serving, context_tokens, input_tokens, output_tokens, prefill_chips
+def predict(catalog: Catalog, deployment: Deployment) -> Prediction:
+    """What one replica (``deployment``, see :class:`calculators.deployment.Deployment`) delivers to its
+    ``concurrency`` sequences.
 
-
-def predict(
-    catalog: Catalog,
-    *,
-    model: str,
-    accelerator: str,
-    chips: int,
-    precision: str,
-    concurrency: int,
-    context_tokens: int | None = None,
-    mtp_layers: int | None = None,
-    layout: str = "auto",
-    assumptions: Assumptions | None = None,
-    engine: str | None = None,
-    kv_cache_precision: str | None = None,
-    input_tokens: int | None = None,
-    output_tokens: int | None = None,
-    serving: str | None = None,
-    prefill_chips: int | None = None,
-) -> Prediction:
-    """What one replica of ``chips`` chips delivers to ``concurrency`` sequences.
-
-    With ``context_tokens`` alone (serving ``decode``): a pure decode step at that mean context. With
-    ``input_tokens`` and ``output_tokens``: serving that workload, ``aggregated`` (the default: chunked prefill on
-    the same chips) or ``disaggregated`` (a separate prefill pool of ``prefill_chips``, sized when not given); see
-    :mod:`calculators.serving`. Only the batch whose KV cache fits runs (``running_concurrency``).
-    ``layout="auto"`` picks the layout with the most output that fits; any other value is a layout label.
-    ``mtp_layers`` None runs the engine's recipe depth (:func:`calculators.search.default_mtp_layers`); ``engine``
-    names the serving software (default: the chip's, see :func:`calculators.assumptions.resolve_assumptions`)."""
-    m = check_model(catalog, model)
-    chip = check_accelerator(catalog, accelerator)
-    check_precision(catalog, chip, precision)
-    chips = _finite_positive("chips", chips, integer=True)
-    concurrency = _finite_positive("concurrency", concurrency, integer=True)
-    serving, context_tokens, input_tokens, output_tokens, prefill_chips = _check_workload(
-        serving, context_tokens, input_tokens, output_tokens, prefill_chips
-    )
-    a = resolve_engine_assumptions(catalog, accelerator, engine, assumptions, kv_cache_precision)
-    mtp_layers = default_mtp_layers(m, a) if mtp_layers is None else check_mtp_layers(m, a, mtp_layers)
+    A pure decode step at ``context_tokens`` (serving ``decode``) or a workload of ``input_tokens`` and
+    ``output_tokens`` served ``aggregated`` or ``disaggregated`` (:mod:`calculators.serving`). Only the batch whose
+    KV cache fits runs (``running_concurrency``), and the engine caps its running batch where the replica's output
+    peaks. ``layout="auto"`` picks the layout with the most output that fits; any other value is a layout label."""
+    d = check_deployment(catalog, deployment)
+    model, accelerator, chips, concurrency = d.model, d.accelerator, d.chips, d.concurrency
+    chip = d.chip_record(catalog)
+    m = d.model_record(catalog)
+    a, mtp_layers, context_tokens = d.assumptions, d.mtp_layers, d.context_tokens
     system = catalog.systems[chip.system]
-    lay, v = best_layout(
-        catalog, m, chip, precision, a,
-        chips=chips, concurrency=concurrency, context_tokens=context_tokens, mtp_layers=mtp_layers, layout=layout,
-        serving=serving, input_tokens=input_tokens, output_tokens=output_tokens, prefill_chips=prefill_chips,
-    )
+    lay, v = best_layout(catalog, d)
     regime_band = uncertainty_band(catalog, chip, concurrency, mtp_layers)
     err = regime_band.fraction
     per_user = float(v["per_user_tokens_per_s"])
@@ -279,7 +157,7 @@ def predict(
     return Prediction(
         model=model,
         accelerator=accelerator,
-        precision=precision,
+        precision=d.precision,
         chips=chips,
         nodes=math.ceil(chips / system.chips_per_node.value),
         concurrency=concurrency,
@@ -311,10 +189,10 @@ def predict(
         uncertainty_fraction=err,
         distinct_experts_per_layer=float(v["distinct_experts_per_layer"]),
         step_time_breakdown_ms=breakdown,
-        weight_storage_precision=memory.weight_storage_precision(catalog, m, precision, a.weight_storage_precision),
-        serving=serving,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
+        weight_storage_precision=memory.weight_storage_precision(catalog, m, d.precision, a.weight_storage_precision),
+        serving=d.serving,
+        input_tokens=d.input_tokens,
+        output_tokens=d.output_tokens,
         running_concurrency=running,
         concurrency_capped_reason=capped_reason,
         time_to_first_token_s=None if math.isnan(ttft) else ttft,

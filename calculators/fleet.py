@@ -19,33 +19,20 @@ import numpy as np
 
 from calculators import memory
 from calculators.assumptions import Assumptions
-from calculators.decode import (
-    _finite_positive,
-    band,
-    check_accelerator,
-    check_model,
-    check_mtp_layers,
-    check_precision,
-    meets_speed,
-    resolve_engine_assumptions,
-    sram_only,
-    uncertainty_band,
-    uncertainty_fraction,
-)
+from calculators.decode import band, meets_speed, sram_only, uncertainty_band, uncertainty_fraction
+from calculators.deployment import Demand, check_demand
 from calculators.model.step import STEP_OPS, engine_efficiency
 from calculators.precision import BEST, candidate_precisions, check_requested_precision, is_best, no_candidate_reason
 from calculators.records import Catalog
 from calculators.search import MAX_REPLICA_NODES, batch_grid, mtp_candidates
 from calculators.serving import prefill_pool
 from calculators.shapes import (
-    SHIPPED,
-    check_topology,
     max_replica_nodes,
     replica_shape,
     shape_note,
     shipped_node_counts,
 )
-from calculators.sweep import decode_grid, replica_node_counts
+from calculators.sweep import GridAxes, decode_grid, replica_node_counts
 
 HOURS_PER_YEAR = 8766  # 365.25 days
 
@@ -197,26 +184,10 @@ def _infeasible(reason: str, **known) -> Sizing:
     return Sizing(feasible=False, reason=reason, **fields)
 
 
-def size(
-    catalog: Catalog,
-    *,
-    model: str,
-    accelerator: str,
-    precision: str,
-    per_user_tokens_per_s: float,
-    total_output_tokens_per_s: float,
-    input_tokens: int,
-    output_tokens: int,
-    context_tokens: int | None = None,
-    mtp_layers: int | None = None,
-    assumptions: Assumptions | None = None,
-    topology: str = SHIPPED,
-    engine: str | None = None,
-    max_time_to_first_token_s: float | None = None,
-    kv_cache_precision: str | None = None,
-) -> Sizing:
-    """The fewest chips of ``accelerator`` that serve ``model`` at ``per_user_tokens_per_s`` per user and
-    ``total_output_tokens_per_s`` in total, for requests of ``input_tokens`` in and ``output_tokens`` out.
+def size(catalog: Catalog, demand: Demand) -> Sizing:
+    """The fewest chips of the demand's accelerator that serve its model at ``per_user_tokens_per_s`` per user and
+    ``total_output_tokens_per_s`` in total, for requests of ``input_tokens`` in and ``output_tokens`` out
+    (:class:`calculators.deployment.Demand`).
 
     ``precision`` may be ``best``: see :func:`size_best`. ``topology`` ``shipped`` (default) keeps each replica
     within the size the chip's system ships (:mod:`calculators.shapes`); ``assumed`` allows any replica size.
@@ -228,31 +199,15 @@ def size(
 
     ``max_time_to_first_token_s`` (None = no target) constrains the prefill pool: see :func:`prefill_instance`.
     """
-    check_topology(topology)
-    if is_best(check_requested_precision(catalog, precision)):
-        return size_best(catalog, model=model, accelerator=accelerator,
-                         per_user_tokens_per_s=per_user_tokens_per_s,
-                         total_output_tokens_per_s=total_output_tokens_per_s, input_tokens=input_tokens,
-                         output_tokens=output_tokens, context_tokens=context_tokens, mtp_layers=mtp_layers,
-                         assumptions=assumptions, topology=topology, engine=engine,
-                         max_time_to_first_token_s=max_time_to_first_token_s,
-                         kv_cache_precision=kv_cache_precision)
-    m = check_model(catalog, model)
-    chip = check_accelerator(catalog, accelerator)
-    assumptions = resolve_engine_assumptions(catalog, accelerator, engine, assumptions, kv_cache_precision)
-    check_precision(catalog, chip, precision)
-    target_user = _finite_positive("per_user_tokens_per_s", per_user_tokens_per_s)
-    target_total = _finite_positive("total_output_tokens_per_s", total_output_tokens_per_s)
-    input_tokens = _finite_positive("input_tokens", input_tokens, integer=True)
-    output_tokens = _finite_positive("output_tokens", output_tokens, integer=True)
-    if max_time_to_first_token_s is not None:
-        max_time_to_first_token_s = _finite_positive("max_time_to_first_token_s", max_time_to_first_token_s)
-    if context_tokens is None:
-        context_tokens = input_tokens + output_tokens / 2
-    else:
-        context_tokens = _finite_positive("context_tokens", context_tokens, integer=True)
-    a = assumptions
-    mtps = mtp_candidates(m, a) if mtp_layers is None else [check_mtp_layers(m, a, mtp_layers)]
+    if is_best(check_requested_precision(catalog, demand.precision)):
+        return size_best(catalog, demand)
+    d = check_demand(catalog, demand)
+    model, accelerator, precision, topology = d.model, d.accelerator, d.precision, d.topology
+    m, chip, a = d.model_record(catalog), d.chip_record(catalog), d.assumptions
+    target_user, target_total = d.per_user_tokens_per_s, d.total_output_tokens_per_s
+    input_tokens, output_tokens, context_tokens = d.input_tokens, d.output_tokens, d.context_tokens
+    max_time_to_first_token_s = d.max_time_to_first_token_s
+    mtps = mtp_candidates(m, a) if d.mtp_layers is None else [d.mtp_layers]
     system = catalog.systems[chip.system]
     per_node = int(system.chips_per_node.value)
     err = uncertainty_fraction(catalog, chip)
@@ -457,8 +412,9 @@ def _fitting_grid(catalog: Catalog, m, chip, precision: str, a: Assumptions, nod
     if hit is not None and hit[0] is catalog:
         _GRID_CACHE[key] = _GRID_CACHE.pop(key)  # most recently used last
         return hit[1], hit[2]
-    grid = decode_grid(catalog, m, chip, precision, a, node_counts=list(node_counts),
-                       concurrencies=batch_grid(), mtp_layers=list(mtps), context_tokens=context_tokens)
+    axes = GridAxes(node_counts=list(node_counts), concurrencies=batch_grid(), mtp_layers=list(mtps),
+                    context_tokens=context_tokens)
+    grid = decode_grid(catalog, m, chip, precision, a, axes)
     fits = grid.loc[grid["fits_in_memory"].to_numpy(dtype=bool), _GRID_COLUMNS]
     most = int(grid["chips"].max())
     while len(_GRID_CACHE) >= GRID_CACHE_SIZE:
@@ -513,50 +469,31 @@ def _rank_key(s: Sizing, order: int) -> tuple:
             s.chips if s.feasible else math.inf, order)
 
 
-def size_best(
-    catalog: Catalog,
-    *,
-    model: str,
-    accelerator: str,
-    per_user_tokens_per_s: float,
-    total_output_tokens_per_s: float,
-    input_tokens: int,
-    output_tokens: int,
-    context_tokens: int | None = None,
-    mtp_layers: int | None = None,
-    assumptions: Assumptions | None = None,
-    topology: str = SHIPPED,
-    engine: str | None = None,
-    max_time_to_first_token_s: float | None = None,
-    kv_cache_precision: str | None = None,
-) -> Sizing:
-    """``size`` at each precision ``accelerator`` computes in and ``model`` is served in
+def size_best(catalog: Catalog, demand: Demand) -> Sizing:
+    """``size`` at each precision the demand's accelerator computes in and its model is served in
     (:func:`calculators.precision.candidate_precisions`), keeping the one that meets the targets with the fewest
     racks, then the lowest $ per million output tokens, then the fewest chips (ties: the model's native format,
     then the wider one). ``precision`` is the one chosen, ``precision_requested`` is ``best`` and
     ``precision_choice`` says how each candidate did. When none meets the targets the answer is infeasible with
     each precision's reason."""
-    m = check_model(catalog, model)
-    chip = check_accelerator(catalog, accelerator)
+    d = check_demand(catalog, demand, precision_checked=False)
+    model, accelerator, topology = d.model, d.accelerator, d.topology
+    m, chip = d.model_record(catalog), d.chip_record(catalog)
     candidates = candidate_precisions(catalog, m, chip)
-    assumptions = resolve_engine_assumptions(catalog, accelerator, engine, assumptions, kv_cache_precision)
     if not candidates:
-        a = assumptions
+        a = d.assumptions
         system = catalog.systems[chip.system]
         return _infeasible(
             no_candidate_reason(catalog, m, chip), model=model, accelerator=accelerator, precision="",
             engine=a.engine, lifetime_years=a.lifetime_years, uncertainty_fraction=uncertainty_fraction(catalog, chip),
             precision_requested=BEST, precision_choice="no candidate precision",
-            max_time_to_first_token_s=max_time_to_first_token_s, replica_shape=replica_shape(system, topology),
+            max_time_to_first_token_s=d.max_time_to_first_token_s, replica_shape=replica_shape(system, topology),
             replica_shape_note=shape_note(system, topology),
         )
-    tried = [
-        size(catalog, model=model, accelerator=accelerator, precision=p, per_user_tokens_per_s=per_user_tokens_per_s,
-             total_output_tokens_per_s=total_output_tokens_per_s, input_tokens=input_tokens,
-             output_tokens=output_tokens, context_tokens=context_tokens, mtp_layers=mtp_layers,
-             assumptions=assumptions, topology=topology, max_time_to_first_token_s=max_time_to_first_token_s)
-        for p in candidates
-    ]
+    # the demand as given (its context and engine as the user said them), at each candidate precision
+    tried = [size(catalog, dataclasses.replace(demand, precision=p, assumptions=d.assumptions, engine=None,
+                                               kv_cache_precision=None))
+             for p in candidates]
     ranked = sorted(range(len(tried)), key=lambda i: _rank_key(tried[i], i))
     best = tried[ranked[0]]
 

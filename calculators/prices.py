@@ -5,7 +5,7 @@ model, to show beside the modelled hardware cost. Rows are the CLI's JSON: ``pro
 
 from __future__ import annotations
 
-from calculators.decode import check_model
+from calculators.deployment import check_model
 from calculators.records import Catalog
 
 

@@ -1,6 +1,8 @@
 """Serving a workload: what a replica delivers for prompts of I tokens and outputs of O tokens at a concurrency.
 
-Three modes, each a thin loop over the one vectorised step (:func:`calculators.model.step.evaluate_step`):
+Three modes, each a strategy behind one interface (:class:`ServingMode`, registered in
+:data:`SERVING_STRATEGIES`; :func:`evaluate_serving` is the one entry) and each a thin loop over the one vectorised
+step (:func:`calculators.model.step.evaluate_step`):
 
 - ``decode``: a pure decode step of every sequence at ``context_tokens`` (the first-generation question).
 - ``aggregated``: continuous batching with chunked prefill on the same chips. In steady state each request's I
@@ -34,10 +36,15 @@ every step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from calculators import memory
 from calculators.assumptions import Assumptions
+from calculators.deployment import SERVING_MODES, Deployment
 from calculators.errors import ScenarioError
 from calculators.layout import Layout, candidate_layouts, parse_layout, sram_only
 from calculators.model.step import (
@@ -50,7 +57,6 @@ from calculators.model.step import (
 from calculators.records import Accelerator, Catalog, Model
 from calculators.search import peak_batch_candidates
 
-SERVING_MODES = ("decode", "aggregated", "disaggregated")
 FIXED_POINT_ITERATIONS = 3
 """Aggregated serving's decode share converges in 2-3 iterations (it moves by TTFT / (O TPOT), a small ratio)."""
 
@@ -118,89 +124,107 @@ def mean_context_tokens(input_tokens, output_tokens):
     return np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float) / 2
 
 
-def evaluate_serving(
-    catalog: Catalog,
-    model: Model,
-    chip: Accelerator,
-    precision: str,
-    assumptions: Assumptions,
-    *,
-    serving: str,
-    chips,
-    attention_tp,
-    moe_ep,
-    concurrency,
-    mtp_layers,
-    pipeline_stages=1,
-    context_tokens=None,
-    input_tokens=None,
-    output_tokens=None,
-    prefill_chips=None,
-) -> dict[str, np.ndarray]:
-    """Every output of :func:`evaluate_step` for the batch that runs, plus the workload's ``running_concurrency``,
-    ``concurrency_capped``, ``time_to_first_token_s``, ``time_per_output_token_s``, ``prefill_tokens_per_step`` and
-    ``prefill_chips``. Arrays broadcast together. See the module docstring."""
-    a = assumptions
-    eff = engine_efficiency(catalog, chip, a)
-    if serving == "decode":
-        context = np.asarray(context_tokens, dtype=float)
-    else:
-        context = mean_context_tokens(input_tokens, output_tokens)
-    layout = dict(chips=chips, attention_tp=attention_tp, moe_ep=moe_ep, pipeline_stages=pipeline_stages)
+@dataclass(frozen=True)
+class ServingGrid:
+    """The configurations one serving evaluation runs over (arrays or scalars, broadcast together) and their
+    workload: ``context_tokens`` for pure decode, ``input_tokens`` and ``output_tokens`` for the others, and a fixed
+    disaggregated prefill pool of ``prefill_chips`` (None: sized to keep up)."""
 
-    def step(batch, prefill_tokens=0.0, prompt=0.0):
-        return evaluate_step(
-            catalog, model, chip, precision, a, **layout, concurrency=batch, context_tokens=context,
-            mtp_layers=mtp_layers, prefill_tokens=prefill_tokens, prompt_tokens=prompt, efficiency=eff,
-        )
+    chips: Any
+    attention_tp: Any
+    moe_ep: Any
+    concurrency: Any
+    mtp_layers: Any
+    pipeline_stages: Any = 1
+    context_tokens: Any = None
+    input_tokens: Any = None
+    output_tokens: Any = None
+    prefill_chips: Any = None
 
-    requested = np.asarray(concurrency, dtype=float)
-    probe = step(requested)
-    max_sequences = probe["max_sequences"]
-    capped = max_sequences < requested
-    running = np.where(capped & (max_sequences >= 1), max_sequences, requested)
-    capped = capped & (max_sequences >= 1)  # nothing fits at all: reported as not fitting, not as capped
-    e_k = mtp_table(a.mtp_acceptance)[np.asarray(mtp_layers, dtype=int)]
-    nan = np.full(np.broadcast(running, context).shape, np.nan)
-    tpot = None  # time per output token where it is not one decode step's share
 
-    if serving == "decode":
-        out = step(running)
-        ttft = nan
-        prefill_per_step = np.zeros_like(nan)
-        pool = np.zeros_like(nan)
-    elif serving == "aggregated" and a.prefill_scheduling == "prefill-first":
-        i_tok = np.asarray(input_tokens, dtype=float)
-        o_tok = np.asarray(output_tokens, dtype=float)
-        chips_all = np.asarray(chips, dtype=float)
-        dp = chips_all / np.asarray(pipeline_stages, dtype=float) / np.asarray(attention_tp)
-        per_rank = np.ceil(running / dp)  # the busiest attention-DP rank's prompts of a cohort
-        # the cohort's prompts, every DP rank prefilling its own at once while decoding waits
-        cohort_prefill_s = prefill_time_s(model, chip, precision, a, per_rank * dp * i_tok, i_tok, chips_all,
-                                          efficiency=eff, ranks=dp)
-        out = dict(step(running))
-        decode_s = o_tok / e_k * out["step_time_s"]  # the cohort decodes together, O tokens at E_k a step
-        share = cohort_completion_share(per_rank, i_tok, a.prefill_chunk_tokens)
-        ttft = share * cohort_prefill_s
-        # a prompt done early waits out the rest of its cohort's prefill before its second token
-        tpot = (decode_s + (1 - share) * cohort_prefill_s) / o_tok
-        cycle_s = cohort_prefill_s + decode_s
-        out["per_user_tokens_per_s"] = 1.0 / tpot
-        _set_output_rate(out, running * o_tok / cycle_s, chips_all)
-        out["decoding_concurrency"] = running * decode_s / cycle_s
-        prefill_per_step = np.zeros_like(nan)
-        pool = np.zeros_like(nan)
-    elif serving == "aggregated":
-        i_tok = np.asarray(input_tokens, dtype=float)
-        o_tok = np.asarray(output_tokens, dtype=float)
-        dp = np.asarray(chips, dtype=float) / np.asarray(pipeline_stages, dtype=float) / np.asarray(attention_tp)
+@dataclass(frozen=True)
+class Replica:
+    """What every serving mode starts from: the step of the replica (``step(batch, prefill_tokens, prompt)``, the one
+    vectorised :func:`evaluate_step`), the batch that runs (``running``: the requested one, or what fits), whether
+    capacity capped it, and the tokens a step emits per sequence (``e_k``, MTP's expected accepted tokens)."""
+
+    catalog: Catalog
+    model: Model
+    chip: Accelerator
+    precision: str
+    assumptions: Assumptions
+    efficiency: Any
+    grid: ServingGrid
+    step: Callable[..., dict]
+    running: np.ndarray
+    capped: np.ndarray
+    e_k: np.ndarray
+
+    @property
+    def chips(self) -> np.ndarray:
+        return np.asarray(self.grid.chips, dtype=float)
+
+    @property
+    def dp(self) -> np.ndarray:
+        """Attention data-parallel ranks of one pipeline stage."""
+        g = self.grid
+        return self.chips / np.asarray(g.pipeline_stages, dtype=float) / np.asarray(g.attention_tp)
+
+    @property
+    def input_tokens(self) -> np.ndarray:
+        return np.asarray(self.grid.input_tokens, dtype=float)
+
+    @property
+    def output_tokens(self) -> np.ndarray:
+        return np.asarray(self.grid.output_tokens, dtype=float)
+
+
+@dataclass(frozen=True)
+class Served:
+    """A serving mode's answer: the step's outputs with the workload's output rate set (``out``), a prompt's time to
+    first token (NaN for pure decode), the time per output token where it is not one step's share (None), the prompt
+    tokens each decode step carries, and the separate prefill pool's chips."""
+
+    out: dict
+    time_to_first_token_s: Any
+    time_per_output_token_s: Any = None
+    prefill_tokens_per_step: Any = 0.0
+    prefill_chips: Any = 0.0
+
+
+class ServingMode:
+    """One way of serving a workload (see the module docstring); :data:`SERVING_STRATEGIES` registers them."""
+
+    name: str = ""
+
+    def serve(self, r: Replica) -> Served:
+        raise NotImplementedError
+
+
+class DecodeOnly(ServingMode):
+    """Every sequence in a pure decode step at the grid's context."""
+
+    name = "decode"
+
+    def serve(self, r: Replica) -> Served:
+        return Served(out=dict(r.step(r.running)), time_to_first_token_s=np.nan)
+
+
+class AggregatedDecodeFirst(ServingMode):
+    """Continuous batching with chunked prefill riding the decode steps (TensorRT-LLM, vLLM): a fixed point of the
+    decoding share B_d = C x O TPOT / (TTFT + O TPOT)."""
+
+    name = "aggregated"
+
+    def serve(self, r: Replica) -> Served:
+        a = r.assumptions
+        i_tok, o_tok, dp, e_k, running = r.input_tokens, r.output_tokens, r.dp, r.e_k, r.running
         chunk_total = a.prefill_chunk_tokens * dp
         prompt_steps = np.ceil(i_tok / a.prefill_chunk_tokens)
-        chips_all = np.asarray(chips, dtype=float)
         # a prompt is prefilled by one attention-DP rank, the others prefilling theirs at the same time: its own
         # prefill runs at 1/dp of the replica's prefill rate (all of it at DP 1)
-        own_prefill_s = prefill_time_s(model, chip, precision, a, i_tok, i_tok, chips_all / dp, efficiency=eff,
-                                       ranks=dp)
+        own_prefill_s = prefill_time_s(r.model, r.chip, r.precision, a, i_tok, i_tok, r.chips / dp,
+                                       efficiency=r.efficiency, ranks=dp)
         decoding = running
         for iteration in range(FIXED_POINT_ITERATIONS):
             # prefill can feed at most chunk_total tokens a step: beyond that the decode batch starves
@@ -208,92 +232,163 @@ def evaluate_serving(
             # the prompts the running requests' decode steps carry are the *others'*: a request's own prompt is
             # prefilled before it decodes (its TTFT), so of C requests' prefill a decode step sees (C - 1) / C
             prefill_per_step = decoding * e_k * i_tok / o_tok * (running - 1) / running
-            out = step(decoding, prefill_per_step, i_tok)
+            out = r.step(decoding, prefill_per_step, i_tok)
             ttft = time_to_first_token_s(out["step_time_s"] - out["prefill_s"], out["prefill_s"] / out["step_time_s"],
                                          prompt_steps, own_prefill_s)
             if iteration == FIXED_POINT_ITERATIONS - 1:
                 break
             tpot = out["step_time_s"] / e_k
             decoding = np.maximum(1.0, running * o_tok * tpot / (ttft + o_tok * tpot))
-        pool = np.zeros_like(nan)
         out = dict(out)
-        _set_output_rate(out, decoding * out["per_user_tokens_per_s"], np.asarray(chips, dtype=float))
+        _set_output_rate(out, decoding * out["per_user_tokens_per_s"], r.chips)
         out["decoding_concurrency"] = decoding
-    elif serving == "disaggregated":
-        i_tok = np.asarray(input_tokens, dtype=float)
-        o_tok = np.asarray(output_tokens, dtype=float)
-        out = dict(step(running))
-        unit = prefill_unit_chips(catalog, model, chip, precision, a)
+        return Served(out=out, time_to_first_token_s=ttft, prefill_tokens_per_step=prefill_per_step)
+
+
+class AggregatedPrefillFirst(ServingMode):
+    """A scheduler that prefills every waiting prompt before it decodes again (SGLang, vLLM V0): requests move in
+    cohorts, TTFT = g T_p and TPOT = (O t_d / E_k + (1 - g) T_p) / O."""
+
+    name = "aggregated"
+
+    def serve(self, r: Replica) -> Served:
+        a = r.assumptions
+        i_tok, o_tok, dp, running = r.input_tokens, r.output_tokens, r.dp, r.running
+        per_rank = np.ceil(running / dp)  # the busiest attention-DP rank's prompts of a cohort
+        # the cohort's prompts, every DP rank prefilling its own at once while decoding waits
+        cohort_prefill_s = prefill_time_s(r.model, r.chip, r.precision, a, per_rank * dp * i_tok, i_tok, r.chips,
+                                          efficiency=r.efficiency, ranks=dp)
+        out = dict(r.step(running))
+        decode_s = o_tok / r.e_k * out["step_time_s"]  # the cohort decodes together, O tokens at E_k a step
+        share = cohort_completion_share(per_rank, i_tok, a.prefill_chunk_tokens)
+        # a prompt done early waits out the rest of its cohort's prefill before its second token
+        tpot = (decode_s + (1 - share) * cohort_prefill_s) / o_tok
+        cycle_s = cohort_prefill_s + decode_s
+        out["per_user_tokens_per_s"] = 1.0 / tpot
+        _set_output_rate(out, running * o_tok / cycle_s, r.chips)
+        out["decoding_concurrency"] = running * decode_s / cycle_s
+        return Served(out=out, time_to_first_token_s=share * cohort_prefill_s, time_per_output_token_s=tpot)
+
+
+class Disaggregated(ServingMode):
+    """Pure decode steps on the replica and a separate prefill pool (:func:`prefill_pool`, the one ``size`` uses)."""
+
+    name = "disaggregated"
+
+    def serve(self, r: Replica) -> Served:
+        a = r.assumptions
+        i_tok, o_tok = r.input_tokens, r.output_tokens
+        out = dict(r.step(r.running))
+        unit = prefill_unit_chips(r.catalog, r.model, r.chip, r.precision, a)
         pool, ttft, prefill_rate = prefill_pool(
-            model, chip, precision, a, efficiency=eff, input_tokens=i_tok,
+            r.model, r.chip, r.precision, a, efficiency=r.efficiency, input_tokens=i_tok,
             input_tokens_per_s=out["total_output_tokens_per_s"] * i_tok / o_tok, unit_chips=unit,
-            pool_chips=prefill_chips)
+            pool_chips=r.grid.prefill_chips)
         # a fixed prefill pool too small for the decode pool's appetite caps the output rate
         fresh = 1.0 - a.prefill_cache_hit_rate
         ratio = np.minimum(1.0, pool * prefill_rate * o_tok / (i_tok * fresh) / out["total_output_tokens_per_s"])
-        chips_all = np.asarray(chips, dtype=float) + pool
-        out["power_w"] = out["power_w"] / np.asarray(chips, dtype=float) * chips_all  # both pools' nodes
+        chips_all = r.chips + pool
+        out["power_w"] = out["power_w"] / r.chips * chips_all  # both pools' nodes
         _set_output_rate(out, out["total_output_tokens_per_s"] * ratio, chips_all)
-        prefill_per_step = np.zeros_like(nan)
+        return Served(out=out, time_to_first_token_s=ttft, prefill_chips=pool)
+
+
+SERVING_STRATEGIES: dict[tuple[str, str | None], ServingMode] = {
+    ("decode", None): DecodeOnly(),
+    ("aggregated", "decode-first"): AggregatedDecodeFirst(),
+    ("aggregated", "prefill-first"): AggregatedPrefillFirst(),
+    ("disaggregated", None): Disaggregated(),
+}
+"""The serving modes by (mode, the engine's prefill scheduling where the mode depends on it)."""
+
+
+def serving_mode(serving: str, assumptions: Assumptions) -> ServingMode:
+    """The strategy that serves ``serving`` under the engine of ``assumptions``."""
+    strategy = SERVING_STRATEGIES.get((serving, None)) or SERVING_STRATEGIES.get(
+        (serving, assumptions.prefill_scheduling))
+    if strategy is None:
+        raise ScenarioError(f"'serving' must be one of {', '.join(SERVING_MODES)} (got {serving!r})")
+    return strategy
+
+
+def evaluate_serving(catalog: Catalog, model: Model, chip: Accelerator, precision: str, assumptions: Assumptions,
+                     *, serving: str, grid: ServingGrid, capacity_cap: bool = True) -> dict[str, np.ndarray]:
+    """Every output of :func:`evaluate_step` for the batch that runs, plus the workload's ``running_concurrency``,
+    ``concurrency_capped``, ``time_to_first_token_s``, ``time_per_output_token_s``, ``prefill_tokens_per_step`` and
+    ``prefill_chips``, served by the ``serving`` mode's strategy (:func:`serving_mode`). See the module docstring.
+
+    ``capacity_cap`` False runs every requested sequence even where their KV cache does not fit (``fits_in_memory``
+    says so): the sweep's rows, which report a configuration rather than what an engine would make of it."""
+    a = assumptions
+    strategy = serving_mode(serving, a)
+    eff = engine_efficiency(catalog, chip, a)
+    g = grid
+    if serving == "decode":
+        context = np.asarray(g.context_tokens, dtype=float)
     else:
-        raise ValueError(f"unknown serving mode {serving!r}")
-    out = dict(out)
+        context = mean_context_tokens(g.input_tokens, g.output_tokens)
+    layout = dict(chips=g.chips, attention_tp=g.attention_tp, moe_ep=g.moe_ep, pipeline_stages=g.pipeline_stages)
+    mtp_layers = g.mtp_layers
+
+    def step(batch, prefill_tokens=0.0, prompt=0.0):
+        return evaluate_step(
+            catalog, model, chip, precision, a, **layout, concurrency=batch, context_tokens=context,
+            mtp_layers=mtp_layers, prefill_tokens=prefill_tokens, prompt_tokens=prompt, efficiency=eff,
+        )
+
+    requested = np.asarray(g.concurrency, dtype=float)
+    if capacity_cap:
+        max_sequences = step(requested)["max_sequences"]
+        capped = max_sequences < requested
+        running = np.where(capped & (max_sequences >= 1), max_sequences, requested)
+        capped = capped & (max_sequences >= 1)  # nothing fits at all: reported as not fitting, not as capped
+    else:
+        running, capped = requested, np.zeros(np.shape(requested), dtype=bool)
+    e_k = mtp_table(a.mtp_acceptance)[np.asarray(mtp_layers, dtype=int)]
+    replica = Replica(catalog=catalog, model=model, chip=chip, precision=precision, assumptions=a, efficiency=eff,
+                      grid=g, step=step, running=running, capped=capped, e_k=e_k)
+    served = strategy.serve(replica)
+    shape = np.broadcast(running, context).shape
+    out = dict(served.out)
     out["running_concurrency"] = running
     out["concurrency_capped"] = capped
-    out["time_to_first_token_s"] = ttft
+    out["time_to_first_token_s"] = np.zeros(shape) + served.time_to_first_token_s
+    tpot = served.time_per_output_token_s
     out["time_per_output_token_s"] = out["step_time_s"] / e_k if tpot is None else tpot
-    out["prefill_tokens_per_step"] = prefill_per_step
-    out["prefill_chips"] = pool
+    out["prefill_tokens_per_step"] = np.zeros(shape) + served.prefill_tokens_per_step
+    out["prefill_chips"] = np.zeros(shape) + served.prefill_chips
     return out
 
 
-def best_layout(
-    catalog: Catalog,
-    model: Model,
-    chip: Accelerator,
-    precision: str,
-    assumptions: Assumptions,
-    *,
-    chips: int,
-    concurrency: int,
-    mtp_layers: int,
-    layout: str = "auto",
-    serving: str = "decode",
-    context_tokens: int | None = None,
-    input_tokens: int | None = None,
-    output_tokens: int | None = None,
-    prefill_chips: int | None = None,
-    cap_at_peak: bool = True,
-) -> tuple[Layout, dict]:
-    """The layout a prediction reports and its :func:`evaluate_serving` values (scalars), for checked inputs:
-    ``"auto"`` = the layout that fits with the most output (then the fastest per user), else the fastest; any other
-    value a layout label.
+def best_layout(catalog: Catalog, deployment: Deployment, *, cap_at_peak: bool = True) -> tuple[Layout, dict]:
+    """The layout a prediction reports and its :func:`evaluate_serving` values (scalars), for a checked
+    ``deployment`` (:func:`calculators.deployment.check_deployment`): layout ``auto`` = the layout that fits with the
+    most output (then the fastest per user), else the fastest; any other value a layout label.
 
     ``cap_at_peak``: an engine caps its running batch where the replica's total output peaks (more sequences would
     only lower it, e.g. once their KV spills to a slower memory tier), so more users never mean less output; the rest
     queue. ``throughput_capped`` says so. A published measurement at a stated concurrency is evaluated uncapped."""
+    d = deployment
+    model, chip = d.model_record(catalog), d.chip_record(catalog)
+    chips, concurrency, layout = d.chips, d.concurrency, d.layout
     system = catalog.systems[chip.system]
-    if not isinstance(layout, str):
-        raise ScenarioError(f"'layout' must be a string (got {layout!r})")
     if layout == "auto":
         layouts = candidate_layouts(model, chips, int(system.scale_up_domain_chips.value), pipeline=sram_only(chip))
     else:
         layouts = [parse_layout(layout, model, chips)]
     batches = peak_batch_candidates(concurrency) if cap_at_peak else np.array([float(concurrency)])
-    grid = evaluate_serving(
-        catalog, model, chip, precision, assumptions,
-        serving=serving,
+    grid = evaluate_serving(catalog, model, chip, d.precision, d.assumptions, serving=d.serving, grid=ServingGrid(
         chips=chips,
         attention_tp=np.array([lay.attention_tp for lay in layouts])[None, :],
         moe_ep=np.array([lay.moe_ep for lay in layouts])[None, :],
         pipeline_stages=np.array([lay.pipeline_stages for lay in layouts])[None, :],
         concurrency=batches[:, None],
-        context_tokens=context_tokens,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        prefill_chips=prefill_chips,
-        mtp_layers=mtp_layers,
-    )
+        context_tokens=d.context_tokens,
+        input_tokens=d.input_tokens,
+        output_tokens=d.output_tokens,
+        prefill_chips=d.prefill_chips,
+        mtp_layers=d.mtp_layers,
+    ))
     shape = (len(batches), len(layouts))
     grid = {key: np.broadcast_to(value, shape) for key, value in grid.items()}
     # per layout, the batch with the most output that runs (the requested one at a tie)

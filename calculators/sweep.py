@@ -1,5 +1,6 @@
 """The vectorised sweep: every chip x precision x replica size x layout x concurrency x MTP of one model, one row
-each, computed by one numpy call per chip and precision (:func:`calculators.model.step.evaluate_step`).
+each, computed by one numpy call per chip and precision (pure decode steps through
+:func:`calculators.serving.evaluate_serving`).
 
 The app draws the speed-vs-throughput frontier from it (per-user tok/s against output tok/s per chip, per rack,
 per MW). Column names are the CLI's JSON keys.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import io
 import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,20 +20,15 @@ import numpy as np
 
 from calculators import memory
 from calculators.assumptions import Assumptions, check_assumptions, resolve_assumptions
-from calculators.decode import (
-    BOUND_LABELS,
-    check_accelerator,
-    check_model,
-    check_precision,
-    sram_only,
-    uncertainty_fraction,
-)
+from calculators.decode import BOUND_LABELS, sram_only, uncertainty_fraction
+from calculators.deployment import check_accelerator, check_model, check_precision
 from calculators.errors import ScenarioError
 from calculators.layout import candidate_layouts
-from calculators.model.step import STEP_OPS, evaluate_step
+from calculators.model.step import STEP_OPS
 from calculators.precision import BEST, candidate_precisions
 from calculators.records import Accelerator, Catalog, Model
 from calculators.search import SWEEP_MAX_REPLICA_NODES, sweep_batches
+from calculators.serving import ServingGrid, evaluate_serving
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,22 +93,42 @@ def replica_node_counts(min_nodes: int, *, most: int) -> list[int]:
     return sorted(c for c in counts if low <= c <= high)
 
 
-def decode_grid_columns(
-    catalog: Catalog,
-    model: Model,
-    chip: Accelerator,
-    precision: str,
-    assumptions: Assumptions,
-    *,
-    node_counts: Sequence[int],
-    concurrencies: Sequence[int],
-    mtp_layers: Sequence[int],
-    context_tokens: float,
-    band: bool = True,
-) -> dict[str, Column]:
+@dataclass(frozen=True)
+class GridAxes:
+    """The axes of one chip and precision's decode grid: replica sizes in nodes, running batches, MTP depths and the
+    mean context every row decodes at."""
+
+    node_counts: Sequence[int]
+    concurrencies: Sequence[int]
+    mtp_layers: Sequence[int]
+    context_tokens: float
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """What a sweep covers (defaults: every catalog chip, every precision it supports, the sweep's batches, replicas
+    from the capacity minimum up to ``max_replica_nodes`` nodes or the SRAM-only minimum, MTP 0-3 where the model
+    has MTP). ``assumptions`` maps accelerator id to its :class:`Assumptions` (default: each chip's resolved
+    defaults). ``precisions`` may be ``["best"]``: each chip at every precision it computes in and the model is
+    served in (:func:`calculators.precision.candidate_precisions`)."""
+
+    model: str
+    accelerators: Sequence[str] | None = None
+    precisions: Sequence[str] | None = None
+    concurrencies: Sequence[int] | None = None
+    mtp_layers: Sequence[int] = (0, 1, 2, 3)
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS
+    max_replica_nodes: int = SWEEP_MAX_REPLICA_NODES
+    assumptions: Mapping[str, Assumptions] | None = None
+
+
+def decode_grid_columns(catalog: Catalog, model: Model, chip: Accelerator, precision: str, assumptions: Assumptions,
+                        axes: GridAxes, *, band: bool = True) -> dict[str, Column]:
     """Every (replica size, layout, concurrency, MTP) of one chip and precision as columns of equal length (numpy
     arrays; text columns as :class:`TextColumn`), from one numpy call. ``band=False`` leaves the uncertainty band's
     columns NaN, for :func:`with_band` to fill once the validation it comes from is in."""
+    node_counts, concurrencies, mtp_layers, context_tokens = (
+        axes.node_counts, axes.concurrencies, axes.mtp_layers, axes.context_tokens)
     system = catalog.systems[chip.system]
     per_node = int(system.chips_per_node.value)
     domain = int(system.scale_up_domain_chips.value)
@@ -129,11 +145,11 @@ def decode_grid_columns(
     tp = np.array([lay.attention_tp for lay in layouts])[lay_i]
     ep = np.array([lay.moe_ep for lay in layouts])[lay_i]
     pp = np.array([lay.pipeline_stages for lay in layouts])[lay_i]
-    out = evaluate_step(
-        catalog, model, chip, precision, assumptions,
-        chips=chips, attention_tp=tp, moe_ep=ep, pipeline_stages=pp,
-        concurrency=conc, context_tokens=context_tokens, mtp_layers=mtp,
-    )
+    # pure decode steps through the one serving path, every requested sequence running (a row that does not fit says
+    # so rather than being capped)
+    out = evaluate_serving(catalog, model, chip, precision, assumptions, serving="decode", capacity_cap=False,
+                           grid=ServingGrid(chips=chips, attention_tp=tp, moe_ep=ep, pipeline_stages=pp,
+                                            concurrency=conc, context_tokens=context_tokens, mtp_layers=mtp))
     err = _row_fractions(catalog, chip, conc, mtp) if band else np.nan
     per_rack = per_node * system.nodes_per_rack.value
     rows = len(lay_i)
@@ -204,55 +220,21 @@ def with_band(catalog: Catalog, block: dict[str, Column]) -> dict[str, Column]:
     return block | _band_columns(block["per_user_tokens_per_s"], err)
 
 
-def decode_grid(
-    catalog: Catalog,
-    model: Model,
-    chip: Accelerator,
-    precision: str,
-    assumptions: Assumptions,
-    *,
-    node_counts: Sequence[int],
-    concurrencies: Sequence[int],
-    mtp_layers: Sequence[int],
-    context_tokens: float,
-) -> pd.DataFrame:
+def decode_grid(catalog: Catalog, model: Model, chip: Accelerator, precision: str, assumptions: Assumptions,
+                axes: GridAxes) -> pd.DataFrame:
     """:func:`decode_grid_columns` as a DataFrame (what ``size`` searches)."""
     import pandas as pd
 
-    return pd.DataFrame(
-        _materialise(
-            decode_grid_columns(
-                catalog, model, chip, precision, assumptions,
-                node_counts=node_counts, concurrencies=concurrencies, mtp_layers=mtp_layers,
-                context_tokens=context_tokens,
-            )
-        )
-    )
+    return pd.DataFrame(_materialise(decode_grid_columns(catalog, model, chip, precision, assumptions, axes)))
 
 
-def iter_sweep_blocks(
-    catalog: Catalog,
-    *,
-    model: str,
-    accelerators: Sequence[str] | None = None,
-    precisions: Sequence[str] | None = None,
-    concurrencies: Sequence[int] | None = None,
-    mtp_layers: Sequence[int] = (0, 1, 2, 3),
-    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-    max_replica_nodes: int = SWEEP_MAX_REPLICA_NODES,
-    assumptions: dict[str, Assumptions] | None = None,
-    band: bool = True,
-) -> Iterator[dict[str, Column]]:
-    """The sweep one chip and precision at a time (columns as in :func:`sweep_columns`), so a writer can format
-    one block while the next is computed. One row per chip x precision x replica size x layout x concurrency x MTP
-    (defaults: every catalog chip, every precision it supports, 1..4,096 sequences per replica, replicas from the
-    capacity minimum up to ``max_replica_nodes`` nodes or the SRAM-only minimum, MTP 0-3 where the model has MTP).
-
-    ``assumptions`` maps accelerator id to its :class:`Assumptions` (default: each chip's resolved defaults).
-    ``precisions`` may be ``["best"]``: each chip at every precision it computes in and the model is served in
-    (:func:`calculators.precision.candidate_precisions`), so a frontier per chip is its best over them.
-    ``band=False``: the uncertainty band's columns are left for :func:`with_band`.
-    """
+def iter_sweep_blocks(catalog: Catalog, spec: SweepSpec, *, band: bool = True) -> Iterator[dict[str, Column]]:
+    """The sweep (:class:`SweepSpec`) one chip and precision at a time (columns as in :func:`sweep_columns`), so a
+    writer can format one block while the next is computed. One row per chip x precision x replica size x layout x
+    concurrency x MTP. ``band=False``: the uncertainty band's columns are left for :func:`with_band`."""
+    model, accelerators, precisions, concurrencies, mtp_layers, context_tokens, max_replica_nodes, assumptions = (
+        spec.model, spec.accelerators, spec.precisions, spec.concurrencies, spec.mtp_layers, spec.context_tokens,
+        spec.max_replica_nodes, spec.assumptions)
     m = check_model(catalog, model)
     chips = list(accelerators) if accelerators is not None else list(catalog.accelerators)
     conc = tuple(concurrencies) if concurrencies is not None else DEFAULT_CONCURRENCIES
@@ -284,14 +266,9 @@ def iter_sweep_blocks(
             )
             most = max(max_replica_nodes, 2 * low) if not sram_only(chip) else 2 * low
             selected += 1
-            yield decode_grid_columns(
-                catalog, m, chip, precision, a,
-                node_counts=replica_node_counts(low, most=most),
-                concurrencies=conc,
-                mtp_layers=mtps,
-                context_tokens=context_tokens,
-                band=band,
-            )
+            axes = GridAxes(node_counts=replica_node_counts(low, most=most), concurrencies=conc, mtp_layers=mtps,
+                            context_tokens=context_tokens)
+            yield decode_grid_columns(catalog, m, chip, precision, a, axes, band=band)
     if not selected:
         raise ScenarioError("the sweep selected no chip and precision (check 'accelerators' and 'precisions')")
 
@@ -300,54 +277,17 @@ def _joined(blocks: Sequence[dict[str, Column]]) -> dict[str, Column]:
     return {name: _concatenate([b[name] for b in blocks]) for name in blocks[0]}
 
 
-def sweep_columns(
-    catalog: Catalog,
-    *,
-    model: str,
-    accelerators: Sequence[str] | None = None,
-    precisions: Sequence[str] | None = None,
-    concurrencies: Sequence[int] | None = None,
-    mtp_layers: Sequence[int] = (0, 1, 2, 3),
-    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-    max_replica_nodes: int = SWEEP_MAX_REPLICA_NODES,
-    assumptions: dict[str, Assumptions] | None = None,
-) -> dict[str, Column]:
+def sweep_columns(catalog: Catalog, spec: SweepSpec) -> dict[str, Column]:
     """Every block of :func:`iter_sweep_blocks` joined: equal-length columns (numpy arrays, text as
     :class:`TextColumn`) keyed by the CSV/JSON column names. :func:`sweep` wraps them in a DataFrame."""
-    blocks = list(
-        iter_sweep_blocks(
-            catalog, model=model, accelerators=accelerators, precisions=precisions, concurrencies=concurrencies,
-            mtp_layers=mtp_layers, context_tokens=context_tokens, max_replica_nodes=max_replica_nodes,
-            assumptions=assumptions,
-        )
-    )
-    return _joined(blocks)
+    return _joined(list(iter_sweep_blocks(catalog, spec)))
 
 
-def sweep(
-    catalog: Catalog,
-    *,
-    model: str,
-    accelerators: Sequence[str] | None = None,
-    precisions: Sequence[str] | None = None,
-    concurrencies: Sequence[int] | None = None,
-    mtp_layers: Sequence[int] = (0, 1, 2, 3),
-    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-    max_replica_nodes: int = SWEEP_MAX_REPLICA_NODES,
-    assumptions: dict[str, Assumptions] | None = None,
-) -> pd.DataFrame:
+def sweep(catalog: Catalog, spec: SweepSpec) -> pd.DataFrame:
     """:func:`sweep_columns` as a DataFrame, one row per configuration (the app's frontier)."""
     import pandas as pd
 
-    return pd.DataFrame(
-        _materialise(
-            sweep_columns(
-                catalog, model=model, accelerators=accelerators, precisions=precisions, concurrencies=concurrencies,
-                mtp_layers=mtp_layers, context_tokens=context_tokens, max_replica_nodes=max_replica_nodes,
-                assumptions=assumptions,
-            )
-        )
-    )
+    return pd.DataFrame(_materialise(sweep_columns(catalog, spec)))
 
 
 CSV_SIGNIFICANT_DIGITS = 6

@@ -26,11 +26,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from calculators.assumptions import default_engine_id, resolve_assumptions
+from calculators.deployment import Deployment, check_deployment
 from calculators.layout import candidate_layouts, parse_layout
 from calculators.model.step import engine_efficiency, prefill_seconds_per_token
 from calculators.records import Catalog, ValidationPoint
 from calculators.search import batch_grid
-from calculators.serving import best_layout, evaluate_serving
+from calculators.serving import ServingGrid, best_layout, evaluate_serving
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,13 +94,13 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
                    candidate_layouts(model, point.chips, int(system.scale_up_domain_chips.value)))
         batches = list(batch_grid(point.concurrency))
         lay_i, conc = (x.ravel() for x in np.meshgrid(np.arange(len(layouts)), batches, indexing="ij"))
-        out = evaluate_serving(
-            catalog, model, chip, point.precision, a,
+        serving = workload.pop("serving")
+        out = evaluate_serving(catalog, model, chip, point.precision, a, serving=serving, grid=ServingGrid(
             chips=point.chips,
             attention_tp=np.array([lay.attention_tp for lay in layouts])[lay_i],
             moe_ep=np.array([lay.moe_ep for lay in layouts])[lay_i],
             concurrency=conc, **workload,
-        )
+        ))
         per_chip = np.where(out["fits_in_memory"] | out["concurrency_capped"], out["output_tokens_per_s_per_chip"], 0.0)
         i = int(np.argmax(per_chip))
         values = {key: float(np.broadcast_to(v, per_chip.shape)[i]) for key, v in out.items()
@@ -107,9 +108,10 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         label = f"{layouts[lay_i[i]].label} batch {int(values['running_concurrency'])}"
         power_w = values["power_w"]
     else:
-        lay, values = best_layout(catalog, model, chip, point.precision, a, chips=point.chips,
-                                  concurrency=point.concurrency, layout=point.layout or "auto", cap_at_peak=False,
-                                  **workload)
+        deployment = check_deployment(catalog, Deployment(
+            model=point.model, accelerator=point.accelerator, precision=point.precision, chips=point.chips,
+            concurrency=point.concurrency, layout=point.layout or "auto", assumptions=a, **workload))
+        lay, values = best_layout(catalog, deployment, cap_at_peak=False)
         label = lay.label + (f" running {int(values['running_concurrency'])}" if values["concurrency_capped"] else "")
         power_w = float(values["power_w"])
     if point.metric == "joules_per_output_token":

@@ -15,12 +15,13 @@ from typing import Any
 import pandas as pd
 
 from calculators.assumptions import resolve_assumptions
+from calculators.deployment import Demand
 from calculators.errors import ScenarioError
 from calculators.fleet import Sizing, frontier_costs, size
 from calculators.precision import candidate_precisions, is_best, no_candidate_reason
 from calculators.records import Catalog
 from calculators.shapes import SHIPPED
-from calculators.sweep import sweep
+from calculators.sweep import SweepSpec, sweep
 from ui.params import Scenario
 
 Files = tuple[tuple[str, bytes], ...]
@@ -90,11 +91,11 @@ def size_chip(catalog: Catalog, t: Targets, accelerator: str, precision: str,
     try:
         a = resolve_assumptions(catalog, accelerator, engine=t.engine_for(accelerator),
                                 **{**t.overrides_for(accelerator), **dict(extra)})
-        return size(catalog, model=t.model, accelerator=accelerator, precision=precision,
-                    per_user_tokens_per_s=t.per_user_tokens_per_s,
-                    total_output_tokens_per_s=t.total_output_tokens_per_s, input_tokens=t.input_tokens,
-                    output_tokens=t.output_tokens, context_tokens=t.context_tokens, assumptions=a,
-                    topology=topology, max_time_to_first_token_s=t.max_time_to_first_token_s)
+        return size(catalog, Demand(model=t.model, accelerator=accelerator, precision=precision,
+                                    per_user_tokens_per_s=t.per_user_tokens_per_s,
+                                    total_output_tokens_per_s=t.total_output_tokens_per_s, input_tokens=t.input_tokens,
+                                    output_tokens=t.output_tokens, context_tokens=t.context_tokens, assumptions=a,
+                                    topology=topology, max_time_to_first_token_s=t.max_time_to_first_token_s))
     except ScenarioError as exc:
         return Unavailable(accelerator, str(exc))
 
@@ -122,9 +123,9 @@ def sweep_chips(catalog: Catalog, model: str, accelerators: Sequence[str], preci
                 skipped.append(Unavailable(chip, f"{chip} has no {precision} math; it supports: "
                                                  f"{', '.join(catalog.accelerators[chip].precisions)}"))
                 continue
-            frames.append(frontier_costs(catalog, sweep(catalog, model=model, accelerators=[chip],
+            frames.append(frontier_costs(catalog, sweep(catalog, SweepSpec(model=model, accelerators=[chip],
                                                         precisions=[precision], context_tokens=context_tokens,
-                                                        assumptions={chip: a}), {chip: a}))
+                                                        assumptions={chip: a})), {chip: a}))
         except ScenarioError as exc:
             skipped.append(Unavailable(chip, str(exc)))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -15,6 +15,7 @@ import streamlit as st
 
 from calculators.assumptions import AssumptionRange, assumption_ranges, resolve_assumptions
 from calculators.decode import Prediction, predict
+from calculators.deployment import Deployment
 from calculators.errors import ScenarioError
 from calculators.fleet import Sizing
 from calculators.shapes import SHIPPED
@@ -40,9 +41,9 @@ def prediction(files: Files, model: str, accelerator: str, chips: int, precision
     catalog = catalog_from_files(files)
     try:
         a = resolve_assumptions(catalog, accelerator, engine=engine, **dict(overrides))
-        return predict(catalog, model=model, accelerator=accelerator, chips=chips, precision=precision,
+        return predict(catalog, Deployment(model=model, accelerator=accelerator, chips=chips, precision=precision,
                        concurrency=concurrency, context_tokens=context_tokens, mtp_layers=mtp_layers,
-                       assumptions=a)
+                                           assumptions=a))
     except ScenarioError as exc:
         return Unavailable(accelerator, str(exc))
 

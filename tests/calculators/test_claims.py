@@ -15,6 +15,7 @@ from calculators.catalog import catalog_from_texts, read_files, shipped_catalog_
 from calculators.claims import STATUS_LABELS, check_claim, check_claims, hbm_reads_chip, ratio_verdict, story
 from calculators.cli import main
 from calculators.decode import predict
+from calculators.deployment import Deployment
 from calculators.errors import CatalogError
 from calculators.records import Claim
 from calculators.search import mtp_candidates
@@ -36,8 +37,8 @@ def _claim(**changes) -> Claim:
 def _batch1(chip="h200-sxm", chips=8, precision="fp8") -> float:
     """The fastest batch-1 speed over the MTP depths a claim tries (none and the engine's recipe depth)."""
     depths = mtp_candidates(CATALOG.models["deepseek-r1"], resolve_assumptions(CATALOG, chip))
-    return max(predict(CATALOG, model="deepseek-r1", accelerator=chip, chips=chips, precision=precision,
-                       concurrency=1, context_tokens=2000, mtp_layers=k).per_user_tokens_per_s for k in depths)
+    return max(predict(CATALOG, Deployment(model="deepseek-r1", accelerator=chip, chips=chips, precision=precision,
+                       concurrency=1, context_tokens=2000, mtp_layers=k)).per_user_tokens_per_s for k in depths)
 
 
 def test_registry_has_sourced_claims_from_several_vendors():

@@ -7,7 +7,9 @@ import pytest
 from calculators.catalog import default_catalog
 from calculators.claims import check_claims
 from calculators.decode import predict
+from calculators.deployment import Demand, Deployment
 from calculators.fleet import size
+from calculators.sweep import SweepSpec, sweep
 
 CATALOG = default_catalog()
 AGREE = 0.02  # the issue's bar: predict, size, sweep and claims agree to 2% on the same deployment
@@ -19,9 +21,10 @@ def _predict_row(row, **extra):
     s = row.scenario
     workload = ({"context_tokens": s["context_tokens"]} if "context_tokens" in s
                 else {"input_tokens": s["input_tokens"], "output_tokens": s["output_tokens"]})
-    return predict(CATALOG, model=s["model"], accelerator=s["accelerator"], precision=s["precision"], chips=row.chips,
+    return predict(CATALOG, Deployment(model=s["model"], accelerator=s["accelerator"], precision=s["precision"],
+                                       chips=row.chips,
                    concurrency=row.concurrency, layout=row.layout, mtp_layers=row.mtp_layers, engine=row.engine,
-                   **workload, **extra)
+                                       **workload, **extra))
 
 
 @pytest.mark.parametrize("claim_id", [i for i, c in CLAIMS.items()
@@ -51,12 +54,12 @@ def test_a_claim_the_catalog_calibrates_on_reproduces_its_figure():
 @pytest.mark.parametrize("chip,precision", [("b200", "fp4"), ("h200-sxm", "fp8"), ("sn40l", "bf16")])
 def test_size_and_predict_agree_on_the_replica_size_chose(chip, precision):
     """The replica ``size`` picks, asked of ``predict`` (same layout, batch, MTP, context), runs at the same speed."""
-    s = size(CATALOG, model="deepseek-r1", accelerator=chip, precision=precision, per_user_tokens_per_s=50,
-             total_output_tokens_per_s=20_000, input_tokens=1000, output_tokens=2000)
+    s = size(CATALOG, Demand(model="deepseek-r1", accelerator=chip, precision=precision, per_user_tokens_per_s=50,
+                             total_output_tokens_per_s=20_000, input_tokens=1000, output_tokens=2000))
     assert s.feasible
-    p = predict(CATALOG, model="deepseek-r1", accelerator=chip, precision=precision, chips=s.replica_chips,
+    p = predict(CATALOG, Deployment(model="deepseek-r1", accelerator=chip, precision=precision, chips=s.replica_chips,
                 concurrency=s.concurrency_per_replica, layout=s.layout, mtp_layers=s.mtp_layers, engine=s.engine,
-                context_tokens=2000)
+                                    context_tokens=2000))
     assert p.per_user_tokens_per_s == pytest.approx(s.per_user_tokens_per_s, rel=AGREE)
     for op, ms in p.step_breakdown_ms.items():  # the sizing's own breakdown is the same step
         assert s.step_breakdown_ms[op] == pytest.approx(ms, rel=AGREE, abs=1e-9)
@@ -66,11 +69,11 @@ def test_size_and_predict_agree_on_the_replica_size_chose(chip, precision):
 def test_size_and_disaggregated_predict_share_one_prefill_pool(chip, precision):
     """``size`` and ``predict --serving disaggregated`` on the same replica give the same TTFT, and the same pool for
     the same input rate (one prefill function: cache hits free, whole weight-holding instances)."""
-    s = size(CATALOG, model="deepseek-r1", accelerator=chip, precision=precision, per_user_tokens_per_s=50,
-             total_output_tokens_per_s=20_000, input_tokens=4000, output_tokens=1000)
-    p = predict(CATALOG, model="deepseek-r1", accelerator=chip, precision=precision, chips=s.replica_chips,
+    s = size(CATALOG, Demand(model="deepseek-r1", accelerator=chip, precision=precision, per_user_tokens_per_s=50,
+                             total_output_tokens_per_s=20_000, input_tokens=4000, output_tokens=1000))
+    p = predict(CATALOG, Deployment(model="deepseek-r1", accelerator=chip, precision=precision, chips=s.replica_chips,
                 concurrency=s.concurrency_per_replica, layout=s.layout, mtp_layers=s.mtp_layers, engine=s.engine,
-                input_tokens=4000, output_tokens=1000, serving="disaggregated")
+                                    input_tokens=4000, output_tokens=1000, serving="disaggregated"))
     assert p.time_to_first_token_s == pytest.approx(s.time_to_first_token_s, rel=AGREE)
     if s.replicas == 1:
         assert p.prefill_chips == s.prefill_chips
@@ -93,3 +96,32 @@ def test_prefill_pool_counts_cache_hits_free_and_rounds_to_instances():
     many, _, _ = prefill_pool(model, chip, "fp8", a, efficiency=eff, input_tokens=2000,
                               input_tokens_per_s=float(rate) * 20 / fresh, unit_chips=8)
     assert many == 24  # 20 chips' worth of uncached tokens -> three 8-chip instances
+
+
+@pytest.mark.parametrize("chip,precision", [("b200", "fp4"), ("h200-sxm", "fp8"), ("sn40l", "bf16")])
+def test_sweep_rows_agree_with_predict_on_the_same_deployment(chip, precision):
+    """A sweep row (replica, layout, batch, MTP, context) asked of ``predict`` gives the row's speed and output."""
+    frame = sweep(CATALOG, SweepSpec(model="deepseek-r1", accelerators=[chip], precisions=[precision],
+                                     concurrencies=[1, 8, 64], context_tokens=2000))
+    rows = frame[frame["fits_in_memory"]]
+    assert not rows.empty
+    for _, row in rows.iloc[:: max(1, len(rows) // 6)].iterrows():
+        p = predict(CATALOG, Deployment(model="deepseek-r1", accelerator=chip, precision=precision,
+                                        chips=int(row["chips"]), concurrency=int(row["concurrency"]),
+                                        layout=row["layout"], mtp_layers=int(row["mtp_layers"]),
+                                        context_tokens=2000))
+        assert p.running_concurrency == int(row["concurrency"])
+        assert p.per_user_tokens_per_s == pytest.approx(row["per_user_tokens_per_s"], rel=AGREE)
+        assert p.output_tokens_per_s_per_chip == pytest.approx(row["output_tokens_per_s_per_chip"], rel=AGREE)
+
+
+def test_size_picks_a_replica_the_sweep_lists_at_the_same_speed():
+    """The replica ``size`` chooses is a row of the sweep at the same context, with the same per-user speed."""
+    s = size(CATALOG, Demand(model="deepseek-r1", accelerator="h200-sxm", precision="fp8", per_user_tokens_per_s=50,
+                             total_output_tokens_per_s=20_000, input_tokens=1000, output_tokens=2000))
+    frame = sweep(CATALOG, SweepSpec(model="deepseek-r1", accelerators=["h200-sxm"], precisions=["fp8"],
+                                     concurrencies=[s.concurrency_per_replica], context_tokens=2000))
+    row = frame[(frame["chips"] == s.replica_chips) & (frame["layout"] == s.layout)
+                & (frame["mtp_layers"] == s.mtp_layers)]
+    assert len(row) == 1
+    assert float(row["per_user_tokens_per_s"].iloc[0]) == pytest.approx(s.per_user_tokens_per_s, rel=AGREE)

@@ -3,6 +3,7 @@
 import pytest
 
 from calculators import default_catalog
+from calculators.deployment import Demand
 from calculators.fleet import size
 
 CATALOG = default_catalog()
@@ -40,8 +41,8 @@ def test_every_shipped_chip_has_a_cost_with_a_source_and_a_band(chip):
 @pytest.mark.parametrize("chip", DEFAULT_CHIPS)
 def test_a_feasible_sizing_has_a_cost_and_says_what_it_rests_on(chip):
     """Feasible at 'best': a $/M output tokens (owned or rented) and a cost basis naming each price's kind."""
-    s = size(CATALOG, model="deepseek-r1", accelerator=chip, precision="best", per_user_tokens_per_s=100.0,
-             total_output_tokens_per_s=20_000.0, input_tokens=1000, output_tokens=2000, context_tokens=2000)
+    s = size(CATALOG, Demand(model="deepseek-r1", accelerator=chip, precision="best", per_user_tokens_per_s=100.0,
+             total_output_tokens_per_s=20_000.0, input_tokens=1000, output_tokens=2000, context_tokens=2000))
     if not s.feasible:
         assert s.reason
         return

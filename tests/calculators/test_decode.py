@@ -10,6 +10,7 @@ import pytest
 from calculators import decode
 from calculators.assumptions import resolve_assumptions
 from calculators.catalog import default_catalog
+from calculators.deployment import Deployment
 from calculators.errors import ScenarioError
 from calculators.model import step
 
@@ -21,8 +22,8 @@ def catalog():
 
 def test_step_time_is_sum_of_components(catalog):
     """F9: the step is fixed latency + the per-component roofline sum + exposed communication (not one max)."""
-    p = decode.predict(catalog, model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8",
-                       concurrency=64, context_tokens=8192)
+    p = decode.predict(catalog, Deployment(model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8",
+                                           concurrency=64, context_tokens=8192))
     assert sum(p.step_time_breakdown_ms.values()) == pytest.approx(p.step_time_ms)
     assert p.total_output_tokens_per_s == pytest.approx(64 * p.per_user_tokens_per_s)
 
@@ -34,8 +35,9 @@ def test_step_time_is_sum_of_components(catalog):
 ])
 def test_step_breakdown_names_operations_that_sum_to_the_step(catalog, serving):
     """``step_breakdown_ms`` splits the step into named operations that sum to ``step_time_ms``, each with a bound."""
-    p = decode.predict(catalog, model="deepseek-r1", accelerator="b200", chips=8, precision="fp4", concurrency=128,
-                       **serving)
+    p = decode.predict(catalog, Deployment(model="deepseek-r1", accelerator="b200", chips=8, precision="fp4",
+                                           concurrency=128,
+                                           **serving))
     assert set(p.step_breakdown_ms) == set(step.STEP_OPS) == set(p.step_breakdown_bound)
     assert sum(p.step_breakdown_ms.values()) == pytest.approx(p.step_time_ms, rel=1e-9)
     assert all(v >= 0 for v in p.step_breakdown_ms.values())
@@ -46,16 +48,16 @@ def test_step_breakdown_names_operations_that_sum_to_the_step(catalog, serving):
 def test_step_breakdown_carries_chunked_prefill_only_when_aggregated(catalog):
     """Aggregated serving's step carries other prompts' chunks; a pure decode step carries none."""
     common = dict(model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8", concurrency=64)
-    decode_only = decode.predict(catalog, context_tokens=1500, **common)
-    served = decode.predict(catalog, input_tokens=1000, output_tokens=1000, **common)
+    decode_only = decode.predict(catalog, Deployment(context_tokens=1500, **common))
+    served = decode.predict(catalog, Deployment(input_tokens=1000, output_tokens=1000, **common))
     assert decode_only.step_breakdown_ms["prefill_chunks"] == 0
     assert served.step_breakdown_ms["prefill_chunks"] > 0
 
 
 def test_fixed_latency_term(catalog):
     """At batch 1 the fixed cost is tau x R1's 60 reference layers (61, its 3 dense ones launching fewer kernels)."""
-    p = decode.predict(catalog, model="deepseek-r1", accelerator="b200", chips=8, precision="fp4",
-                       concurrency=1, context_tokens=2000, mtp_layers=0)
+    p = decode.predict(catalog, Deployment(model="deepseek-r1", accelerator="b200", chips=8, precision="fp4",
+                                           concurrency=1, context_tokens=2000, mtp_layers=0))
     a = resolve_assumptions(catalog, "b200")
     assert p.step_time_breakdown_ms["fixed_latency"] == pytest.approx(60 * a.fixed_latency_us_per_layer / 1e3)
     assert p.bound_by in ("fixed latency", "memory bandwidth")  # batch 1: launches or weight streaming, not FLOPs
@@ -75,23 +77,23 @@ def test_mla_kv_replicated_under_tp_not_dp(catalog):
 def test_more_batch_more_throughput_less_speed(catalog):
     """Raising the batch lowers per-user speed and raises replica throughput."""
     kw = dict(model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8", context_tokens=4096)
-    small = decode.predict(catalog, concurrency=4, **kw)
-    big = decode.predict(catalog, concurrency=128, **kw)
+    small = decode.predict(catalog, Deployment(concurrency=4, **kw))
+    big = decode.predict(catalog, Deployment(concurrency=128, **kw))
     assert big.per_user_tokens_per_s < small.per_user_tokens_per_s
     assert big.total_output_tokens_per_s > small.total_output_tokens_per_s
 
 
 def test_not_fitting_reports_capacity(catalog):
     """R1 BF16 (1.37 TB) on one 8xH100 node does not fit and says capacity binds."""
-    p = decode.predict(catalog, model="deepseek-r1", accelerator="h100-sxm", chips=8, precision="bf16",
-                       concurrency=1, context_tokens=1000)
+    p = decode.predict(catalog, Deployment(model="deepseek-r1", accelerator="h100-sxm", chips=8, precision="bf16",
+                                           concurrency=1, context_tokens=1000))
     assert not p.fits_in_memory and p.bound_by == "capacity"
 
 
 def test_prediction_json_is_finite_with_band(catalog):
     """to_dict has the CLI keys, finite numbers, and a low/high band around the headline."""
-    d = decode.predict(catalog, model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8",
-                       concurrency=64, context_tokens=8192, mtp_layers=2).to_dict()
+    d = decode.predict(catalog, Deployment(model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8",
+                                           concurrency=64, context_tokens=8192, mtp_layers=2)).to_dict()
     for key in ("per_user_tokens_per_s", "total_output_tokens_per_s", "step_time_ms", "fits_in_memory", "bound_by",
                 "layout", "power_kw", "joules_per_output_token"):
         assert key in d
@@ -118,7 +120,7 @@ def test_bad_inputs_raise_naming_the_argument(catalog, override, needle):
               context_tokens=1000)
     kw.update(override)
     with pytest.raises(ScenarioError, match=needle):
-        decode.predict(catalog, **kw)
+        decode.predict(catalog, Deployment(**kw))
 
 
 def test_sn40l_stores_fp8_weights_and_computes_bf16(catalog):
@@ -127,9 +129,10 @@ def test_sn40l_stores_fp8_weights_and_computes_bf16(catalog):
     assert a.weight_storage_precision == "native"
     kw = dict(model="deepseek-r1", accelerator="sn40l", chips=16, precision="bf16", concurrency=1,
               context_tokens=1000, layout="tp16")
-    fp8 = decode.predict(catalog, **kw)
-    bf16 = decode.predict(catalog, assumptions=resolve_assumptions(catalog, "sn40l", weight_storage_precision="bf16"),
-                          **kw)
+    fp8 = decode.predict(catalog, Deployment(**kw))
+    bf16 = decode.predict(catalog, Deployment(assumptions=resolve_assumptions(catalog, "sn40l",
+                                              weight_storage_precision="bf16"),
+                                              **kw))
     assert fp8.weight_storage_precision == "fp8" and bf16.weight_storage_precision == "bf16"
     # FP8: (671.03 + 11.5)e9 x 1.000244 B / 16 = 42.7 GB per chip < 0.9 x 68.7 GB HBM; BF16 85.3 GB spills to DDR
     out = {}
@@ -170,8 +173,9 @@ def test_kv_cache_precision_is_a_deployment_choice(catalog):
     which format ran, and an unknown format is refused by name."""
     common = dict(model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8", concurrency=256,
                   input_tokens=8000, output_tokens=1000)
-    wide, narrow = decode.predict(catalog, **common), decode.predict(catalog, kv_cache_precision="fp8", **common)
+    wide, narrow = decode.predict(catalog, Deployment(**common)), decode.predict(catalog,
+                                                      Deployment(kv_cache_precision="fp8", **common))
     assert (wide.kv_cache_precision, narrow.kv_cache_precision) == ("bf16", "fp8")
     assert narrow.running_concurrency > wide.running_concurrency
     with pytest.raises(ScenarioError, match="kv_cache_precision"):
-        decode.predict(catalog, kv_cache_precision="fp3", **common)
+        decode.predict(catalog, Deployment(kv_cache_precision="fp3", **common))

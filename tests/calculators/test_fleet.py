@@ -8,6 +8,7 @@ import pytest
 
 from calculators import fleet
 from calculators.catalog import default_catalog
+from calculators.deployment import Demand
 from calculators.errors import ScenarioError
 
 TARGET = dict(model="deepseek-r1", total_output_tokens_per_s=20_000, input_tokens=1000, output_tokens=8000)
@@ -35,7 +36,7 @@ def test_cost_per_million_tokens():
 
 def test_feasible_h200_sizing(catalog):
     """A modest target on H200 sizes to whole nodes and racks with finite power and cost."""
-    s = fleet.size(catalog, accelerator="h200-sxm", precision="fp8", per_user_tokens_per_s=30, **TARGET)
+    s = fleet.size(catalog, Demand(accelerator="h200-sxm", precision="fp8", per_user_tokens_per_s=30, **TARGET))
     assert s.feasible
     assert s.chips == s.decode_chips + s.prefill_chips and s.chips > 0
     assert s.nodes == math.ceil(s.decode_chips / 8) + math.ceil(s.prefill_chips / 8)
@@ -51,14 +52,14 @@ def test_power_budget_binds(catalog):
     from calculators.assumptions import resolve_assumptions
 
     a = resolve_assumptions(catalog, "h200-sxm", rack_power_budget_kw=15)
-    s = fleet.size(catalog, accelerator="h200-sxm", precision="fp8", per_user_tokens_per_s=30, assumptions=a,
-                   **TARGET)
+    s = fleet.size(catalog, Demand(accelerator="h200-sxm", precision="fp8", per_user_tokens_per_s=30, assumptions=a,
+                                   **TARGET))
     assert s.racks == s.nodes and s.rack_limited_by == "power"
 
 
 def test_unreachable_speed_is_an_answer(catalog):
     """2,000 tok/s/user on H100 is infeasible, with the best reachable speed in the reason and no NaN."""
-    s = fleet.size(catalog, accelerator="h100-sxm", precision="fp8", per_user_tokens_per_s=2000, **TARGET)
+    s = fleet.size(catalog, Demand(accelerator="h100-sxm", precision="fp8", per_user_tokens_per_s=2000, **TARGET))
     assert not s.feasible
     assert "best reachable" in s.reason and 0 < s.per_user_tokens_per_s < 2000
     assert all(math.isfinite(v) for v in s.to_dict().values() if isinstance(v, float))
@@ -68,4 +69,4 @@ def test_unreachable_speed_is_an_answer(catalog):
 def test_bad_targets_raise(catalog, bad):
     """Zero, negative, NaN or infinite targets raise ScenarioError naming the argument."""
     with pytest.raises(ScenarioError, match="per_user_tokens_per_s"):
-        fleet.size(catalog, accelerator="h200-sxm", precision="fp8", per_user_tokens_per_s=bad, **TARGET)
+        fleet.size(catalog, Demand(accelerator="h200-sxm", precision="fp8", per_user_tokens_per_s=bad, **TARGET))

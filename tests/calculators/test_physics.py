@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from calculators.catalog import default_catalog
 from calculators.decode import predict
+from calculators.deployment import Deployment
 from calculators.layout import candidate_layouts
 
 CATALOG = default_catalog()
@@ -40,7 +41,7 @@ def deployments(draw):
 
 
 def _run(d, **changes):
-    return predict(CATALOG, **{"precision": "fp8", **d, **changes})
+    return predict(CATALOG, Deployment(**{"precision": "fp8", **d, **changes}))
 
 
 @SETTINGS
@@ -78,12 +79,12 @@ def test_a_longer_context_is_never_faster(d, factor):
 def test_more_chips_at_the_same_per_chip_batch_cost_at_most_their_collectives(chip):
     """Doubling a wide-EP replica at the same batch per chip changes J/token by no more than its collectives add."""
     per_node = int(CATALOG.systems[CATALOG.accelerators[chip].system].chips_per_node.value)
-    small = predict(CATALOG, model="deepseek-r1", accelerator=chip, precision="fp8", chips=2 * per_node,
-                    layout=f"dp{2 * per_node}-ep{2 * per_node}", concurrency=64 * 2 * per_node,
-                    context_tokens=2000, mtp_layers=0)
-    big = predict(CATALOG, model="deepseek-r1", accelerator=chip, precision="fp8", chips=4 * per_node,
-                  layout=f"dp{4 * per_node}-ep{4 * per_node}", concurrency=64 * 4 * per_node,
-                  context_tokens=2000, mtp_layers=0)
+    small = predict(CATALOG, Deployment(model="deepseek-r1", accelerator=chip, precision="fp8", chips=2 * per_node,
+                                        layout=f"dp{2 * per_node}-ep{2 * per_node}", concurrency=64 * 2 * per_node,
+                                        context_tokens=2000, mtp_layers=0))
+    big = predict(CATALOG, Deployment(model="deepseek-r1", accelerator=chip, precision="fp8", chips=4 * per_node,
+                                      layout=f"dp{4 * per_node}-ep{4 * per_node}", concurrency=64 * 4 * per_node,
+                                      context_tokens=2000, mtp_layers=0))
     comm = {k: sum(p.step_breakdown_ms[o] for o in ("moe_dispatch", "moe_combine", "all_reduce_and_hops"))
             for k, p in (("small", small), ("big", big))}
     allowed = (big.step_time_ms - (comm["big"] - comm["small"])) / big.step_time_ms

@@ -3,6 +3,7 @@
 import pytest
 
 from calculators import default_catalog
+from calculators.deployment import Demand
 from calculators.errors import ScenarioError
 from calculators.fleet import size
 from calculators.precision import BEST, candidate_precisions
@@ -16,8 +17,8 @@ TARGETS = dict(model="deepseek-r1", per_user_tokens_per_s=198.0, total_output_to
 @pytest.mark.parametrize("chip", ["h200-sxm", "b200", "gb200", "sn40l"])
 def test_best_is_the_fewest_racks_then_cheapest_of_the_fixed_precisions(chip):
     """'best' sizes each candidate precision and keeps the one with the fewest racks, then the lowest cost."""
-    best = size(CATALOG, accelerator=chip, precision=BEST, **TARGETS)
-    fixed = [size(CATALOG, accelerator=chip, precision=p, **TARGETS)
+    best = size(CATALOG, Demand(accelerator=chip, precision=BEST, **TARGETS))
+    fixed = [size(CATALOG, Demand(accelerator=chip, precision=p, **TARGETS))
              for p in candidate_precisions(CATALOG, CATALOG.models["deepseek-r1"], CATALOG.accelerators[chip])]
     ok = [s for s in fixed if s.feasible]
     assert best.feasible and ok
@@ -45,14 +46,14 @@ def test_a_chip_with_no_format_the_model_is_served_in_gets_a_reason_about_the_ch
     model = CATALOG.models["deepseek-r1"].model_copy(update={"serving_precisions": (SourcedChoice(
         value="fp4", kind="assumption", note="test: FP4 only"),)})
     catalog = CATALOG.model_copy(update={"models": {**CATALOG.models, "deepseek-r1": model}})
-    s = size(catalog, accelerator="sn40l", precision=BEST, **TARGETS)
+    s = size(catalog, Demand(accelerator="sn40l", precision=BEST, **TARGETS))
     assert not s.feasible
     assert "sn40l" in s.reason and "bf16" in s.reason and "fp4" in s.reason
 
 
 def test_no_precision_meeting_the_targets_lists_each_reason():
     """When no candidate meets the targets, the reason names every precision tried and why it failed."""
-    s = size(CATALOG, accelerator="tpu7x", precision=BEST, **{**TARGETS, "per_user_tokens_per_s": 5000.0})
+    s = size(CATALOG, Demand(accelerator="tpu7x", precision=BEST, **{**TARGETS, "per_user_tokens_per_s": 5000.0}))
     assert not s.feasible
     for p in candidate_precisions(CATALOG, CATALOG.models["deepseek-r1"], CATALOG.accelerators["tpu7x"]):
         assert f"at {p}:" in s.reason
@@ -61,15 +62,15 @@ def test_no_precision_meeting_the_targets_lists_each_reason():
 def test_an_unknown_precision_names_best_among_the_valid_ones():
     """A precision that is neither 'best' nor a catalog id is a ScenarioError listing both."""
     with pytest.raises(ScenarioError, match="best"):
-        size(CATALOG, accelerator="b200", precision="fp3", **TARGETS)
+        size(CATALOG, Demand(accelerator="b200", precision="fp3", **TARGETS))
 
 
 def test_sweep_best_covers_each_chips_candidates_and_names_them():
     """sweep(precisions=['best']) has, per chip, exactly its candidate precisions, each row naming its own."""
-    from calculators.sweep import sweep
+    from calculators.sweep import SweepSpec, sweep
 
-    frame = sweep(CATALOG, model="deepseek-r1", accelerators=["sn40l", "b200"], precisions=[BEST],
-                  concurrencies=[1, 64], mtp_layers=(0,), context_tokens=2000, max_replica_nodes=4)
+    frame = sweep(CATALOG, SweepSpec(model="deepseek-r1", accelerators=["sn40l", "b200"], precisions=[BEST],
+                  concurrencies=[1, 64], mtp_layers=(0,), context_tokens=2000, max_replica_nodes=4))
     model = CATALOG.models["deepseek-r1"]
     for chip in ("sn40l", "b200"):
         got = set(frame.loc[frame["accelerator"] == chip, "precision"])

@@ -11,6 +11,7 @@ import pytest
 
 from calculators.catalog import default_catalog
 from calculators.decode import predict
+from calculators.deployment import Deployment
 from calculators.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,24 +25,27 @@ def catalog():
 
 def test_a_batch_whose_kv_does_not_fit_is_capped_and_says_so(catalog):
     """1,024 sequences at 8k context on 8xH200 do not fit: only the fitting batch runs, and speeds follow from it."""
-    p = predict(catalog, **H200, concurrency=1024, context_tokens=8192)
+    p = predict(catalog, Deployment(**H200, concurrency=1024, context_tokens=8192))
     assert p.running_concurrency < 1024 and p.bound_by == "capacity"
     assert "does not fit" in p.concurrency_capped_reason and f"{p.running_concurrency:,}" in p.concurrency_capped_reason
-    alone = predict(catalog, **H200, concurrency=p.running_concurrency, context_tokens=8192, layout=p.layout)
+    alone = predict(catalog, Deployment(**H200, concurrency=p.running_concurrency, context_tokens=8192,
+                                        layout=p.layout))
     assert p.total_output_tokens_per_s == pytest.approx(alone.total_output_tokens_per_s, rel=1e-9)
 
 
 def test_a_batch_that_fits_is_not_capped(catalog):
     """Eight sequences at 2k context run in full, with no capping reason."""
-    p = predict(catalog, **H200, concurrency=8, context_tokens=2000)
+    p = predict(catalog, Deployment(**H200, concurrency=8, context_tokens=2000))
     assert p.running_concurrency == 8 and p.concurrency_capped_reason is None
 
 
 def test_aggregated_prefill_slows_decode_and_more_so_for_long_prompts(catalog):
     """Chunked prefill on the same chips costs decode speed, more for 8k prompts than 1k (same mean context)."""
-    decode = predict(catalog, **H200, concurrency=256, context_tokens=1536, layout="dp8-ep8")
-    short = predict(catalog, **H200, concurrency=256, input_tokens=1024, output_tokens=1024, layout="dp8-ep8")
-    long_ = predict(catalog, **H200, concurrency=256, input_tokens=1024 + 7000, output_tokens=1024, layout="dp8-ep8")
+    decode = predict(catalog, Deployment(**H200, concurrency=256, context_tokens=1536, layout="dp8-ep8"))
+    short = predict(catalog, Deployment(**H200, concurrency=256, input_tokens=1024, output_tokens=1024,
+                                        layout="dp8-ep8"))
+    long_ = predict(catalog, Deployment(**H200, concurrency=256, input_tokens=1024 + 7000, output_tokens=1024,
+                                        layout="dp8-ep8"))
     assert short.serving == "aggregated"
     assert short.per_user_tokens_per_s < decode.per_user_tokens_per_s
     assert long_.time_to_first_token_s > short.time_to_first_token_s > 0
@@ -51,8 +55,8 @@ def test_aggregated_prefill_slows_decode_and_more_so_for_long_prompts(catalog):
 def test_disaggregated_counts_the_prefill_pool(catalog):
     """A separate prefill pool leaves decode as a pure step and divides the output over both pools' chips."""
     kw = dict(**H200, concurrency=64, input_tokens=1024, output_tokens=1024, layout="dp8-ep8")
-    split = predict(catalog, serving="disaggregated", prefill_chips=8, **kw)
-    decode = predict(catalog, **H200, concurrency=64, context_tokens=1536, layout="dp8-ep8")
+    split = predict(catalog, Deployment(serving="disaggregated", prefill_chips=8, **kw))
+    decode = predict(catalog, Deployment(**H200, concurrency=64, context_tokens=1536, layout="dp8-ep8"))
     assert split.per_user_tokens_per_s == pytest.approx(decode.per_user_tokens_per_s, rel=1e-9)
     assert split.prefill_chips == 8
     assert split.output_tokens_per_s_per_chip <= split.total_output_tokens_per_s / 16 * (1 + 1e-9)
@@ -61,17 +65,18 @@ def test_disaggregated_counts_the_prefill_pool(catalog):
 def test_workload_needs_its_tokens(catalog):
     """Aggregated serving without an output length, or prefill chips outside disaggregated serving, are refused."""
     with pytest.raises(ScenarioError, match="output_tokens"):
-        predict(catalog, **H200, concurrency=8, input_tokens=1000, serving="aggregated")
+        predict(catalog, Deployment(**H200, concurrency=8, input_tokens=1000, serving="aggregated"))
     with pytest.raises(ScenarioError, match="prefill_chips"):
-        predict(catalog, **H200, concurrency=8, input_tokens=1000, output_tokens=100, prefill_chips=8)
+        predict(catalog, Deployment(**H200, concurrency=8, input_tokens=1000, output_tokens=100, prefill_chips=8))
     with pytest.raises(ScenarioError, match="context_tokens"):
-        predict(catalog, **H200, concurrency=8)
+        predict(catalog, Deployment(**H200, concurrency=8))
 
 
 def test_wide_ep_across_nodes_pays_collective_latency(catalog):
     """EP128 over 16 H200 nodes: dispatch + combine cost at least the scale-out alpha on all 58 MoE layers."""
-    p = predict(catalog, model="deepseek-r1", accelerator="h200-sxm", chips=128, precision="fp8", concurrency=128,
-                context_tokens=2000, layout="dp128-ep128")
+    p = predict(catalog, Deployment(model="deepseek-r1", accelerator="h200-sxm", chips=128, precision="fp8",
+                                    concurrency=128,
+                                    context_tokens=2000, layout="dp128-ep128"))
     alpha_us = dict(catalog.collective_curves["h200-sxm.all_to_all.scale_out"].latency_us)
     floor_ms = 2 * 58 * min(alpha_us.values()) / 1e3
     assert p.step_time_breakdown_ms["communication"] >= floor_ms * 0.5  # overlap may hide up to half behind compute
@@ -93,12 +98,13 @@ def test_predict_cli_has_the_workload_flags_and_keys():
 def _cohort_run(catalog, engine, concurrency):
     """evaluate_serving on 8x MI300X, DeepSeek-R1 FP8 at TP8, 3,200/800 requests, under ``engine``'s scheduling."""
     from calculators.assumptions import resolve_assumptions
-    from calculators.serving import evaluate_serving
+    from calculators.serving import ServingGrid, evaluate_serving
 
     a = resolve_assumptions(catalog, "mi300x", engine=engine)
+    grid = ServingGrid(chips=8, attention_tp=8, moe_ep=1, concurrency=concurrency, mtp_layers=0, input_tokens=3200,
+                       output_tokens=800)
     out = evaluate_serving(catalog, catalog.models["deepseek-r1"], catalog.accelerators["mi300x"], "fp8", a,
-                           serving="aggregated", chips=8, attention_tp=8, moe_ep=1, concurrency=concurrency,
-                           mtp_layers=0, input_tokens=3200, output_tokens=800)
+                           serving="aggregated", grid=grid)
     return {k: float(v) for k, v in out.items() if k in (
         "time_to_first_token_s", "time_per_output_token_s", "total_output_tokens_per_s")}
 

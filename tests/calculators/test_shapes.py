@@ -3,6 +3,7 @@
 import pytest
 
 from calculators import default_catalog
+from calculators.deployment import Demand
 from calculators.errors import ScenarioError
 from calculators.fleet import size
 from calculators.shapes import ASSUMED, SHIPPED, check_topology, shipped_node_counts
@@ -14,7 +15,7 @@ TARGETS = dict(model="deepseek-r1", per_user_tokens_per_s=198.0, total_output_to
 
 def test_sn40l_replicas_are_one_sambarack_by_default():
     """By default an SN40L fleet is whole SambaRacks: 16-chip replicas, more racks as more replicas."""
-    s = size(CATALOG, accelerator="sn40l", precision="best", **TARGETS)
+    s = size(CATALOG, Demand(accelerator="sn40l", precision="best", **TARGETS))
     assert s.feasible and s.replica_chips == int(CATALOG.systems["sambarack-sn40l-16"].max_replica_chips.value)
     assert s.replica_shape == SHIPPED and s.decode_chips == s.replicas * s.replica_chips
 
@@ -22,8 +23,8 @@ def test_sn40l_replicas_are_one_sambarack_by_default():
 @pytest.mark.parametrize("chip", ["sn40l", "gb200", "h200-sxm"])
 def test_an_assumed_topology_is_labelled_and_never_needs_more_racks(chip):
     """'assumed' lifts the shipped limit: labelled assumed, and a superset of shapes never needs more racks."""
-    shipped = size(CATALOG, accelerator=chip, precision="best", **TARGETS)
-    assumed = size(CATALOG, accelerator=chip, precision="best", topology=ASSUMED, **TARGETS)
+    shipped = size(CATALOG, Demand(accelerator=chip, precision="best", **TARGETS))
+    assumed = size(CATALOG, Demand(accelerator=chip, precision="best", topology=ASSUMED, **TARGETS))
     assert assumed.replica_shape == ASSUMED and "assumed" in assumed.replica_shape_note
     assert assumed.racks <= shipped.racks
     limit = CATALOG.systems[CATALOG.accelerators[chip].system].max_replica_chips.value
@@ -32,7 +33,7 @@ def test_an_assumed_topology_is_labelled_and_never_needs_more_racks(chip):
 
 def test_a_model_too_big_for_the_largest_shipped_replica_says_so():
     """Groq: R1 needs more chips than the largest pipeline shown publicly; the reason names both and the option."""
-    s = size(CATALOG, accelerator="groq-lpu", precision="int8", **TARGETS)
+    s = size(CATALOG, Demand(accelerator="groq-lpu", precision="int8", **TARGETS))
     limit = int(CATALOG.systems["groq-node"].max_replica_chips.value)
     assert not s.feasible and f"{limit:,} chips" in s.reason and "assumed" in s.reason
 

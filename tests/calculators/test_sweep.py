@@ -13,23 +13,24 @@ import pytest
 from calculators import sweep as sweep_module
 from calculators.catalog import default_catalog
 from calculators.decode import predict
-from calculators.sweep import sweep
+from calculators.deployment import Deployment
+from calculators.sweep import SweepSpec, sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def frame():
-    return sweep(default_catalog(), model="deepseek-r1", accelerators=["h200-sxm"], precisions=["fp8"],
-                 concurrencies=[1, 64], context_tokens=8192)
+    return sweep(default_catalog(), SweepSpec(model="deepseek-r1", accelerators=["h200-sxm"], precisions=["fp8"],
+                 concurrencies=[1, 64], context_tokens=8192))
 
 
 def test_row_matches_predict(frame):
     """A sweep row equals predict for the same chip, layout, batch and MTP (one formula, one place)."""
     row = frame[(frame.chips == 8) & (frame.layout == "tp8") & (frame.concurrency == 64) & (frame.mtp_layers == 1)]
     assert len(row) == 1
-    p = predict(default_catalog(), model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8",
-                concurrency=64, context_tokens=8192, mtp_layers=1, layout="tp8")
+    p = predict(default_catalog(), Deployment(model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8",
+                                              concurrency=64, context_tokens=8192, mtp_layers=1, layout="tp8"))
     assert row.per_user_tokens_per_s.iloc[0] == pytest.approx(p.per_user_tokens_per_s)
     assert row.step_time_ms.iloc[0] == pytest.approx(p.step_time_ms)
     for name, ms in p.step_breakdown_ms.items():
@@ -63,8 +64,8 @@ def test_text_column_concatenates_over_label_union():
 
 def test_csv_matches_frame(frame, tmp_path):
     """The CSV the CLI writes has the DataFrame's columns and rows, numbers equal to six significant digits."""
-    columns = sweep_module.sweep_columns(default_catalog(), model="deepseek-r1", accelerators=["h200-sxm"],
-                                         precisions=["fp8"], concurrencies=[1, 64], context_tokens=8192)
+    columns = sweep_module.sweep_columns(default_catalog(), SweepSpec(model="deepseek-r1", accelerators=["h200-sxm"],
+                                         precisions=["fp8"], concurrencies=[1, 64], context_tokens=8192))
     path = tmp_path / "sweep.csv"
     assert sweep_module.write_csv(columns, str(path)) == len(frame)
     with path.open(newline="") as f:
@@ -80,9 +81,9 @@ def test_csv_from_blocks_is_the_csv_of_the_joined_columns(monkeypatch, tmp_path)
     """Blocks formatted in batches while later ones compute write the same bytes as all rows formatted at once."""
     monkeypatch.setattr(sweep_module, "_CSV_BLOCK_ROWS", 500)  # several batches from a small sweep
     sweep_args = dict(model="deepseek-r1", accelerators=["h200-sxm", "mi300x"], concurrencies=[1, 8, 64])
-    blocks = list(sweep_module.iter_sweep_blocks(default_catalog(), **sweep_args))
+    blocks = list(sweep_module.iter_sweep_blocks(default_catalog(), SweepSpec(**sweep_args)))
     assert len(blocks) > 2
-    joined = sweep_module.sweep_columns(default_catalog(), **sweep_args)
+    joined = sweep_module.sweep_columns(default_catalog(), SweepSpec(**sweep_args))
     assert sweep_module.write_csv(iter(blocks), str(tmp_path / "blocks.csv")) == len(joined["chips"])
     sweep_module.write_csv(joined, str(tmp_path / "joined.csv"))
     assert (tmp_path / "blocks.csv").read_bytes() == (tmp_path / "joined.csv").read_bytes()

@@ -10,6 +10,7 @@ from calculators import validation
 from calculators.assumptions import resolve_assumptions
 from calculators.catalog import default_catalog
 from calculators.decode import predict
+from calculators.deployment import Deployment
 from calculators.model.step import engine_efficiency, prefill_seconds_per_token
 from calculators.validation import (
     ValidationResult,
@@ -96,8 +97,9 @@ def test_predictions_carry_their_regime_band():
     from calculators.crossval import bands_for, regime_of
 
     catalog = default_catalog()
-    p = predict(catalog, model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8", concurrency=64,
-                context_tokens=8192)
+    p = predict(catalog, Deployment(model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8",
+                                    concurrency=64,
+                                    context_tokens=8192))
     band = bands_for(catalog)[(regime_of(64), "gpu")]
     f = band.fraction
     assert p.uncertainty_fraction == pytest.approx(f)

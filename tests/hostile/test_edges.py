@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 from calculators import decode, fleet, sweep
 from calculators.assumptions import resolve_assumptions
 from calculators.catalog import catalog_from_texts, default_catalog, read_files, shipped_catalog_files
+from calculators.deployment import Demand, Deployment
 from calculators.errors import ScenarioError
+from calculators.sweep import SweepSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
@@ -92,8 +94,8 @@ def _check_sizing(s, who: str) -> None:
 @pytest.mark.parametrize(("user", "total"), [(1e-9, 1e-9), (1e-9, 1e12), (1e12, 1e-9), (1e12, 1e12), (0.1, 1.0)])
 def test_size_at_tiny_and_astronomical_targets(catalog, chip, precision, user, total, hostile_report):
     """1e-9 and 1e12 tok/s targets give finite sizings or an infeasible answer with a reason, never NaN/inf."""
-    s = fleet.size(catalog, accelerator=chip, precision=precision, per_user_tokens_per_s=user,
-                   total_output_tokens_per_s=total, **TARGET)
+    s = fleet.size(catalog, Demand(accelerator=chip, precision=precision, per_user_tokens_per_s=user,
+                                   total_output_tokens_per_s=total, **TARGET))
     hostile_report("edges", cases=1)
     _check_sizing(s, f"{chip} user={user} total={total}")
     if user >= 1e12:
@@ -114,7 +116,7 @@ def test_size_rejects_bad_numbers_naming_the_argument(catalog, arg, bad, hostile
     kw[arg] = bad
     hostile_report("edges", cases=1)
     with pytest.raises(ScenarioError, match=arg):
-        fleet.size(catalog, **kw)
+        fleet.size(catalog, Demand(**kw))
 
 
 @pytest.mark.parametrize("arg", ["chips", "concurrency", "context_tokens"])
@@ -126,7 +128,7 @@ def test_predict_rejects_bad_numbers_naming_the_argument(catalog, arg, bad, host
     kw[arg] = bad
     hostile_report("edges", cases=1)
     with pytest.raises(ScenarioError, match=arg):
-        decode.predict(catalog, **kw)
+        decode.predict(catalog, Deployment(**kw))
 
 
 @pytest.mark.parametrize("name", ["pue", "electricity_usd_per_kwh", "rack_power_budget_kw",
@@ -150,9 +152,9 @@ def test_assumption_overrides_reject_bad_values_naming_them(catalog, name, bad):
 def test_size_is_finite_or_infeasible_over_random_targets(catalog, chip, user, total, input_tokens, output_tokens,
                                                           context, hostile_report):
     """Any positive finite targets and request shapes give finite numbers or feasible=False with a reason."""
-    s = fleet.size(catalog, accelerator=chip[0], precision=chip[1], per_user_tokens_per_s=user,
-                   total_output_tokens_per_s=total, model="deepseek-r1", input_tokens=input_tokens,
-                   output_tokens=output_tokens, context_tokens=context)
+    s = fleet.size(catalog, Demand(accelerator=chip[0], precision=chip[1], per_user_tokens_per_s=user,
+                                   total_output_tokens_per_s=total, model="deepseek-r1", input_tokens=input_tokens,
+                                   output_tokens=output_tokens, context_tokens=context))
     _check_sizing(s, f"{chip} {user} {total} {input_tokens} {output_tokens} {context}")
     hostile_report("edges", cases=1)
 
@@ -167,8 +169,8 @@ def test_predict_is_finite_over_random_replicas(odd_catalog, chip, model, chips,
                                                 hostile_report):
     """Any replica size, batch and context on any chip (one-tier ones included) predicts finite numbers."""
     try:
-        p = decode.predict(odd_catalog, model=model, accelerator=chip[0], precision=chip[1], chips=chips,
-                           concurrency=concurrency, context_tokens=context, mtp_layers=mtp)
+        p = decode.predict(odd_catalog, Deployment(model=model, accelerator=chip[0], precision=chip[1], chips=chips,
+                                                   concurrency=concurrency, context_tokens=context, mtp_layers=mtp))
     except ScenarioError as exc:  # only the documented domain limits: MTP on a model without it
         assert "mtp_layers" in str(exc), exc
         return
@@ -181,15 +183,15 @@ def test_predict_is_finite_over_random_replicas(odd_catalog, chip, model, chips,
 @pytest.mark.parametrize("chip", ["one-tier-hbm", "one-tier-sram", "slow-ddr"])
 def test_one_tier_chips_size_to_an_answer(odd_catalog, chip):
     """A user chip with a single memory tier (HBM, SRAM or a very slow DDR) sizes to a finite answer or a reason."""
-    s = fleet.size(odd_catalog, accelerator=chip, precision="fp8", per_user_tokens_per_s=20.0,
-                   total_output_tokens_per_s=5000.0, **TARGET)
+    s = fleet.size(odd_catalog, Demand(accelerator=chip, precision="fp8", per_user_tokens_per_s=20.0,
+                                       total_output_tokens_per_s=5000.0, **TARGET))
     _check_sizing(s, chip)
 
 
 def test_model_that_fits_nowhere_is_infeasible_by_capacity(odd_catalog):
     """A chip with 100 kB of memory cannot hold DeepSeek-R1: feasible=False, bound by capacity, zeros not NaN."""
-    s = fleet.size(odd_catalog, accelerator="tiny-memory", precision="fp8", per_user_tokens_per_s=20.0,
-                   total_output_tokens_per_s=5000.0, **TARGET)
+    s = fleet.size(odd_catalog, Demand(accelerator="tiny-memory", precision="fp8", per_user_tokens_per_s=20.0,
+                                       total_output_tokens_per_s=5000.0, **TARGET))
     assert not s.feasible
     assert s.bound_by == "capacity" and "holds" in s.reason and "tiny-memory" in s.reason
     assert s.chips == 0 and s.racks == 0
@@ -198,9 +200,9 @@ def test_model_that_fits_nowhere_is_infeasible_by_capacity(odd_catalog):
 
 def test_sweep_over_odd_chips_has_no_nan_or_inf(odd_catalog):
     """The frontier sweep over one-tier and tiny chips at batch 1 and 10^7 has no NaN or inf in any number."""
-    frame = sweep.sweep(odd_catalog, model="deepseek-r1", precisions=["fp8"],
+    frame = sweep.sweep(odd_catalog, SweepSpec(model="deepseek-r1", precisions=["fp8"],
                         accelerators=["one-tier-hbm", "tiny-memory", "slow-ddr", "h200-sxm"],
-                        concurrencies=[1, 10_000_000], max_replica_nodes=4)
+                        concurrencies=[1, 10_000_000], max_replica_nodes=4))
     numbers = frame.select_dtypes("number")
     assert len(frame) > 0
     bad = [c for c in numbers.columns if not np.isfinite(numbers[c].to_numpy(dtype=float)).all()]

@@ -8,8 +8,9 @@ import pytest
 
 from calculators import default_catalog
 from calculators.assumptions import resolve_assumptions
+from calculators.deployment import Demand
 from calculators.fleet import size
-from calculators.sweep import sweep
+from calculators.sweep import SweepSpec, sweep
 from calculators.validation import validate, validation_frame
 from ui import analysis, charts
 from ui.results import Unavailable
@@ -22,13 +23,13 @@ TARGETS = {"model": "deepseek-r1", "per_user_tokens_per_s": 198.0, "total_output
 @functools.cache
 def _size(chip: str, precision: str = "fp8", **overrides):
     a = resolve_assumptions(CATALOG, chip, **overrides)
-    return size(CATALOG, accelerator=chip, precision=precision, assumptions=a, **TARGETS)
+    return size(CATALOG, Demand(accelerator=chip, precision=precision, assumptions=a, **TARGETS))
 
 
 @functools.cache
 def _sweep() -> pd.DataFrame:
-    return sweep(CATALOG, model="deepseek-r1", accelerators=["h200-sxm", "b200"], precisions=["fp8"],
-                 context_tokens=2000)
+    return sweep(CATALOG, SweepSpec(model="deepseek-r1", accelerators=["h200-sxm", "b200"], precisions=["fp8"],
+                 context_tokens=2000))
 
 
 def _comparison() -> pd.DataFrame:

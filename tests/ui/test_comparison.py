@@ -6,6 +6,7 @@ import dataclasses
 import pytest
 
 from calculators import default_catalog
+from calculators.deployment import Demand
 from calculators.fleet import size
 from ui import comparison
 
@@ -14,8 +15,8 @@ MONEY_ROWS = {"Capex", "$ per million output tokens"}
 
 
 def _size(chip: str, precision: str):
-    return size(CATALOG, model="deepseek-r1", accelerator=chip, precision=precision, per_user_tokens_per_s=100.0,
-                total_output_tokens_per_s=20_000.0, input_tokens=1000, output_tokens=2000, context_tokens=2000)
+    return size(CATALOG, Demand(model="deepseek-r1", accelerator=chip, precision=precision, per_user_tokens_per_s=100.0,
+                total_output_tokens_per_s=20_000.0, input_tokens=1000, output_tokens=2000, context_tokens=2000))
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from calculators import default_catalog
+from calculators.deployment import Demand
 from calculators.fleet import size
 from tests.ui.apptest_pages import open_page
 from ui import format as fmt
@@ -47,11 +48,11 @@ def test_size_page_defaults_list_all_eight_chips_each_at_its_own_precision():
     scenario = default_scenario(CATALOG)
     for row in frame.itertuples():
         chip = ids[row.accelerator]
-        expect = size(CATALOG, model="deepseek-r1", accelerator=chip, precision="best",
-                      per_user_tokens_per_s=scenario.per_user_tokens_per_s,
-                      total_output_tokens_per_s=scenario.total_output_tokens_per_s,
-                      input_tokens=scenario.input_tokens, output_tokens=scenario.output_tokens,
-                      context_tokens=scenario.context_tokens)
+        expect = size(CATALOG, Demand(model="deepseek-r1", accelerator=chip, precision="best",
+                                      per_user_tokens_per_s=scenario.per_user_tokens_per_s,
+                                      total_output_tokens_per_s=scenario.total_output_tokens_per_s,
+                                      input_tokens=scenario.input_tokens, output_tokens=scenario.output_tokens,
+                                      context_tokens=scenario.context_tokens))
         assert row.feasible == expect.feasible
         if row.feasible:
             assert row.precision == expect.precision and row.replica_shape == expect.replica_shape

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from calculators import default_catalog
 from calculators.assumptions import resolve_assumptions
+from calculators.deployment import Demand
 from calculators.fleet import size
 from tests.ui.apptest_pages import open_page
 from ui import codec, comparison
@@ -29,9 +30,10 @@ def _page(path: str, **params) -> AppTest:
 def _size(chip: str, precision: str, per_user=198.0, total=20_000.0, input_tokens=1000, output_tokens=2000,
           context=2000, **overrides):
     a = resolve_assumptions(CATALOG, chip, **overrides)
-    return size(CATALOG, model="deepseek-r1", accelerator=chip, precision=precision, per_user_tokens_per_s=per_user,
-                total_output_tokens_per_s=total, input_tokens=input_tokens, output_tokens=output_tokens,
-                context_tokens=context, assumptions=a)
+    return size(CATALOG, Demand(model="deepseek-r1", accelerator=chip, precision=precision,
+                                per_user_tokens_per_s=per_user,
+                                total_output_tokens_per_s=total, input_tokens=input_tokens, output_tokens=output_tokens,
+                                context_tokens=context, assumptions=a))
 
 
 def _metrics(at: AppTest) -> list[tuple[str, str]]:
