@@ -671,8 +671,3 @@ def check_claims(catalog: Catalog, ids: Iterable[str] | None = None, **kwargs: A
 def story(catalog: Catalog, story_id: str) -> list[Claim]:
     """The claims told together under ``story_id``, in id order (their letters (a), (b), ... follow it)."""
     return sorted((c for c in catalog.claims.values() if c.story == story_id), key=lambda c: c.id)
-
-
-def replace_check(check: ClaimCheck, **changes: Any) -> ClaimCheck:
-    """A copy of ``check`` with some fields replaced (used to label a user's claim)."""
-    return dataclasses.replace(check, **changes)

@@ -133,14 +133,6 @@ def rack_goal(frame: pd.DataFrame, accelerator: str, per_user: float, goal: floa
     )
 
 
-def best_per_user(frame: pd.DataFrame, accelerator: str) -> float | None:
-    """The fastest per-user speed among a chip's fitting configurations in a sweep (None if none fits)."""
-    if frame.empty:
-        return None
-    rows = frame[(frame["accelerator"] == accelerator) & frame["fits_in_memory"].astype(bool)]
-    return None if rows.empty else float(rows["per_user_tokens_per_s"].max())
-
-
 def measured_points(validation: pd.DataFrame, catalog_points: Mapping[str, object],
                     accelerators: Iterable[str]) -> pd.DataFrame:
     """Published measurements placed on the per-chip frontier: per-user speed and output tok/s per chip.

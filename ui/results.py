@@ -13,9 +13,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from calculators.assumptions import AssumptionRange, assumption_ranges, resolve_assumptions
-from calculators.decode import Prediction, predict
-from calculators.deployment import Deployment
+from calculators.assumptions import AssumptionRange, assumption_ranges
 from calculators.errors import ScenarioError
 from calculators.fleet import Sizing
 from calculators.shapes import SHIPPED
@@ -31,21 +29,6 @@ def sizing(files: Files, t: Targets, accelerator: str, precision: str,
     """``calculators.fleet.size`` for one chip (:func:`ui.compute.size_chip`, cached on the files' bytes);
     ``topology`` is the replica shape (``shipped`` by the vendor, or a larger ``assumed`` one)."""
     return compute.size_chip(catalog_from_files(files), t, accelerator, precision, extra, topology)
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def prediction(files: Files, model: str, accelerator: str, chips: int, precision: str, concurrency: int,
-               context_tokens: int, mtp_layers: int, engine: str | None,
-               overrides: Overrides = ()) -> Prediction | Unavailable:
-    """``calculators.decode.predict`` for one replica configuration."""
-    catalog = catalog_from_files(files)
-    try:
-        a = resolve_assumptions(catalog, accelerator, engine=engine, **dict(overrides))
-        return predict(catalog, Deployment(model=model, accelerator=accelerator, chips=chips, precision=precision,
-                       concurrency=concurrency, context_tokens=context_tokens, mtp_layers=mtp_layers,
-                                           assumptions=a))
-    except ScenarioError as exc:
-        return Unavailable(accelerator, str(exc))
 
 
 @st.cache_data(max_entries=64, show_spinner="Sweeping batch sizes and layouts…")
