@@ -41,6 +41,8 @@ from calculators.assumptions import Assumptions
 from calculators.errors import ScenarioError
 from calculators.layout import Layout, candidate_layouts, parse_layout, sram_only
 from calculators.model.step import (
+    StepGrid,
+    StepSetup,
     engine_efficiency,
     evaluate_step,
     mtp_table,
@@ -142,6 +144,7 @@ def evaluate_serving(
     ``prefill_chips``. Arrays broadcast together. See the module docstring."""
     a = assumptions
     eff = engine_efficiency(catalog, chip, a)
+    setup = StepSetup(catalog, model, chip, precision, a, efficiency=eff)
     if serving == "decode":
         context = np.asarray(context_tokens, dtype=float)
     else:
@@ -149,10 +152,10 @@ def evaluate_serving(
     layout = dict(chips=chips, attention_tp=attention_tp, moe_ep=moe_ep, pipeline_stages=pipeline_stages)
 
     def step(batch, prefill_tokens=0.0, prompt=0.0):
-        return evaluate_step(
-            catalog, model, chip, precision, a, **layout, concurrency=batch, context_tokens=context,
-            mtp_layers=mtp_layers, prefill_tokens=prefill_tokens, prompt_tokens=prompt, efficiency=eff,
-        )
+        return evaluate_step(setup, StepGrid(
+            **layout, concurrency=batch, context_tokens=context, mtp_layers=mtp_layers, prefill_tokens=prefill_tokens,
+            prompt_tokens=prompt,
+        ))
 
     requested = np.asarray(concurrency, dtype=float)
     probe = step(requested)
@@ -176,8 +179,7 @@ def evaluate_serving(
         dp = chips_all / np.asarray(pipeline_stages, dtype=float) / np.asarray(attention_tp)
         per_rank = np.ceil(running / dp)  # the busiest attention-DP rank's prompts of a cohort
         # the cohort's prompts, every DP rank prefilling its own at once while decoding waits
-        cohort_prefill_s = prefill_time_s(model, chip, precision, a, per_rank * dp * i_tok, i_tok, chips_all,
-                                          efficiency=eff, ranks=dp)
+        cohort_prefill_s = prefill_time_s(setup, per_rank * dp * i_tok, i_tok, chips_all, ranks=dp)
         out = dict(step(running))
         decode_s = o_tok / e_k * out["step_time_s"]  # the cohort decodes together, O tokens at E_k a step
         share = cohort_completion_share(per_rank, i_tok, a.prefill_chunk_tokens)
@@ -199,8 +201,7 @@ def evaluate_serving(
         chips_all = np.asarray(chips, dtype=float)
         # a prompt is prefilled by one attention-DP rank, the others prefilling theirs at the same time: its own
         # prefill runs at 1/dp of the replica's prefill rate (all of it at DP 1)
-        own_prefill_s = prefill_time_s(model, chip, precision, a, i_tok, i_tok, chips_all / dp, efficiency=eff,
-                                       ranks=dp)
+        own_prefill_s = prefill_time_s(setup, i_tok, i_tok, chips_all / dp, ranks=dp)
         decoding = running
         for iteration in range(FIXED_POINT_ITERATIONS):
             # prefill can feed at most chunk_total tokens a step: beyond that the decode batch starves

@@ -29,7 +29,7 @@ from calculators.decode import (
 )
 from calculators.errors import ScenarioError
 from calculators.layout import candidate_layouts
-from calculators.model.step import STEP_OPS, evaluate_step
+from calculators.model.step import STEP_OPS, StepGrid, StepSetup, evaluate_step
 from calculators.precision import BEST, candidate_precisions
 from calculators.records import Accelerator, Catalog, Model
 from calculators.search import SWEEP_MAX_REPLICA_NODES, sweep_batches
@@ -130,9 +130,9 @@ def decode_grid_columns(
     ep = np.array([lay.moe_ep for lay in layouts])[lay_i]
     pp = np.array([lay.pipeline_stages for lay in layouts])[lay_i]
     out = evaluate_step(
-        catalog, model, chip, precision, assumptions,
-        chips=chips, attention_tp=tp, moe_ep=ep, pipeline_stages=pp,
-        concurrency=conc, context_tokens=context_tokens, mtp_layers=mtp,
+        StepSetup(catalog, model, chip, precision, assumptions),
+        StepGrid(chips=chips, attention_tp=tp, moe_ep=ep, pipeline_stages=pp, concurrency=conc,
+                 context_tokens=context_tokens, mtp_layers=mtp),
     )
     err = _row_fractions(catalog, chip, conc, mtp) if band else np.nan
     per_rack = per_node * system.nodes_per_rack.value

@@ -82,11 +82,13 @@ def test_a_whole_step_engine_pays_per_expert_group():
 
     def fixed_ms(model, batch, cost):
         a = dataclasses.replace(base, moe_group_overhead_us=cost)
-        out = step.evaluate_step(catalog, catalog.models[model], chip, "int8", a, chips=64, attention_tp=64, moe_ep=1,
-                                 concurrency=batch, context_tokens=512, mtp_layers=0)
+        out = step.evaluate_step(step.StepSetup(catalog, catalog.models[model], chip, "int8", a),
+                                 step.StepGrid(chips=64, attention_tp=64, moe_ep=1, concurrency=batch,
+                                               context_tokens=512, mtp_layers=0))
         return float(out["fixed_latency_s"]) * 1e3
 
     r1_small = fixed_ms("deepseek-r1", 1, 1.0) - fixed_ms("deepseek-r1", 1, 0.0)
     r1_large = fixed_ms("deepseek-r1", 128, 1.0) - fixed_ms("deepseek-r1", 128, 0.0)
     assert r1_small > 0 and 20 < r1_large / r1_small < 40
     assert fixed_ms("llama-3.1-70b", 128, 1.0) == fixed_ms("llama-3.1-70b", 128, 0.0)
+
