@@ -48,7 +48,8 @@ from calculators.deployment import SERVING_MODES, Deployment
 from calculators.errors import ScenarioError
 from calculators.layout import Layout, candidate_layouts, parse_layout, sram_only
 from calculators.model.step import (
-    engine_efficiency,
+    StepGrid,
+    StepSetup,
     evaluate_step,
     mtp_table,
     prefill_seconds_per_token,
@@ -148,17 +149,16 @@ class Replica:
     vectorised :func:`evaluate_step`), the batch that runs (``running``: the requested one, or what fits), whether
     capacity capped it, and the tokens a step emits per sequence (``e_k``, MTP's expected accepted tokens)."""
 
-    catalog: Catalog
-    model: Model
-    chip: Accelerator
-    precision: str
-    assumptions: Assumptions
-    efficiency: Any
+    setup: StepSetup
     grid: ServingGrid
     step: Callable[..., dict]
     running: np.ndarray
     capped: np.ndarray
     e_k: np.ndarray
+
+    @property
+    def assumptions(self) -> Assumptions:
+        return self.setup.assumptions
 
     @property
     def chips(self) -> np.ndarray:
@@ -223,8 +223,7 @@ class AggregatedDecodeFirst(ServingMode):
         prompt_steps = np.ceil(i_tok / a.prefill_chunk_tokens)
         # a prompt is prefilled by one attention-DP rank, the others prefilling theirs at the same time: its own
         # prefill runs at 1/dp of the replica's prefill rate (all of it at DP 1)
-        own_prefill_s = prefill_time_s(r.model, r.chip, r.precision, a, i_tok, i_tok, r.chips / dp,
-                                       efficiency=r.efficiency, ranks=dp)
+        own_prefill_s = prefill_time_s(r.setup, i_tok, i_tok, r.chips / dp, ranks=dp)
         decoding = running
         for iteration in range(FIXED_POINT_ITERATIONS):
             # prefill can feed at most chunk_total tokens a step: beyond that the decode batch starves
@@ -256,8 +255,7 @@ class AggregatedPrefillFirst(ServingMode):
         i_tok, o_tok, dp, running = r.input_tokens, r.output_tokens, r.dp, r.running
         per_rank = np.ceil(running / dp)  # the busiest attention-DP rank's prompts of a cohort
         # the cohort's prompts, every DP rank prefilling its own at once while decoding waits
-        cohort_prefill_s = prefill_time_s(r.model, r.chip, r.precision, a, per_rank * dp * i_tok, i_tok, r.chips,
-                                          efficiency=r.efficiency, ranks=dp)
+        cohort_prefill_s = prefill_time_s(r.setup, per_rank * dp * i_tok, i_tok, r.chips, ranks=dp)
         out = dict(r.step(running))
         decode_s = o_tok / r.e_k * out["step_time_s"]  # the cohort decodes together, O tokens at E_k a step
         share = cohort_completion_share(per_rank, i_tok, a.prefill_chunk_tokens)
@@ -279,9 +277,10 @@ class Disaggregated(ServingMode):
         a = r.assumptions
         i_tok, o_tok = r.input_tokens, r.output_tokens
         out = dict(r.step(r.running))
-        unit = prefill_unit_chips(r.catalog, r.model, r.chip, r.precision, a)
+        su = r.setup
+        unit = prefill_unit_chips(su.catalog, su.model, su.chip, su.precision, a)
         pool, ttft, prefill_rate = prefill_pool(
-            r.model, r.chip, r.precision, a, efficiency=r.efficiency, input_tokens=i_tok,
+            su.model, su.chip, su.precision, a, efficiency=su.efficiency, input_tokens=i_tok,
             input_tokens_per_s=out["total_output_tokens_per_s"] * i_tok / o_tok, unit_chips=unit,
             pool_chips=r.grid.prefill_chips)
         # a fixed prefill pool too small for the decode pool's appetite caps the output rate
@@ -311,17 +310,16 @@ def serving_mode(serving: str, assumptions: Assumptions) -> ServingMode:
     return strategy
 
 
-def evaluate_serving(catalog: Catalog, model: Model, chip: Accelerator, precision: str, assumptions: Assumptions,
-                     *, serving: str, grid: ServingGrid, capacity_cap: bool = True) -> dict[str, np.ndarray]:
+def evaluate_serving(setup: StepSetup, *, serving: str, grid: ServingGrid,
+                     capacity_cap: bool = True) -> dict[str, np.ndarray]:
     """Every output of :func:`evaluate_step` for the batch that runs, plus the workload's ``running_concurrency``,
     ``concurrency_capped``, ``time_to_first_token_s``, ``time_per_output_token_s``, ``prefill_tokens_per_step`` and
     ``prefill_chips``, served by the ``serving`` mode's strategy (:func:`serving_mode`). See the module docstring.
 
     ``capacity_cap`` False runs every requested sequence even where their KV cache does not fit (``fits_in_memory``
     says so): the sweep's rows, which report a configuration rather than what an engine would make of it."""
-    a = assumptions
+    a = setup.assumptions
     strategy = serving_mode(serving, a)
-    eff = engine_efficiency(catalog, chip, a)
     g = grid
     if serving == "decode":
         context = np.asarray(g.context_tokens, dtype=float)
@@ -331,10 +329,10 @@ def evaluate_serving(catalog: Catalog, model: Model, chip: Accelerator, precisio
     mtp_layers = g.mtp_layers
 
     def step(batch, prefill_tokens=0.0, prompt=0.0):
-        return evaluate_step(
-            catalog, model, chip, precision, a, **layout, concurrency=batch, context_tokens=context,
-            mtp_layers=mtp_layers, prefill_tokens=prefill_tokens, prompt_tokens=prompt, efficiency=eff,
-        )
+        return evaluate_step(setup, StepGrid(
+            **layout, concurrency=batch, context_tokens=context, mtp_layers=mtp_layers, prefill_tokens=prefill_tokens,
+            prompt_tokens=prompt,
+        ))
 
     requested = np.asarray(g.concurrency, dtype=float)
     if capacity_cap:
@@ -345,8 +343,7 @@ def evaluate_serving(catalog: Catalog, model: Model, chip: Accelerator, precisio
     else:
         running, capped = requested, np.zeros(np.shape(requested), dtype=bool)
     e_k = mtp_table(a.mtp_acceptance)[np.asarray(mtp_layers, dtype=int)]
-    replica = Replica(catalog=catalog, model=model, chip=chip, precision=precision, assumptions=a, efficiency=eff,
-                      grid=g, step=step, running=running, capped=capped, e_k=e_k)
+    replica = Replica(setup=setup, grid=g, step=step, running=running, capped=capped, e_k=e_k)
     served = strategy.serve(replica)
     shape = np.broadcast(running, context).shape
     out = dict(served.out)
@@ -377,7 +374,8 @@ def best_layout(catalog: Catalog, deployment: Deployment, *, cap_at_peak: bool =
     else:
         layouts = [parse_layout(layout, model, chips)]
     batches = peak_batch_candidates(concurrency) if cap_at_peak else np.array([float(concurrency)])
-    grid = evaluate_serving(catalog, model, chip, d.precision, d.assumptions, serving=d.serving, grid=ServingGrid(
+    setup = StepSetup(catalog, model, chip, d.precision, d.assumptions)
+    grid = evaluate_serving(setup, serving=d.serving, grid=ServingGrid(
         chips=chips,
         attention_tp=np.array([lay.attention_tp for lay in layouts])[None, :],
         moe_ep=np.array([lay.moe_ep for lay in layouts])[None, :],

@@ -24,7 +24,7 @@ from calculators.decode import BOUND_LABELS, sram_only, uncertainty_fraction
 from calculators.deployment import check_accelerator, check_model, check_precision
 from calculators.errors import ScenarioError
 from calculators.layout import candidate_layouts
-from calculators.model.step import STEP_OPS
+from calculators.model.step import STEP_OPS, StepSetup
 from calculators.precision import BEST, candidate_precisions
 from calculators.records import Accelerator, Catalog, Model
 from calculators.search import SWEEP_MAX_REPLICA_NODES, sweep_batches
@@ -147,9 +147,10 @@ def decode_grid_columns(catalog: Catalog, model: Model, chip: Accelerator, preci
     pp = np.array([lay.pipeline_stages for lay in layouts])[lay_i]
     # pure decode steps through the one serving path, every requested sequence running (a row that does not fit says
     # so rather than being capped)
-    out = evaluate_serving(catalog, model, chip, precision, assumptions, serving="decode", capacity_cap=False,
-                           grid=ServingGrid(chips=chips, attention_tp=tp, moe_ep=ep, pipeline_stages=pp,
-                                            concurrency=conc, context_tokens=context_tokens, mtp_layers=mtp))
+    grid = ServingGrid(chips=chips, attention_tp=tp, moe_ep=ep, pipeline_stages=pp, concurrency=conc,
+                       context_tokens=context_tokens, mtp_layers=mtp)
+    out = evaluate_serving(StepSetup(catalog, model, chip, precision, assumptions), serving="decode",
+                           capacity_cap=False, grid=grid)
     err = _row_fractions(catalog, chip, conc, mtp) if band else np.nan
     per_rack = per_node * system.nodes_per_rack.value
     rows = len(lay_i)

@@ -28,7 +28,7 @@ import numpy as np
 from calculators.assumptions import default_engine_id, resolve_assumptions
 from calculators.deployment import Deployment, check_deployment
 from calculators.layout import candidate_layouts, parse_layout
-from calculators.model.step import engine_efficiency, prefill_seconds_per_token
+from calculators.model.step import StepSetup, engine_efficiency, prefill_seconds_per_token
 from calculators.records import Catalog, ValidationPoint
 from calculators.search import batch_grid
 from calculators.serving import ServingGrid, best_layout, evaluate_serving
@@ -95,7 +95,8 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         batches = list(batch_grid(point.concurrency))
         lay_i, conc = (x.ravel() for x in np.meshgrid(np.arange(len(layouts)), batches, indexing="ij"))
         serving = workload.pop("serving")
-        out = evaluate_serving(catalog, model, chip, point.precision, a, serving=serving, grid=ServingGrid(
+        setup = StepSetup(catalog, model, chip, point.precision, a)
+        out = evaluate_serving(setup, serving=serving, grid=ServingGrid(
             chips=point.chips,
             attention_tp=np.array([lay.attention_tp for lay in layouts])[lay_i],
             moe_ep=np.array([lay.moe_ep for lay in layouts])[lay_i],

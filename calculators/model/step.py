@@ -12,9 +12,18 @@ communication where that wins. The step (F9) is
 with tau the engine's fixed cost per layer (launches, synchronisation; s_k its MTP inflation), host(B) the
 engine's scheduler and sampling time per step that the accelerator does not hide, and t_prefill the prompt tokens'
 FLOPs at the engine's end-to-end prefill efficiency (:func:`prefill_time_s`).
+
+In code the step is a list of named operations (:class:`.ops.Op`) evaluated together: :func:`step_terms` broadcasts a
+:class:`StepGrid` of configurations and derives the per-chip quantities; the blocks the model's architecture has
+(:func:`blocks_for`: fixed costs, attention, dense FFN, MoE, LM head, tensor-parallel, expert-parallel and pipeline
+collectives, prefill chunks) each build their ops, registered by kind (:func:`.ops.block`); :func:`evaluate_step`
+prices them (roofline at the kernel curves, alpha-beta collectives, the overlap) and adds them up.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +32,7 @@ from calculators.assumptions import Assumptions
 from calculators.errors import ScenarioError
 from calculators.model import attention, collectives, moe
 from calculators.model.efficiency import ChipEfficiency, chip_efficiency, op_time_s
+from calculators.model.ops import BLOCKS, STEP_OPS, Kernel, Op, block
 from calculators.records import Accelerator, Catalog, Model
 
 FLOPS_PER_MAC = 2
@@ -34,22 +44,6 @@ COMPONENTS = (
     "routed_experts",
     "lm_head",
 )
-STEP_OPS: dict[str, str] = {
-    "fixed_per_layer": "fixed",
-    "host": "fixed",
-    "attention_projections": "component:attention_weights",
-    "attention_core": "component:kv_cache",
-    "dense_ffn": "component:dense_ffn",
-    "shared_experts_and_router": "component:shared_experts",
-    "routed_experts": "component:routed_experts",
-    "lm_head": "component:lm_head",
-    "moe_dispatch": "interconnect",
-    "moe_combine": "interconnect",
-    "all_reduce_and_hops": "interconnect",
-    "prefill_chunks": "compute",
-}
-"""The named operations a step is the sum of (``step_breakdown_ms``), each with where its bound comes from: a fixed
-cost, a roofline component (memory or compute, whichever its kernel is held by), or a collective."""
 BOUND_CATEGORIES = ("fixed latency", "memory bandwidth", "compute", "interconnect")
 BOUND_LABELS = (*BOUND_CATEGORIES, "capacity")
 """What ``bound_by`` can say; ``bound_by_index`` indexes this tuple."""
@@ -161,16 +155,57 @@ def prefill_seconds_per_token(
     return dense_gemm + projections + experts + attention_flops / (chip.peak_flop_s(attention_precision) * core)
 
 
-def prefill_time_s(model: Model, chip: Accelerator, precision: str, assumptions: Assumptions, prefill_tokens,
-                   prompt_tokens, chips, *, efficiency: ChipEfficiency, ranks=8):
+def engine_efficiency(catalog: Catalog, chip: Accelerator, assumptions: Assumptions) -> ChipEfficiency:
+    """The chip's kernel and collective curves, scaled by the engine's kernel efficiency factor."""
+    return chip_efficiency(catalog, chip, assumptions.kernel_efficiency_factor)
+
+
+@dataclass(frozen=True, eq=False)
+class StepSetup:
+    """What a grid of steps shares: the catalog, the model, the chip, the precision its math runs at, the engine's
+    assumptions and the chip's kernel and collective curves (:func:`engine_efficiency` unless given)."""
+
+    catalog: Catalog
+    model: Model
+    chip: Accelerator
+    precision: str
+    assumptions: Assumptions
+    efficiency: ChipEfficiency | None = None
+
+    def __post_init__(self):
+        if self.efficiency is None:
+            object.__setattr__(self, "efficiency", engine_efficiency(self.catalog, self.chip, self.assumptions))
+
+
+@dataclass(frozen=True, eq=False)
+class StepGrid:
+    """The configurations a step is evaluated over, arrays or scalars broadcast together: the replica's ``chips``,
+    its attention TP, MoE EP and pipeline stages, the decode sequences (``concurrency``) and their context, the MTP
+    draft tokens, and the prompt tokens the replica prefills beside them (chunked prefill) from prompts of
+    ``prompt_tokens``."""
+
+    chips: Any
+    attention_tp: Any
+    moe_ep: Any
+    concurrency: Any
+    context_tokens: Any
+    mtp_layers: Any
+    pipeline_stages: Any = 1
+    prefill_tokens: Any = 0.0
+    prompt_tokens: Any = 0.0
+
+
+def prefill_time_s(setup: StepSetup, prefill_tokens, prompt_tokens, chips, *, ranks=8):
     """Time the replica's ``chips`` spend prefilling ``prefill_tokens`` prompt tokens (of prompts of
     ``prompt_tokens``) in a step, chunked at the engine's prefill chunk: :func:`prefill_seconds_per_token` x tokens
     spread over the chips."""
+    a = setup.assumptions
     prefill_tokens = np.asarray(prefill_tokens, dtype=float)
     if not np.any(prefill_tokens > 0):  # a pure decode step (the sweep's): nothing to prefill
         return np.zeros(np.broadcast(prefill_tokens, np.asarray(prompt_tokens), np.asarray(chips)).shape)
-    per_token = prefill_seconds_per_token(model, chip, precision, assumptions, prompt_tokens, efficiency=efficiency,
-                                          chunk_tokens=assumptions.prefill_chunk_tokens, ranks=ranks)
+    per_token = prefill_seconds_per_token(setup.model, setup.chip, setup.precision, a, prompt_tokens,
+                                          efficiency=setup.efficiency, chunk_tokens=a.prefill_chunk_tokens,
+                                          ranks=ranks)
     return np.where(prefill_tokens > 0, prefill_tokens * per_token / np.asarray(chips, dtype=float), 0.0)
 
 
@@ -191,55 +226,64 @@ def _priced_op(eff: ChipEfficiency, a: Assumptions, shape, math_precision: str, 
     )
 
 
-def engine_efficiency(catalog: Catalog, chip: Accelerator, assumptions: Assumptions) -> ChipEfficiency:
-    """The chip's kernel and collective curves, scaled by the engine's kernel efficiency factor."""
-    return chip_efficiency(catalog, chip, assumptions.kernel_efficiency_factor)
+@dataclass(frozen=True, eq=False)
+class StepTerms:
+    """The quantities every block reads, arrays over the broadcast grid. With P pipeline stages they are those of
+    one stage of N/P chips carrying a micro-batch of B/P sequences (a token visits every stage in turn)."""
+
+    chips: np.ndarray  # N, the replica's chips
+    stages: np.ndarray  # P
+    tp: np.ndarray  # attention TP t
+    ep: np.ndarray  # MoE EP
+    sequences: np.ndarray  # B, the replica's decode sequences
+    context: np.ndarray  # c, tokens in each sequence's KV cache
+    mtp: np.ndarray  # k draft tokens (int)
+    prefill_tokens: np.ndarray
+    prompt_tokens: np.ndarray
+    stage_chips: np.ndarray  # n = N / P
+    dp: np.ndarray  # attention DP ranks, n / t
+    moe_tp: np.ndarray  # n / ep
+    seqs_rank: np.ndarray  # sequences on the busiest attention DP rank
+    tokens_replica: np.ndarray  # tokens verified per step by the micro-batch, B / P x (1 + k)
+    tokens_rank: np.ndarray  # of them on the busiest DP rank
+    tokens_chip: np.ndarray  # tokens each chip of the rank carries through the FFN/MoE
+    context_eff: np.ndarray  # KV tokens actually read (sliding windows)
+    kv_split: np.ndarray  # ways one sequence's KV splits over its TP group
+    ffn_group: np.ndarray  # chips a dense FFN is sharded over
+    ffn_tokens: np.ndarray  # tokens through each dense FFN shard
+    params: memory.ParameterCounts
+    weight_bytes: float  # bytes per stored weight element (FLOPs run at ``precision``)
+    kv_bytes: float
+    activation_bytes: float
+    dispatch_bytes: float
+    projection_precision: str
+    projection_bytes: float
+    attention_precision: str
+    experts_rank: np.ndarray  # distinct experts the busiest EP rank reads per MoE layer (0 without MoE)
+    load_factor: np.ndarray  # the busiest EP rank's token-expert assignments over the mean (1 without MoE)
+    tokens_per_expert: np.ndarray  # the grouped GEMM's shape (0 without MoE)
+    distinct_experts: np.ndarray  # experts the step touches per MoE layer (0 without MoE)
 
 
-def evaluate_step(
-    catalog: Catalog,
-    model: Model,
-    chip: Accelerator,
-    precision: str,
-    assumptions: Assumptions,
-    *,
-    chips,
-    attention_tp,
-    moe_ep,
-    concurrency,
-    context_tokens,
-    mtp_layers,
-    pipeline_stages=1,
-    prefill_tokens=0.0,
-    prompt_tokens=0.0,
-    efficiency: ChipEfficiency | None = None,
-) -> dict[str, np.ndarray]:
-    """Every output of one step for arrays of configurations (broadcast together). See the module docstring.
-
-    ``prefill_tokens`` are the prompt tokens the whole replica prefills in this step beside its decode sequences
-    (chunked prefill), from prompts of ``prompt_tokens`` tokens. With P pipeline stages the times are those of one
-    stage of N/P chips running all layers on a micro-batch of B/P sequences (a token visits every stage in turn),
-    plus P - 1 activation hops; each chip stores 1/P of the weights.
-    """
-    a = assumptions
-    eff = engine_efficiency(catalog, chip, a) if efficiency is None else efficiency
-    system = catalog.systems[chip.system]
+def step_terms(setup: StepSetup, grid: StepGrid) -> StepTerms:
+    """The grid broadcast together and the per-chip quantities derived from it (:class:`StepTerms`)."""
+    catalog, model, chip, precision, a = setup.catalog, setup.model, setup.chip, setup.precision, setup.assumptions
     p = memory.parameter_counts(model)
     n_all, pp, t, ep, b_all, c, k, pf_all, prompt = np.broadcast_arrays(
-        np.asarray(chips, dtype=float),
-        np.asarray(pipeline_stages, dtype=float),
-        np.asarray(attention_tp, dtype=float),
-        np.asarray(moe_ep, dtype=float),
-        np.asarray(concurrency, dtype=float),
-        np.asarray(context_tokens, dtype=float),
-        np.asarray(mtp_layers, dtype=int),
-        np.asarray(prefill_tokens, dtype=float),
-        np.asarray(prompt_tokens, dtype=float),
+        np.asarray(grid.chips, dtype=float),
+        np.asarray(grid.pipeline_stages, dtype=float),
+        np.asarray(grid.attention_tp, dtype=float),
+        np.asarray(grid.moe_ep, dtype=float),
+        np.asarray(grid.concurrency, dtype=float),
+        np.asarray(grid.context_tokens, dtype=float),
+        np.asarray(grid.mtp_layers, dtype=int),
+        np.asarray(grid.prefill_tokens, dtype=float),
+        np.asarray(grid.prompt_tokens, dtype=float),
     )
-    n = n_all / pp  # chips of one pipeline stage
-    b = b_all / pp  # sequences of one micro-batch
+    n = n_all / pp
+    b = b_all / pp
     storage = memory.weight_storage_precision(catalog, model, precision, a.weight_storage_precision)
-    bw = memory.bytes_per_element(catalog, storage)  # weights: stored/streamed bytes; FLOPs use ``precision``
+    bw = memory.bytes_per_element(catalog, storage)
     kv_b = memory.bytes_per_element(catalog, a.kv_cache_precision)
     act_b = memory.bytes_per_element(catalog, a.activation_precision)
     dispatch_b = memory.bytes_per_element(catalog, a.dispatch_precision)
@@ -253,175 +297,343 @@ def evaluate_step(
     projection_b = (
         bw if a.attention_weight_precision is None else memory.bytes_per_element(catalog, projection_precision)
     )
-    peak = {
-        "gemm": chip.peak_flop_s(precision),
-        "projection": chip.peak_flop_s(projection_precision),
-        "attention": chip.peak_flop_s(attention_precision),
-    }
-    d = model.hidden_size
-
     dp = n / t
     moe_tp = n / ep
-    seqs_rank = np.ceil(b / dp)  # sequences on the busiest attention DP rank
-    decode_tokens_replica = b * (1 + k)  # tokens verified per step (MTP drafts included)
-    tokens_replica = decode_tokens_replica
-    decode_tokens_rank = seqs_rank * (1 + k)
-    tokens_rank = decode_tokens_rank
-    tokens_chip = tokens_rank / t  # tokens each chip of the rank carries through the FFN/MoE
-    c_eff = memory.effective_context_tokens(model, c)
-    kv_split = attention.kv_split(model, t)
-    # a MoE model's few dense layers follow attention's TP (DeepSeek's layout); a dense model's FFN is sharded over
-    # the whole stage (the layout's FFN TP, e.g. "tp64dp9-tp576"), every DP rank's tokens gathered through it
-    ffn_group = t if model.moe else moe_tp
-    ffn_tokens = tokens_rank if model.moe else decode_tokens_replica
-
-    # F5 bytes read per step, per chip
-    weight = {
-        "attention_weights": p.attention * projection_b / t,
-        "dense_ffn": p.dense_ffn * bw / ffn_group,
-        "shared_experts": p.shared * bw / t,  # sharded like the dense FFN; replicated per DP rank (as DeepSeek)
-        "lm_head": p.head * bw / t,
-    }
+    seqs_rank = np.ceil(b / dp)
+    tokens_replica = b * (1 + k)  # MTP drafts included
+    tokens_rank = seqs_rank * (1 + k)
     if model.moe:
         experts_rank = moe.busiest_rank_experts(p.routed_experts, p.active_experts, ep, tokens_replica)
-        weight["routed_experts"] = experts_rank * p.expert * p.moe_layers * bw / moe_tp
         load_factor = moe.busiest_rank_load_factor(p.active_experts, ep, tokens_replica)
         distinct = moe.distinct_experts_per_step(p.routed_experts, p.active_experts, tokens_replica)
         tokens_per_expert = tokens_replica * p.active_experts / np.maximum(distinct, 1e-9)
     else:
-        experts_rank = np.zeros_like(n)
-        weight["routed_experts"] = np.zeros_like(n)
+        experts_rank, distinct, tokens_per_expert = np.zeros_like(n), np.zeros_like(n), np.zeros_like(n)
         load_factor = np.ones_like(n)
-        tokens_per_expert = np.zeros_like(n)
-    kv_read = seqs_rank * c_eff * memory.kv_bytes_per_token(model, kv_b) / kv_split
-    weight["kv_cache"] = kv_read
+    return StepTerms(
+        chips=n_all, stages=pp, tp=t, ep=ep, sequences=b_all, context=c, mtp=k, prefill_tokens=pf_all,
+        prompt_tokens=prompt, stage_chips=n, dp=dp, moe_tp=moe_tp, seqs_rank=seqs_rank,
+        tokens_replica=tokens_replica, tokens_rank=tokens_rank, tokens_chip=tokens_rank / t,
+        context_eff=memory.effective_context_tokens(model, c), kv_split=attention.kv_split(model, t),
+        # a MoE model's few dense layers follow attention's TP (DeepSeek's layout); a dense model's FFN is sharded
+        # over the whole stage (the layout's FFN TP, e.g. "tp64dp9-tp576"), every DP rank's tokens gathered through it
+        ffn_group=t if model.moe else moe_tp,
+        ffn_tokens=tokens_rank if model.moe else tokens_replica,
+        params=p, weight_bytes=bw, kv_bytes=kv_b, activation_bytes=act_b, dispatch_bytes=dispatch_b,
+        projection_precision=projection_precision, projection_bytes=projection_b,
+        attention_precision=attention_precision, experts_rank=experts_rank, load_factor=load_factor,
+        tokens_per_expert=tokens_per_expert, distinct_experts=distinct,
+    )
 
-    # F6 FLOPs per step, per chip
-    flops = {
-        "attention_weights": FLOPS_PER_MAC * p.attention * tokens_rank / t,
-        "kv_cache": attention.decode_flops_per_cached_token_layer(model) * c_eff * model.layers
-        * decode_tokens_rank / t,
-        "dense_ffn": FLOPS_PER_MAC * p.dense_ffn * ffn_tokens / ffn_group,
-        "shared_experts": FLOPS_PER_MAC * p.shared * tokens_rank / t,
-        # the busiest expert-parallel rank's share of the T x k token-expert assignments (straggler)
-        "routed_experts": FLOPS_PER_MAC * p.expert * p.active_experts * p.moe_layers * tokens_replica / n
-        * load_factor,
-        "lm_head": FLOPS_PER_MAC * p.head * decode_tokens_rank / t,
-    }
+
+# ---- the blocks: each builds its ops for the whole grid (F5 bytes and F6 FLOPs per chip of the busiest rank) ----
+
+
+@block("attention")
+def attention_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
+    """Attention projections and core, by attention type (:mod:`.attention`).
+
+    Projections: the Q/K/V/O (MLA: down/up) weights W_att, sharded over t, at the projection precision:
+        bytes = W_att b_proj / t        FLOPs = 2 W_att T_rank / t        a GEMM of M = T_rank tokens
+    Core: every decode token of the rank reads its sequence's KV once per layer:
+        bytes = s_rank c_eff kv_bytes_per_token / kv_split        FLOPs = phi c_eff L T_rank / t
+    with phi the FLOPs per cached token per layer (absorbed MLA or GQA), on the decode-attention curve of the
+    attention type at the KV tokens each chip reads."""
+    model, p = setup.model, g.params
+    calls = gemm_calls_per_step(setup.catalog, model)
+    kv_tokens_per_chip = attention.decode_attention_curve_tokens(
+        model, g.seqs_rank * g.context_eff, g.tp,
+        _kv_reference(setup.efficiency, g.attention_precision, model.attention.type))
+    return (
+        Op("attention_projections", "roofline",
+           bytes_per_chip=p.attention * g.projection_bytes / g.tp,
+           flops_per_chip=FLOPS_PER_MAC * p.attention * g.tokens_rank / g.tp,
+           kernel=Kernel("gemm", g.projection_precision, g.tokens_rank),
+           calls=calls.get("attention_weights", 0), rereads_weights=True),
+        Op("attention_core", "roofline",
+           bytes_per_chip=g.seqs_rank * g.context_eff * memory.kv_bytes_per_token(model, g.kv_bytes) / g.kv_split,
+           flops_per_chip=attention.decode_flops_per_cached_token_layer(model) * g.context_eff * model.layers
+           * g.tokens_rank / g.tp,
+           streams="kv",
+           kernel=Kernel("decode_attention", g.attention_precision, kv_tokens_per_chip, model.attention.type)),
+    )
+
+
+@block("dense_ffn")
+def dense_ffn_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
+    """The dense layers' FFN W_ffn, sharded over its group g_ffn (attention's TP in a MoE model, the whole stage in a
+    dense one) and carrying that group's tokens T_ffn:
+        bytes = W_ffn b_w / g_ffn        FLOPs = 2 W_ffn T_ffn / g_ffn        a GEMM of M = T_ffn tokens"""
+    p = g.params
+    return (
+        Op("dense_ffn", "roofline",
+           bytes_per_chip=p.dense_ffn * g.weight_bytes / g.ffn_group,
+           flops_per_chip=FLOPS_PER_MAC * p.dense_ffn * g.ffn_tokens / g.ffn_group,
+           kernel=Kernel("gemm", setup.precision, g.ffn_tokens),
+           calls=gemm_calls_per_step(setup.catalog, setup.model).get("dense_ffn", 0), rereads_weights=True),
+    )
+
+
+@block("moe")
+def moe_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
+    """The MoE layers' compute, the MoE side of the two-micro-batch overlap.
+
+    Shared experts and router W_sh, sharded like the dense FFN over t and replicated per DP rank (as DeepSeek):
+        bytes = W_sh b_w / t        FLOPs = 2 W_sh T_rank / t        a GEMM of M = T_rank
+    Routed experts: the busiest EP rank reads its e_rank distinct experts (F4 with the straggler margin) of W_e
+    each on L_moe layers, split over the expert TP, and computes its share of the T x k token-expert assignments:
+        bytes = e_rank W_e L_moe b_w / moe_tp        FLOPs = 2 W_e k L_moe T / n x load factor
+    a grouped GEMM at the tokens per touched expert, T k / distinct(T)."""
+    p = g.params
+    return (
+        Op("shared_experts_and_router", "roofline",
+           bytes_per_chip=p.shared * g.weight_bytes / g.tp,
+           flops_per_chip=FLOPS_PER_MAC * p.shared * g.tokens_rank / g.tp,
+           kernel=Kernel("gemm", setup.precision, g.tokens_rank),
+           calls=gemm_calls_per_step(setup.catalog, setup.model).get("shared_experts", 0),
+           side="moe", rereads_weights=True),
+        Op("routed_experts", "roofline",
+           bytes_per_chip=g.experts_rank * p.expert * p.moe_layers * g.weight_bytes / g.moe_tp,
+           # the busiest expert-parallel rank's share of the T x k token-expert assignments (straggler)
+           flops_per_chip=FLOPS_PER_MAC * p.expert * p.active_experts * p.moe_layers * g.tokens_replica
+           / g.stage_chips * g.load_factor,
+           streams="experts", kernel=Kernel("grouped_gemm", setup.precision, g.tokens_per_expert),
+           side="moe", rereads_weights=True),
+    )
+
+
+@block("lm_head")
+def lm_head_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
+    """The LM head W_head, sharded over t, for the rank's decode tokens:
+        bytes = W_head b_w / t        FLOPs = 2 W_head T_rank / t        a GEMM of M = T_rank"""
+    p = g.params
+    return (
+        Op("lm_head", "roofline",
+           bytes_per_chip=p.head * g.weight_bytes / g.tp,
+           flops_per_chip=FLOPS_PER_MAC * p.head * g.tokens_rank / g.tp,
+           kernel=Kernel("gemm", setup.precision, g.tokens_rank),
+           calls=gemm_calls_per_step(setup.catalog, setup.model).get("lm_head", 0), rereads_weights=True),
+    )
+
+
+def _links(setup: StepSetup):
+    """(scale-up bytes/s, scale-out bytes/s, scale-up domain chips, fallback link efficiency) per direction."""
+    chip = setup.chip
+    domain = setup.catalog.systems[chip.system].scale_up_domain_chips.value
+    return (chip.scale_up_gb_s_per_direction.value * 1e9, chip.scale_out_gb_s_per_direction.value * 1e9, domain,
+            setup.assumptions.interconnect_efficiency)
+
+
+def _all_reduce_parts(setup: StepSetup, bytes_per_chip, group):
+    """(latency, transfer) of an all-reduce over ``group``: inside the scale-up domain or across it."""
+    scale_up, scale_out, domain, link_f = _links(setup)
+    eff = setup.efficiency
+    inside = np.asarray(group) <= domain
+    up = collectives.ring_all_reduce_parts(bytes_per_chip, group, scale_up, eff=eff, scope="scale_up",
+                                           fallback_fraction=link_f)
+    if inside.all():
+        return up
+    out = collectives.ring_all_reduce_parts(bytes_per_chip, group, scale_out, eff=eff, scope="scale_out",
+                                            fallback_fraction=link_f)
+    return np.where(inside, up[0], out[0]), np.where(inside, up[1], out[1])
+
+
+def _collective(name: str, count, parts) -> Op:
+    """``count`` calls of a collective whose one call costs ``parts`` = (latency, transfer)."""
+    return Op(name, "collective", latency_s=count * parts[0], transfer_s=count * parts[1])
+
+
+@block("tensor_parallel")
+def tensor_parallel_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
+    """The all-reduces of tensor parallelism, ring alpha-beta (:func:`.collectives.ring_all_reduce_parts`): after
+    attention on every layer over t, of T_rank d activations (and after each MoE layer when the experts are tensor-
+    parallel, EP 1); after each dense layer's FFN over its own group g_ffn with its own tokens (attention's at DP 1).
+        t_AR(bytes, g) = alpha(g) + 2 (g - 1) / g x bytes / (B_link f)"""
+    model, p = setup.model, g.params
+    d, act_b = model.hidden_size, g.activation_bytes
+    # experts tensor-parallel (EP 1): their output needs an all-reduce like a dense FFN
+    all_reduces = model.layers + np.where(g.ep == 1, p.moe_layers, 0)
+    return (
+        _collective("all_reduce_and_hops", all_reduces, _all_reduce_parts(setup, g.tokens_rank * d * act_b, g.tp)),
+        _collective("all_reduce_and_hops", model.dense_layers,
+                    _all_reduce_parts(setup, g.ffn_tokens * d * act_b, g.ffn_group)),
+    )
+
+
+@block("expert_parallel")
+def expert_parallel_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
+    """MoE dispatch and combine on every MoE layer (:func:`.collectives.all_to_all_parts`), of the busiest chip's
+    token-expert copies that leave it, max(sent, received) x (ep - 1) / ep x d elements (dispatch at the dispatch
+    precision, combine at the activations'), and the experts' own tensor-parallel all-reduce when they are split
+    both ways (moe_tp > 1 and ep > 1)."""
+    model, p = setup.model, g.params
+    scale_up, scale_out, domain, link_f = _links(setup)
+    d = model.hidden_size
+    off_chip = (g.ep - 1) / g.ep
+    # the collective finishes with the busiest chip: the busiest sender (its own tokens' expert copies) or the
+    # busiest receiver (load_factor x the mean receipt), whichever moves more; at a batch smaller than the DP
+    # ranks the sender binds (one token's 8 copies), not 1/n of a token times the receiver's imbalance
+    sent = g.tokens_chip * p.active_experts
+    received = g.tokens_replica * p.active_experts / g.stage_chips * g.load_factor
+    per_assignment = np.maximum(sent, received) * off_chip * d
+
+    def all_to_all(bytes_per_chip):
+        return collectives.all_to_all_parts(bytes_per_chip, g.ep, domain, scale_up, scale_out, eff=setup.efficiency,
+                                            fallback_fraction=link_f)
+
+    return (
+        _collective("moe_dispatch", p.moe_layers, all_to_all(per_assignment * g.dispatch_bytes)),
+        _collective("moe_combine", p.moe_layers, all_to_all(per_assignment * g.activation_bytes)),
+        _collective("all_reduce_and_hops", np.where((g.moe_tp > 1) & (g.ep > 1), p.moe_layers, 0.0),
+                    _all_reduce_parts(setup, g.tokens_chip * d * g.activation_bytes, g.moe_tp)),
+    )
+
+
+@block("pipeline")
+def pipeline_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
+    """The P - 1 activation hops between pipeline stages, T_rank d activations each, over the scale-up link when the
+    replica fits its domain (no latency term: a hop is one send):
+        t_hops = (P - 1) T_rank d b_act / (B_link f)"""
+    scale_up, scale_out, domain, link_f = _links(setup)
+    hops = (g.stages - 1) * g.tokens_rank * setup.model.hidden_size * g.activation_bytes / np.where(
+        g.chips <= domain, scale_up, scale_out) / link_f
+    return (Op("all_reduce_and_hops", "collective", latency_s=0.0, transfer_s=hops),)
+
+
+@block("fixed")
+def fixed_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
+    """The engine's fixed costs (F9): tau per reference layer (:func:`layer_equivalents`) inflated s_k by k MTP
+    drafts, plus a whole-step engine's per-expert-group cost on the experts the busiest chip computes; and the host's
+    scheduler and sampling time the accelerator does not hide:
+        t_fixed = L_eq tau s_k + g_moe e_rank L_moe        host = h_step + h_seq s_rank"""
+    model, a = setup.model, setup.assumptions
+    fixed_s = (layer_equivalents(setup.catalog, model, a.fusion) * a.fixed_latency_us_per_layer * 1e-6
+               * mtp_inflation(a.mtp_step_inflation, g.mtp))
+    if model.moe:  # a whole-step engine's ragged-dot groups: one per expert a chip computes, per MoE layer
+        fixed_s = fixed_s + a.moe_group_overhead_us * 1e-6 * g.experts_rank * g.params.moe_layers
+    host_s = (a.host_overhead_us_per_step + a.host_overhead_us_per_sequence * g.seqs_rank) * 1e-6
+    return Op("fixed_per_layer", "fixed", seconds=fixed_s), Op("host", "fixed", seconds=host_s)
+
+
+@block("prefill")
+def prefill_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
+    """The prompt tokens the replica prefills beside its decode sequences (chunked prefill), at the one prefill rate
+    (:func:`prefill_time_s`; DP ranks feed one expert-parallel group)."""
+    return (Op("prefill_chunks", "fixed",
+               seconds=prefill_time_s(setup, g.prefill_tokens, g.prompt_tokens, g.chips, ranks=g.dp)),)
+
+
+def blocks_for(model: Model) -> tuple[str, ...]:
+    """The blocks a model's step is made of, in the order their times add: a dense model has no MoE blocks, a MoE
+    model without dense layers no dense FFN."""
+    dense = ("dense_ffn",) if not model.moe or model.dense_layers else ()
+    return ("fixed", "attention", *dense, *(("moe",) if model.moe else ()), "lm_head", "tensor_parallel",
+            *(("expert_parallel",) if model.moe else ()), "pipeline", "prefill")
+
+
+def _build(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
+    ops = tuple(op for kind in blocks_for(setup.model) for op in BLOCKS[kind](setup, g))
+    roofline = [op.name for op in ops if op.kind == "roofline"]
+    if len(roofline) != len(set(roofline)):
+        raise ValueError(f"a roofline op built twice: {roofline}")
+    return ops
+
+
+def step_ops(setup: StepSetup, grid: StepGrid) -> tuple[Op, ...]:
+    """The step's operations over ``grid``, block by block (:func:`blocks_for`)."""
+    return _build(setup, step_terms(setup, grid))
+
+
+# ---- the evaluator: prices the ops, overlaps communication, adds the step up ----
+
+
+def _price(setup: StepSetup, op: Op, seconds_per_byte):
+    """(time, bytes time, FLOPs time) of a roofline op (F7): its bytes at the tier it streams from, its FLOPs at its
+    math's peak, over its kernel curve's fraction, and the per-call floors."""
+    eff, a, chip = setup.efficiency, setup.assumptions, setup.chip
+    kernel = op.kernel
+    bytes_peak = op.bytes_per_chip * seconds_per_byte
+    times = _priced_op(eff, a, kernel, kernel.precision, bytes_peak,
+                       op.flops_per_chip / chip.peak_flop_s(kernel.precision), op.calls)
+    wide = a.activation_precision if a.activation_precision in chip.peak_tflops else None
+    if kernel.op == "gemm" and wide is not None and kernel.precision != wide:
+        # A weight-only kernel streams the stored narrow weights and computes at the activations' width, with
+        # that width's per-call floor (no activation quantisation): engines use it where it is faster (small
+        # decode GEMMs), so narrower weights never make a memory-bound GEMM slower than wider ones.
+        weight_only = _priced_op(eff, a, kernel, wide, bytes_peak, op.flops_per_chip / chip.peak_flop_s(wide),
+                                 op.calls)
+        faster = weight_only[0] < times[0]
+        times = tuple(np.where(faster, w, t) for w, t in zip(weight_only, times, strict=True))
+    return times
+
+
+def _total(values, zero):
+    """The sum of ``values`` in order (``zero`` when there are none)."""
+    total = None
+    for value in values:
+        total = value if total is None else total + value
+    return zero if total is None else total
+
+
+def _stored_bytes(setup: StepSetup, g: StepTerms):
+    """F3: (always-stored, KV per sequence, KV stored, routed experts stored) bytes per chip. Per stage-chip, then
+    split over the P stages; every stage holds the KV of its L/P layers for all the rank's sequences (of all P
+    micro-batches in flight): P x one micro-batch's, / P."""
+    model, p, bw = setup.model, g.params, g.weight_bytes
+    always = p.attention * g.projection_bytes + (p.shared + p.head + p.embedding + p.mtp) * bw
+    always = always / g.tp / g.stages + p.dense_ffn * bw / g.ffn_group / g.stages
+    always = always + memory.activation_bytes(model, g.tokens_chip, g.activation_bytes)
+    kv_per_sequence = g.context * memory.kv_bytes_per_token(model, g.kv_bytes) / g.kv_split
+    kv_stored = np.ceil(g.sequences / g.dp) * kv_per_sequence / g.stages
+    experts = (
+        np.ceil(p.routed_experts / g.ep) * p.expert * p.moe_layers * bw / g.moe_tp / g.stages if model.moe
+        else np.zeros_like(g.stage_chips)
+    )
+    return always, kv_per_sequence, kv_stored, experts
+
+
+def evaluate_step(setup: StepSetup, grid: StepGrid) -> dict[str, np.ndarray]:
+    """Every output of one step for a grid of configurations. See the module docstring.
+
+    The ops of :func:`step_ops` priced and added up: roofline ops at their kernel curves from the memory tier they
+    stream, collectives alpha-beta with the two-micro-batch overlap, fixed ops as built. ``op_<name>_s`` is each
+    named operation's share of the step (they sum to ``step_time_s``)."""
+    a, chip = setup.assumptions, setup.chip
+    g = step_terms(setup, grid)
+    order = {name: i for i, name in enumerate(STEP_OPS)}
+    ops = sorted(_build(setup, g), key=lambda op: order[op.name])  # stable: a name's ops keep the blocks' order
+    zeros = np.zeros_like(g.stage_chips)
 
     # F3 capacity and tier placement, hottest first: always-read weights, KV, routed experts
-    # (per stage-chip, then split over the P stages; the KV of all P micro-batches = P x one micro-batch's, / P)
-    always_stored = p.attention * projection_b + (p.shared + p.head + p.embedding + p.mtp) * bw
-    always_stored = always_stored / t / pp + p.dense_ffn * bw / ffn_group / pp
-    always_stored = always_stored + memory.activation_bytes(model, tokens_chip, act_b)
-    kv_per_sequence = c * memory.kv_bytes_per_token(model, kv_b) / kv_split  # per chip of the sequence's rank
-    # every stage holds the KV of its L/P layers for all the rank's sequences (of all P micro-batches in flight)
-    kv_stored = np.ceil(b_all / dp) * kv_per_sequence / pp
-    experts_stored = (
-        np.ceil(p.routed_experts / ep) * p.expert * p.moe_layers * bw / moe_tp / pp if model.moe else np.zeros_like(n)
-    )
+    always_stored, kv_per_sequence, kv_stored, experts_stored = _stored_bytes(setup, g)
     (w_shares, kv_shares, e_shares), fits = memory.place_in_tiers(
         chip, a.usable_memory_fraction, always_stored, kv_stored, experts_stored
     )
-    spb_peak = {
+    seconds_per_byte = {
         "weights": memory.seconds_per_byte(chip, w_shares, 1.0),
         "kv": memory.seconds_per_byte(chip, kv_shares, 1.0),
         "experts": memory.seconds_per_byte(chip, e_shares, 1.0),
     }
-    spb_of = {name: spb_peak["weights"] for name in weight} | {
-        "routed_experts": spb_peak["experts"], "kv_cache": spb_peak["kv"]
-    }
-    rate_of = {name: peak["gemm"] for name in COMPONENTS} | {
-        "attention_weights": peak["projection"], "kv_cache": peak["attention"]
-    }
-    # each component's shape on its kernel curve
-    shape = {
-        "attention_weights": ("gemm", projection_precision, tokens_rank, None),
-        "dense_ffn": ("gemm", precision, ffn_tokens, None),
-        "shared_experts": ("gemm", precision, tokens_rank, None),
-        "lm_head": ("gemm", precision, decode_tokens_rank, None),
-        "routed_experts": ("grouped_gemm", precision, tokens_per_expert, None),
-        "kv_cache": ("decode_attention", attention_precision,
-                     attention.decode_attention_curve_tokens(model, seqs_rank * c_eff, t, _kv_reference(
-                         eff, attention_precision, model.attention.type)), model.attention.type),
-    }
 
-    gemm_calls = gemm_calls_per_step(catalog, model)
-
-    # F7 per-component roofline at the kernel's achieved fraction of peak
+    # F7 per-component roofline at the kernel's achieved fraction of peak; a block the model lacks costs nothing
+    roofline = {op.component: op for op in ops if op.kind == "roofline"}
     component_s, bytes_time, flop_time = {}, {}, {}
-    wide = a.activation_precision if a.activation_precision in chip.peak_tflops else None
     for name in COMPONENTS:
-        op, op_precision, x, variant = shape[name]
-        bytes_peak = weight[name] * spb_of[name]
-        calls = gemm_calls.get(name, 0)
-        times = _priced_op(eff, a, shape[name], op_precision, bytes_peak, flops[name] / rate_of[name], calls)
-        if op == "gemm" and wide is not None and op_precision != wide:
-            # A weight-only kernel streams the stored narrow weights and computes at the activations' width, with
-            # that width's per-call floor (no activation quantisation): engines use it where it is faster (small
-            # decode GEMMs), so narrower weights never make a memory-bound GEMM slower than wider ones.
-            weight_only = _priced_op(eff, a, shape[name], wide, bytes_peak, flops[name] / chip.peak_flop_s(wide),
-                                     calls)
-            faster = weight_only[0] < times[0]
-            times = tuple(np.where(faster, w, t) for w, t in zip(weight_only, times, strict=True))
+        op = roofline.get(name)
+        # (an absent op is zero; ``[()]`` makes it a numpy scalar on a 0-d grid, as a priced op's times are)
+        times = (zeros[()],) * 3 if op is None else _price(setup, op, seconds_per_byte[op.streams])
         component_s[name], bytes_time[name], flop_time[name] = times
     memory_s = sum(np.where(bytes_time[j] >= flop_time[j], component_s[j], 0.0) for j in COMPONENTS)
     compute_s = sum(np.where(bytes_time[j] >= flop_time[j], 0.0, component_s[j]) for j in COMPONENTS)
     roofline_s = memory_s + compute_s
 
-    # F8 communication: alpha-beta collectives inside or across the scale-up domain
-    scale_up = chip.scale_up_gb_s_per_direction.value * 1e9
-    scale_out = chip.scale_out_gb_s_per_direction.value * 1e9
-    domain = system.scale_up_domain_chips.value
-    link_f = a.interconnect_efficiency
+    # F8 communication: (latency, transfer) seconds of the step's dispatches, combines and other collectives. A
+    # micro-batch of half the tokens pays every latency again and half of every transfer.
+    def parts(name):
+        mine = [op for op in ops if op.name == name and op.kind == "collective"]
+        return _total((op.latency_s for op in mine), zeros), _total((op.transfer_s for op in mine), zeros)
 
-    def tp_all_reduce(bytes_per_chip, group):
-        """(latency, transfer) of an all-reduce over ``group``: inside the scale-up domain or across it."""
-        inside = np.asarray(group) <= domain
-        up = collectives.ring_all_reduce_parts(bytes_per_chip, group, scale_up, eff=eff, scope="scale_up",
-                                               fallback_fraction=link_f)
-        if inside.all():
-            return up
-        out = collectives.ring_all_reduce_parts(bytes_per_chip, group, scale_out, eff=eff, scope="scale_out",
-                                                fallback_fraction=link_f)
-        return np.where(inside, up[0], out[0]), np.where(inside, up[1], out[1])
-
-    def dispatch_combine(bytes_per_chip):
-        return collectives.all_to_all_parts(bytes_per_chip, ep, domain, scale_up, scale_out, eff=eff,
-                                            fallback_fraction=link_f)
-
-    def times(count, parts):
-        return count * parts[0], count * parts[1]
-
-    def plus(*parts):
-        return sum(q[0] for q in parts), sum(q[1] for q in parts)
-
-    moe_tp_all_reduce = ep == 1  # experts tensor-parallel: their output needs an all-reduce like a dense FFN
-    all_reduces = model.layers + np.where(moe_tp_all_reduce, p.moe_layers, 0)
-
-    # (latency, transfer) seconds of the step's dispatches, combines and other collectives. A micro-batch of half
-    # the tokens pays every latency again and half of every transfer (collectives.ring_all_reduce_parts).
-    other = times(all_reduces, tp_all_reduce(tokens_rank * d * act_b, t))
-    # the dense FFN's all-reduce runs over its own group with its own tokens (attention's at DP 1)
-    other = plus(other, times(model.dense_layers, tp_all_reduce(ffn_tokens * d * act_b, ffn_group)))
-    zero = (np.zeros_like(n), np.zeros_like(n))
-    dispatch = combine = zero
-    if model.moe:
-        off_chip = (ep - 1) / ep
-        # the collective finishes with the busiest chip: the busiest sender (its own tokens' expert copies) or the
-        # busiest receiver (load_factor x the mean receipt), whichever moves more; at a batch smaller than the DP
-        # ranks the sender binds (one token's 8 copies), not 1/n of a token times the receiver's imbalance
-        sent = tokens_chip * p.active_experts
-        received = tokens_replica * p.active_experts / n * load_factor
-        per_assignment = np.maximum(sent, received) * off_chip * d
-        dispatch = times(p.moe_layers, dispatch_combine(per_assignment * dispatch_b))
-        combine = times(p.moe_layers, dispatch_combine(per_assignment * act_b))
-        expert_tp = times(np.where((moe_tp > 1) & (ep > 1), p.moe_layers, 0.0),
-                          tp_all_reduce(tokens_chip * d * act_b, moe_tp))
-        other = plus(other, expert_tp)
-    hops = (pp - 1) * tokens_rank * d * act_b / np.where(n_all <= domain, scale_up, scale_out) / link_f
-    other = plus(other, (0.0, hops))
-
+    dispatch, combine, other = parts("moe_dispatch"), parts("moe_combine"), parts("all_reduce_and_hops")
     dispatch_s, combine_s, other_comm_s = (sum(q) for q in (dispatch, combine, other))
     comm_s = dispatch_s + combine_s + other_comm_s
     # Two-micro-batch overlap (DeepSeek-V3 s3.4.2; DeepEP's low-latency figure): the compute stream runs
@@ -429,52 +641,44 @@ def evaluate_step(
     # each comm piece hides only behind the compute piece it is paired with:
     #   t = 1/2 [max(A, D) + max(M, D) + max(M, C) + max(A, C)]
     # with A attention-side and M MoE-side compute (whole-step totals), D and C dispatch and combine (other collectives
-    # split evenly). Each micro-batch reads the weights again, so weight-streaming components count bytes twice, and
+    # split evenly). Each micro-batch reads the weights again, so weight-streaming ops count bytes twice, and
     # each calls every collective once, so the latencies count twice (D = 2 x one half-size call). The engine
     # overlaps only when that beats running the batch whole: t_step = min(overlapped, roofline + comm).
-    attention_side = ("attention_weights", "kv_cache", "dense_ffn", "lm_head")
-    moe_side = ("shared_experts", "routed_experts")
-    weight_read = ("attention_weights", "dense_ffn", "shared_experts", "routed_experts", "lm_head")
     split = {
-        j: np.maximum(bytes_time[j] * (2 if j in weight_read else 1), flop_time[j]) for j in COMPONENTS
+        op.component: np.maximum(bytes_time[op.component] * (2 if op.rereads_weights else 1), flop_time[op.component])
+        for op in roofline.values()
     }
-    att_c = sum(split[j] for j in attention_side)
-    moe_c = sum(split[j] for j in moe_side)
+    att_c = _total((split[j] for j in COMPONENTS if j in split and roofline[j].side == "attention"), zeros)
+    moe_c = _total((split[j] for j in COMPONENTS if j in split and roofline[j].side == "moe"), zeros)
 
-    def two_halves(parts):  # two calls on half the tokens each
-        return 2 * parts[0] + parts[1]
+    def two_halves(q):  # two calls on half the tokens each
+        return 2 * q[0] + q[1]
 
     d_s = two_halves(dispatch) + two_halves(other) / 2
     c_s = two_halves(combine) + two_halves(other) / 2
     overlapped_s = collectives.two_micro_batch_s(att_c, moe_c, d_s, c_s)
-    overlap = a.micro_batch_overlap & (tokens_chip >= 2)
+    overlap = a.micro_batch_overlap & (g.tokens_chip >= 2)
     busy_s = np.where(overlap, np.minimum(overlapped_s, roofline_s + comm_s), roofline_s + comm_s)
     exposed_comm_s = busy_s - roofline_s  # comm not hidden, plus the second weight read that hiding it costs
 
     # F9 step, F10 speed
-    inflation = mtp_inflation(a.mtp_step_inflation, k)
-    fixed_s = layer_equivalents(catalog, model, a.fusion) * a.fixed_latency_us_per_layer * 1e-6 * inflation
-    if model.moe:  # a whole-step engine's ragged-dot groups: one per expert a chip computes, per MoE layer
-        fixed_s = fixed_s + a.moe_group_overhead_us * 1e-6 * experts_rank * p.moe_layers
-    host_s = (a.host_overhead_us_per_step + a.host_overhead_us_per_sequence * seqs_rank) * 1e-6
-    prefill_s = prefill_time_s(model, chip, precision, a, pf_all, prompt, n_all, efficiency=eff, ranks=dp)
+    def seconds(name):
+        return _total((op.seconds for op in ops if op.name == name and op.kind == "fixed"), zeros)
+
+    fixed_s, host_s, prefill_s = seconds("fixed_per_layer"), seconds("host"), seconds("prefill_chunks")
     step_s = fixed_s + host_s + roofline_s + exposed_comm_s + prefill_s
     compute_s = compute_s + prefill_s
-    tokens_per_step = mtp_table(a.mtp_acceptance)[k]
+    tokens_per_step = mtp_table(a.mtp_acceptance)[g.mtp]
     per_user = tokens_per_step / step_s
-    total = b_all * per_user
+    total = g.sequences * per_user
 
     # exposed communication shared among the collectives in proportion to their unhidden times
     comm_share = np.where(comm_s > 0, exposed_comm_s / np.where(comm_s > 0, comm_s, 1.0), 0.0)
     op_s = {
         "fixed_per_layer": fixed_s,
         "host": host_s,
-        "attention_projections": component_s["attention_weights"],
-        "attention_core": component_s["kv_cache"],
-        "dense_ffn": component_s["dense_ffn"],
-        "shared_experts_and_router": component_s["shared_experts"],
-        "routed_experts": component_s["routed_experts"],
-        "lm_head": component_s["lm_head"],
+        **{name: component_s[kind.split(":", 1)[1]] for name, kind in STEP_OPS.items()
+           if kind.startswith("component:")},
         "moe_dispatch": dispatch_s * comm_share,
         "moe_combine": combine_s * comm_share,
         "all_reduce_and_hops": other_comm_s * comm_share,
@@ -487,16 +691,19 @@ def evaluate_step(
     bound_index = np.where(fits, np.argmax(categories, axis=0), len(BOUND_CATEGORIES))
     bound = np.array(BOUND_LABELS, dtype=object)[bound_index]
 
+    system = setup.catalog.systems[chip.system]
     node_power_w = system.node_power_max_w.value / system.chips_per_node.value
-    power_w = n_all * node_power_w * a.power_utilisation
+    power_w = g.chips * node_power_w * a.power_utilisation
     capacity = chip.memory_capacity_bytes
     # sequences whose KV fits beside the weights, over the whole replica (each DP rank holds its own sequences)
     room = capacity * a.usable_memory_fraction - always_stored - experts_stored
-    max_sequences = np.where(room > 0, np.floor(np.maximum(room, 0) / np.maximum(kv_per_sequence, 1e-9)), 0) * dp * pp
+    sequences_per_rank = np.where(room > 0, np.floor(np.maximum(room, 0) / np.maximum(kv_per_sequence, 1e-9)), 0)
+    max_sequences = sequences_per_rank * g.dp * g.stages
+    shape = g.stage_chips.shape
     return {
         "per_user_tokens_per_s": per_user,
         "total_output_tokens_per_s": total,
-        "output_tokens_per_s_per_chip": total / n_all,
+        "output_tokens_per_s_per_chip": total / g.chips,
         "step_time_s": step_s,
         "expected_tokens_per_step": tokens_per_step,
         "fits_in_memory": fits,
@@ -510,12 +717,10 @@ def evaluate_step(
         "communication_s": exposed_comm_s,
         "communication_total_s": comm_s,
         **{f"{name}_s": component_s[name] for name in COMPONENTS},
-        **{f"op_{name}_s": np.broadcast_to(value, n.shape) for name, value in op_s.items()},
-        **{f"op_{name}_memory_bound": np.broadcast_to(value, n.shape) for name, value in op_memory_bound.items()},
-        "distinct_experts_per_layer": moe.distinct_experts_per_step(p.routed_experts, p.active_experts, tokens_replica)
-        if model.moe
-        else np.zeros_like(n),
-        "busiest_rank_experts_per_layer": experts_rank,
+        **{f"op_{name}_s": np.broadcast_to(value, shape) for name, value in op_s.items()},
+        **{f"op_{name}_memory_bound": np.broadcast_to(value, shape) for name, value in op_memory_bound.items()},
+        "distinct_experts_per_layer": g.distinct_experts,
+        "busiest_rank_experts_per_layer": g.experts_rank,
         "memory_used_bytes_per_chip": always_stored + kv_stored + experts_stored,
         "memory_used_fraction": (always_stored + kv_stored + experts_stored) / capacity,
         "weight_bytes_per_chip": always_stored + experts_stored,

@@ -67,8 +67,9 @@ def test_mla_kv_replicated_under_tp_not_dp(catalog):
     """Under TP attention every chip holds the whole MLA latent; DP attention holds 1/dp of the sequences."""
     a = resolve_assumptions(catalog, "h200-sxm")
     out = step.evaluate_step(
-        catalog, catalog.models["deepseek-r1"], catalog.accelerators["h200-sxm"], "fp8", a,
-        chips=8, attention_tp=np.array([8, 1]), moe_ep=8, concurrency=64, context_tokens=8192, mtp_layers=0,
+        step.StepSetup(catalog, catalog.models["deepseek-r1"], catalog.accelerators["h200-sxm"], "fp8", a),
+        step.StepGrid(chips=8, attention_tp=np.array([8, 1]), moe_ep=8, concurrency=64, context_tokens=8192,
+                      mtp_layers=0),
     )
     # TP8: 64 seqs x 8,192 x 70,272 B = 36.84 GB per chip; DP8: 8 seqs -> 4.605 GB
     assert out["kv_bytes_per_chip"] == pytest.approx([64 * 8192 * 70_272, 8 * 8192 * 70_272])
@@ -138,9 +139,9 @@ def test_sn40l_stores_fp8_weights_and_computes_bf16(catalog):
     out = {}
     for name, storage in (("fp8", "native"), ("bf16", "bf16")):
         out[name] = step.evaluate_step(
-            catalog, catalog.models["deepseek-r1"], catalog.accelerators["sn40l"], "bf16",
-            resolve_assumptions(catalog, "sn40l", weight_storage_precision=storage),
-            chips=16, attention_tp=16, moe_ep=1, concurrency=1, context_tokens=1000, mtp_layers=0,
+            step.StepSetup(catalog, catalog.models["deepseek-r1"], catalog.accelerators["sn40l"], "bf16",
+                           resolve_assumptions(catalog, "sn40l", weight_storage_precision=storage)),
+            step.StepGrid(chips=16, attention_tp=16, moe_ep=1, concurrency=1, context_tokens=1000, mtp_layers=0),
         )
     assert float(out["fp8"]["weight_bytes_per_chip"]) == pytest.approx(682.53e9 * 1.000244 / 16, rel=2e-3)
     assert float(out["bf16"]["weight_bytes_per_chip"]) > 0.9 * 68.7e9
@@ -157,9 +158,11 @@ def test_attention_weight_precision_widens_only_the_projections(catalog):
     """FP8 attention + FP4 MoE: the attention projections are stored and streamed at FP8, everything else FP4."""
     model, chip = catalog.models["deepseek-r1"], catalog.accelerators["gb200"]
     kw = dict(chips=72, attention_tp=1, moe_ep=72, concurrency=64, context_tokens=2000, mtp_layers=0)
-    fp4 = step.evaluate_step(catalog, model, chip, "fp4", resolve_assumptions(catalog, "gb200"), **kw)
+    grid = step.StepGrid(**kw)
+    fp4 = step.evaluate_step(step.StepSetup(catalog, model, chip, "fp4", resolve_assumptions(catalog, "gb200")), grid)
     mixed = step.evaluate_step(
-        catalog, model, chip, "fp4", resolve_assumptions(catalog, "gb200", attention_weight_precision="fp8"), **kw
+        step.StepSetup(catalog, model, chip, "fp4",
+                       resolve_assumptions(catalog, "gb200", attention_weight_precision="fp8")), grid
     )
     # 187,105,280 x 61 = 11.413e9 attention params x (1.000244 - 0.5625) B = 4.996e9 B more per chip (TP1)
     extra = float(mixed["weight_bytes_per_chip"] - fp4["weight_bytes_per_chip"])

@@ -98,13 +98,14 @@ def test_predict_cli_has_the_workload_flags_and_keys():
 def _cohort_run(catalog, engine, concurrency):
     """evaluate_serving on 8x MI300X, DeepSeek-R1 FP8 at TP8, 3,200/800 requests, under ``engine``'s scheduling."""
     from calculators.assumptions import resolve_assumptions
+    from calculators.model.step import StepSetup
     from calculators.serving import ServingGrid, evaluate_serving
 
     a = resolve_assumptions(catalog, "mi300x", engine=engine)
     grid = ServingGrid(chips=8, attention_tp=8, moe_ep=1, concurrency=concurrency, mtp_layers=0, input_tokens=3200,
                        output_tokens=800)
-    out = evaluate_serving(catalog, catalog.models["deepseek-r1"], catalog.accelerators["mi300x"], "fp8", a,
-                           serving="aggregated", grid=grid)
+    setup = StepSetup(catalog, catalog.models["deepseek-r1"], catalog.accelerators["mi300x"], "fp8", a)
+    out = evaluate_serving(setup, serving="aggregated", grid=grid)
     return {k: float(v) for k, v in out.items() if k in (
         "time_to_first_token_s", "time_per_output_token_s", "total_output_tokens_per_s")}
 

@@ -82,11 +82,46 @@ def test_a_whole_step_engine_pays_per_expert_group():
 
     def fixed_ms(model, batch, cost):
         a = dataclasses.replace(base, moe_group_overhead_us=cost)
-        out = step.evaluate_step(catalog, catalog.models[model], chip, "int8", a, chips=64, attention_tp=64, moe_ep=1,
-                                 concurrency=batch, context_tokens=512, mtp_layers=0)
+        out = step.evaluate_step(step.StepSetup(catalog, catalog.models[model], chip, "int8", a),
+                                 step.StepGrid(chips=64, attention_tp=64, moe_ep=1, concurrency=batch,
+                                               context_tokens=512, mtp_layers=0))
         return float(out["fixed_latency_s"]) * 1e3
 
     r1_small = fixed_ms("deepseek-r1", 1, 1.0) - fixed_ms("deepseek-r1", 1, 0.0)
     r1_large = fixed_ms("deepseek-r1", 128, 1.0) - fixed_ms("deepseek-r1", 128, 0.0)
     assert r1_small > 0 and 20 < r1_large / r1_small < 40
     assert fixed_ms("llama-3.1-70b", 128, 1.0) == fixed_ms("llama-3.1-70b", 128, 0.0)
+
+
+def _grid_step(model_id):
+    """A B200 replica's setup and a grid of batches, layouts, MTP and prefill tokens for ``model_id``."""
+    from calculators.assumptions import resolve_assumptions
+    from calculators.catalog import default_catalog
+
+    catalog = default_catalog()
+    setup = step.StepSetup(catalog, catalog.models[model_id], catalog.accelerators["b200"], "fp8",
+                           resolve_assumptions(catalog, "b200"))
+    batch = np.array([1, 8, 64, 512])[:, None]
+    grid = step.StepGrid(chips=8, attention_tp=np.array([8, 1]), moe_ep=8, concurrency=batch, context_tokens=4096,
+                         mtp_layers=np.array([0, 2]), prefill_tokens=np.array([[0.0], [0.0], [2048.0], [0.0]]),
+                         prompt_tokens=2000.0)
+    return setup, grid
+
+
+@pytest.mark.parametrize("model_id", ["deepseek-r1", "llama-3.1-70b"])
+def test_the_named_operations_add_up_to_the_step(model_id):
+    """Every named operation's share (``op_<name>_s``, one per STEP_OPS name) sums to the step time, dense or MoE."""
+    out = step.evaluate_step(*_grid_step(model_id))
+    total = sum(out[f"op_{name}_s"] for name in step.STEP_OPS)
+    assert total == pytest.approx(out["step_time_s"], rel=1e-12)
+    assert np.all(out["op_moe_dispatch_s"] > 0) == (model_id == "deepseek-r1")
+
+
+def test_a_dense_model_builds_no_moe_ops():
+    """A dense model's step has no MoE ops (its MoE breakdown entries are zero); a MoE model's has them all."""
+    moe_names = {"shared_experts_and_router", "routed_experts", "moe_dispatch", "moe_combine"}
+    dense_setup, dense_grid = _grid_step("llama-3.1-70b")
+    assert not moe_names & {op.name for op in step.step_ops(dense_setup, dense_grid)}
+    out = step.evaluate_step(dense_setup, dense_grid)
+    assert all(np.all(out[f"op_{name}_s"] == 0) for name in moe_names)
+    assert moe_names <= {op.name for op in step.step_ops(*_grid_step("deepseek-r1"))}
