@@ -7,7 +7,8 @@ touches: the others cannot move), predicts the source's points with the re-solve
 point: ``cross_validated_error_fraction`` = predicted / measured - 1.
 
 An engine number left with no calibrate point once the source is gone takes the geometric mean of the same number
-on the other engines of its chip class that keep one (else of every engine that does): what the model would assume
+on the other engines of its chip class that keep one (else of every engine that does), among engines of the same
+fusion (per-kernel or whole-step: their tau and per-sequence times are in different units): what the model would assume
 for an engine nobody has measured. A prefill efficiency or an overhead with no peer goes back to its absent value
 (the class's efficiency; 0). Numbers a source states outright (MTP acceptances, a class's memory bandwidth
 efficiency) are not solved by anything and stay; the row lists them (``in_sample_figures``).
@@ -117,6 +118,10 @@ def cross_validate(catalog: Catalog, sources: list[str] | None = None) -> list[C
     all_points = calibration_points(catalog)
     calibrated = {(point_engine(catalog, p), field_of(p)) for p in all_points}
     classes = _engine_classes(catalog)
+
+    def fusion(engine_id: str) -> str:
+        chosen = catalog.engines[engine_id].fusion
+        return chosen.value if chosen is not None else "per-kernel"
     by_source: dict[str, list[ValidationPoint]] = {}
     for p in catalog.validation.values():
         by_source.setdefault(p.source, []).append(p)
@@ -136,9 +141,12 @@ def cross_validate(catalog: Catalog, sources: list[str] | None = None) -> list[C
             orphans = sorted((e, f) for e, f in calibrated if e in touched and (e, f) not in kept_pairs)
 
             def peers(engine: str, fld: str, remaining=remaining) -> list[str]:
-                same = sorted(e for e, f in remaining if f == fld and e != engine
-                              and classes.get(e) == classes.get(engine))
-                return same or sorted(e for e, f in remaining if f == fld and e != engine)
+                # only engines of the same fusion: a per-kernel engine's tau is paid per kernel and its per-sequence
+                # time per R1-sized token, a whole-step engine's tau per MoE routing kernel and its per-sequence
+                # time per sequence (calculators.model.step), so their numbers are not in one unit
+                alike = [e for e, f in remaining if f == fld and e != engine and fusion(e) == fusion(engine)]
+                same = sorted(e for e in alike if classes.get(e) == classes.get(engine))
+                return same or sorted(alike)
 
             result = calibrate(catalog, kept, orphans=orphans, peers=peers)
             folded = result.catalog

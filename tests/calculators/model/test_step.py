@@ -125,3 +125,31 @@ def test_a_dense_model_builds_no_moe_ops():
     out = step.evaluate_step(dense_setup, dense_grid)
     assert all(np.all(out[f"op_{name}_s"] == 0) for name in moe_names)
     assert moe_names <= {op.name for op in step.step_ops(*_grid_step("deepseek-r1"))}
+
+
+def test_per_sequence_time_follows_the_token_volume_under_a_per_kernel_engine():
+    """A per-kernel engine's per-sequence time is stated per R1-sized token: R1 pays all of it, Llama 3.1 8B about
+    3.5% (hidden x (layers + top-k x MoE layers)); a whole-step engine's is the same for every model."""
+    import dataclasses
+
+    from calculators.assumptions import resolve_assumptions
+    from calculators.catalog import default_catalog
+
+    catalog = default_catalog()
+    assert step.token_volume_share(catalog.models["deepseek-r1"]) == pytest.approx(1.0)
+    assert step.token_volume_share(catalog.models["llama-3.1-8b"]) == pytest.approx(
+        4096 * 32 / (7168 * (61 + 8 * 58)))
+    chip = catalog.accelerators["h200-sxm"]
+
+    def host_ms(model: str, fusion: str) -> float:
+        a = dataclasses.replace(resolve_assumptions(catalog, "h200-sxm", engine="tuned-2025"), fusion=fusion,
+                                host_overhead_us_per_step=0.0)
+        setup = step.StepSetup(catalog, catalog.models[model], chip, "fp8", a)
+        grid = step.StepGrid(chips=8, attention_tp=8, moe_ep=1, concurrency=64, context_tokens=2000, mtp_layers=0)
+        return float(step.evaluate_step(setup, grid)["op_host_s"]) * 1e3
+
+    per_sequence_ms = resolve_assumptions(catalog, "h200-sxm", engine="tuned-2025").host_overhead_us_per_sequence / 1e3
+    assert host_ms("deepseek-r1", "per-kernel") == pytest.approx(64 * per_sequence_ms)
+    assert host_ms("llama-3.1-8b", "per-kernel") == pytest.approx(
+        64 * per_sequence_ms * step.token_volume_share(catalog.models["llama-3.1-8b"]))
+    assert host_ms("llama-3.1-8b", "whole-step") == pytest.approx(64 * per_sequence_ms)
