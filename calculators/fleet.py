@@ -21,7 +21,7 @@ from calculators import memory
 from calculators.assumptions import Assumptions
 from calculators.decode import band, meets_speed, sram_only, uncertainty_band, uncertainty_fraction
 from calculators.deployment import Demand, check_demand
-from calculators.model.step import STEP_OPS, engine_efficiency
+from calculators.model.step import STEP_OPS, StepSetup
 from calculators.precision import BEST, candidate_precisions, check_requested_precision, is_best, no_candidate_reason
 from calculators.records import Catalog
 from calculators.search import MAX_REPLICA_NODES, batch_grid, mtp_candidates
@@ -272,7 +272,7 @@ def size(catalog: Catalog, demand: Demand) -> Sizing:
     # chips that hold the weights, or larger ones when a time-to-first-token target needs them
     instance_sizes = [unit, *(n * per_node for n in shipped_node_counts(replica_node_counts(low, most=most), system,
                                                                          topology) if n > low)]
-    instance, pool, ttft = prefill_instance(m, chip, precision, a, engine_efficiency(catalog, chip, a), input_tokens,
+    instance, pool, ttft = prefill_instance(StepSetup(catalog, m, chip, precision, a), input_tokens,
                                             input_rate, instance_sizes, max_time_to_first_token_s)
     if max_time_to_first_token_s is not None and ttft > max_time_to_first_token_s:
         return _infeasible(
@@ -371,8 +371,7 @@ def size(catalog: Catalog, demand: Demand) -> Sizing:
     )
 
 
-def prefill_instance(model, chip, precision: str, a: Assumptions, efficiency, input_tokens: int,
-                     input_tokens_per_s: float, instance_chips: list[int],
+def prefill_instance(setup: StepSetup, input_tokens: int, input_tokens_per_s: float, instance_chips: list[int],
                      max_time_to_first_token_s: float | None) -> tuple[int, int, float]:
     """(chips of one prefill instance, chips of the pool, its time to first token) from the one prefill pool
     (:func:`calculators.serving.prefill_pool`): the smallest instance (``instance_chips[0]``, the chips that hold the
@@ -384,8 +383,8 @@ def prefill_instance(model, chip, precision: str, a: Assumptions, efficiency, in
     disaggregated serving a prompt never waits on the decode batch, so the target moves only the prefill pool;
     the decode batch is chosen for the per-user speed as before."""
     for chips in instance_chips:
-        pool, ttft, _ = prefill_pool(model, chip, precision, a, efficiency=efficiency, input_tokens=input_tokens,
-                                     input_tokens_per_s=input_tokens_per_s, unit_chips=chips)
+        pool, ttft, _ = prefill_pool(setup, input_tokens=input_tokens, input_tokens_per_s=input_tokens_per_s,
+                                     unit_chips=chips)
         if max_time_to_first_token_s is None or ttft <= max_time_to_first_token_s:
             break
     return chips, int(pool), float(ttft)

@@ -70,8 +70,7 @@ def prefill_unit_chips(catalog: Catalog, model: Model, chip: Accelerator, precis
     return nodes * int(catalog.systems[chip.system].chips_per_node.value)
 
 
-def prefill_pool(model: Model, chip: Accelerator, precision: str, assumptions: Assumptions, *, efficiency,
-                 input_tokens, input_tokens_per_s, unit_chips, pool_chips=None):
+def prefill_pool(setup: StepSetup, *, input_tokens, input_tokens_per_s, unit_chips, pool_chips=None):
     """F12, the one prefill pool of every disaggregated answer (``size`` and ``predict --serving disaggregated``).
 
     Each chip prefills at 1 / :func:`~calculators.model.step.prefill_seconds_per_token` (DP ranks = the unit's
@@ -80,9 +79,10 @@ def prefill_pool(model: Model, chip: Accelerator, precision: str, assumptions: A
     at least one, unless ``pool_chips`` fixes it. A prompt's TTFT is its uncached tokens on one instance:
         chips = unit x max(1, ceil(rate_in (1 - h) / (r unit)))     TTFT = I (1 - h) / (r min(unit, chips))
     Returns (pool chips, TTFT seconds, per-chip prefill rate in tokens/s)."""
-    a = assumptions
-    rate = 1.0 / prefill_seconds_per_token(model, chip, precision, a, input_tokens, efficiency=efficiency,
-                                           chunk_tokens=a.prefill_chunk_tokens, ranks=unit_chips)
+    a = setup.assumptions
+    rate = 1.0 / prefill_seconds_per_token(setup.model, setup.chip, setup.precision, a, input_tokens,
+                                           efficiency=setup.efficiency, chunk_tokens=a.prefill_chunk_tokens,
+                                           ranks=unit_chips)
     fresh = 1.0 - a.prefill_cache_hit_rate
     if pool_chips is None:
         units = np.maximum(1.0, np.ceil(np.asarray(input_tokens_per_s) * fresh / (rate * unit_chips) - 1e-9))
@@ -280,7 +280,7 @@ class Disaggregated(ServingMode):
         su = r.setup
         unit = prefill_unit_chips(su.catalog, su.model, su.chip, su.precision, a)
         pool, ttft, prefill_rate = prefill_pool(
-            su.model, su.chip, su.precision, a, efficiency=su.efficiency, input_tokens=i_tok,
+            su, input_tokens=i_tok,
             input_tokens_per_s=out["total_output_tokens_per_s"] * i_tok / o_tok, unit_chips=unit,
             pool_chips=r.grid.prefill_chips)
         # a fixed prefill pool too small for the decode pool's appetite caps the output rate

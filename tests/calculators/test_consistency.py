@@ -82,19 +82,17 @@ def test_size_and_disaggregated_predict_share_one_prefill_pool(chip, precision):
 def test_prefill_pool_counts_cache_hits_free_and_rounds_to_instances():
     """Pool = whole instances covering the uncached input rate; TTFT = one prompt's uncached tokens on one instance."""
     from calculators.assumptions import resolve_assumptions
-    from calculators.model.step import engine_efficiency
+    from calculators.model.step import StepSetup
     from calculators.serving import prefill_pool
 
     chip, model = CATALOG.accelerators["h200-sxm"], CATALOG.models["deepseek-r1"]
     a = resolve_assumptions(CATALOG, "h200-sxm")
-    eff = engine_efficiency(CATALOG, chip, a)
-    one, ttft, rate = prefill_pool(model, chip, "fp8", a, efficiency=eff, input_tokens=2000,
-                                   input_tokens_per_s=1.0, unit_chips=8)
+    setup = StepSetup(CATALOG, model, chip, "fp8", a)
+    one, ttft, rate = prefill_pool(setup, input_tokens=2000, input_tokens_per_s=1.0, unit_chips=8)
     assert one == 8  # a trickle still needs one instance
     fresh = 1 - a.prefill_cache_hit_rate
     assert ttft == pytest.approx(2000 * fresh / (8 * rate))
-    many, _, _ = prefill_pool(model, chip, "fp8", a, efficiency=eff, input_tokens=2000,
-                              input_tokens_per_s=float(rate) * 20 / fresh, unit_chips=8)
+    many, _, _ = prefill_pool(setup, input_tokens=2000, input_tokens_per_s=float(rate) * 20 / fresh, unit_chips=8)
     assert many == 24  # 20 chips' worth of uncached tokens -> three 8-chip instances
 
 
