@@ -152,8 +152,8 @@ def _workload(s: ClaimScenario) -> dict[str, int]:
     return {"context_tokens": _context(s)}
 
 
-_PREDICTIONS_CACHE: dict[tuple, tuple[Catalog, tuple[Prediction, ...]]] = {}
-_PREDICTIONS_CACHE_SIZE = 256
+PREDICTIONS_MEMO_SIZE = 256
+"""Prediction lists kept per catalog (by claim scenario, chip, chips, precision, batches and assumptions)."""
 
 
 @dataclass(frozen=True)
@@ -182,27 +182,25 @@ class _Run:
         a = self.assumptions(chip, extra, cat)
         workload = _workload(self.scenario)
         concurrencies = tuple(concurrencies)
-        key = (id(cat), self.scenario.model, chip, chips, precision, concurrencies, a, tuple(sorted(workload.items())))
-        hit = _PREDICTIONS_CACHE.get(key)
-        if hit is not None and hit[0] is cat:
-            return list(hit[1])
-        out = []
-        capped: set[int] = set()  # MTP depths whose engine already caps its batch: more users change nothing
-        for c in sorted(concurrencies):
-            for k in self.mtps(chip, cat):
-                if k in capped:
-                    continue
-                p = predict(cat, Deployment(model=self.scenario.model, accelerator=chip, chips=chips,
-                                            precision=precision,
-                                            concurrency=c, mtp_layers=k, assumptions=a, **workload))
-                if p.fits_in_memory:
-                    out.append(p)
-                if p.running_concurrency < p.concurrency:
-                    capped.add(k)
-        while len(_PREDICTIONS_CACHE) >= _PREDICTIONS_CACHE_SIZE:
-            _PREDICTIONS_CACHE.pop(next(iter(_PREDICTIONS_CACHE)))
-        _PREDICTIONS_CACHE[key] = (cat, tuple(out))  # the catalog kept alive so its id cannot be reused
-        return out
+        key = (self.scenario.model, chip, chips, precision, concurrencies, a, tuple(sorted(workload.items())))
+
+        def build() -> tuple[Prediction, ...]:
+            out = []
+            capped: set[int] = set()  # MTP depths whose engine already caps its batch: more users change nothing
+            for c in sorted(concurrencies):
+                for k in self.mtps(chip, cat):
+                    if k in capped:
+                        continue
+                    p = predict(cat, Deployment(model=self.scenario.model, accelerator=chip, chips=chips,
+                                                precision=precision, concurrency=c, mtp_layers=k, assumptions=a,
+                                                **workload))
+                    if p.fits_in_memory:
+                        out.append(p)
+                    if p.running_concurrency < p.concurrency:
+                        capped.add(k)
+            return tuple(out)
+
+        return list(cat.memo.get("claim-predictions", key, build, size=PREDICTIONS_MEMO_SIZE))
 
     def sizing(self, chip: str, precision: str, per_user: float, total: float,
                extra: Mapping[str, Any] = (), catalog: Catalog | None = None) -> Sizing:
@@ -262,23 +260,11 @@ def _best_speed(run: _Run, chip: str, chips: int | None, precision: str, target:
                   _config_of(best))
 
 
-_WHAT_IF_CACHE: dict[tuple[int, str], tuple[Catalog, Catalog | None]] = {}
-_WHAT_IF_CACHE_SIZE = 16
-
-
 def hbm_reads_chip(catalog: Catalog, chip_id: str) -> Catalog | None:
-    """:func:`hbm_reads_catalog`, built once per catalog object and chip: the same what-if catalog object each time,
-    so what the calculators cache per catalog object (the validation evidence behind every uncertainty band,
-    ~0.7 s) is computed once rather than on every check (the catalog is immutable; the entry keeps it alive)."""
-    key = (id(catalog), chip_id)
-    hit = _WHAT_IF_CACHE.get(key)
-    if hit is not None and hit[0] is catalog:
-        return hit[1]
-    what_if = hbm_reads_catalog(catalog, chip_id)
-    while len(_WHAT_IF_CACHE) >= _WHAT_IF_CACHE_SIZE:
-        _WHAT_IF_CACHE.pop(next(iter(_WHAT_IF_CACHE)))
-    _WHAT_IF_CACHE[key] = (catalog, what_if)
-    return what_if
+    """:func:`hbm_reads_catalog`, built once per catalog and chip (kept in ``catalog.memo``): the same what-if catalog
+    object each time, so what the calculators keep in that catalog's own memo (the validation evidence behind every
+    uncertainty band, ~0.7 s) is computed once rather than on every check."""
+    return catalog.memo.get("hbm-reads-what-if", chip_id, lambda: hbm_reads_catalog(catalog, chip_id), size=16)
 
 
 def hbm_reads_catalog(catalog: Catalog, chip_id: str) -> Catalog | None:

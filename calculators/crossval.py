@@ -24,10 +24,10 @@ that regime over every class (or, with fewer points there too, of every speed re
 class's catalog fallback nor, for a speed regime, below the widest speed band the class measured (a regime
 nobody measured is at least as uncertain as the worst one somebody has). The table also prints the p90 |error|.
 
-The result is cached once per catalog: in memory per catalog object, and on disk (``RACKSCALE_CACHE_DIR``, default
-~/.cache/rackscale) keyed on what the validation depends on (the points, the chips, models and systems they use,
-every assumption and curve, and the calculators' source code), so the app and the CLI pay the re-solves once per
-catalog version.
+The result is cached once per catalog: in memory in the catalog's own memo (``catalog.memo``), and on disk
+(``RACKSCALE_CACHE_DIR``, default ~/.cache/rackscale) keyed on what the validation depends on (the points, the chips,
+models and systems they use, every assumption and curve, and the calculators' source code), so the app and the CLI
+pay the re-solves once per catalog version.
 """
 
 from __future__ import annotations
@@ -345,9 +345,6 @@ def format_regime_bands(catalog: Catalog) -> str:
 
 # --- the cache -------------------------------------------------------------------------------------------------------
 
-_MEMORY: dict[str, list[CrossValidatedRow]] = {}
-_BY_ID: dict[int, tuple[Catalog, str]] = {}
-_CACHE_SIZE = 8
 _SOURCE_DIR = Path(__file__).resolve().parent
 
 
@@ -407,30 +404,25 @@ def _to_disk(key: str, rows: list[CrossValidatedRow]) -> None:
         pass  # a read-only home: the process keeps it in memory
 
 
+def _key(catalog: Catalog) -> str:
+    """:func:`cache_key`, once per catalog (it dumps the catalog as JSON and hashes it)."""
+    return catalog.memo.get("crossval-key", None, lambda: cache_key(catalog))
+
+
 def remember(catalog: Catalog, rows: list[CrossValidatedRow], key: str | None = None) -> list[CrossValidatedRow]:
-    key = key or cache_key(catalog)
-    if len(_MEMORY) >= _CACHE_SIZE:
-        _MEMORY.pop(next(iter(_MEMORY)))
-    _MEMORY[key] = rows
-    _to_disk(key, rows)
+    """Keep ``rows`` as this catalog's cross-validation: in its memo and on disk."""
+    catalog.memo.put("crossval", None, rows)
+    _to_disk(key or _key(catalog), rows)
     return rows
 
 
 def cached_rows(catalog: Catalog) -> list[CrossValidatedRow] | None:
-    """The cross-validated rows of this catalog if this process or the disk cache has them, else None."""
-    hit = _BY_ID.get(id(catalog))
-    if hit is not None and hit[0] is catalog:
-        key = hit[1]
-    else:
-        key = cache_key(catalog)
-        if len(_BY_ID) >= 64:
-            _BY_ID.pop(next(iter(_BY_ID)))
-        _BY_ID[id(catalog)] = (catalog, key)
-    if key in _MEMORY:
-        return _MEMORY[key]
-    rows = _from_disk(key)
-    if rows is not None:
-        _MEMORY[key] = rows
+    """The cross-validated rows of this catalog if its memo or the disk cache has them, else None."""
+    rows = catalog.memo.peek("crossval", None)
+    if rows is None:
+        rows = _from_disk(_key(catalog))
+        if rows is not None:
+            catalog.memo.put("crossval", None, rows)
     return rows
 
 
@@ -442,19 +434,9 @@ def cross_validated(catalog: Catalog) -> list[CrossValidatedRow]:
     return rows
 
 
-_BANDS: dict[int, tuple[Catalog, dict[tuple[str, str], RegimeBand]]] = {}
-
-
 def bands_for(catalog: Catalog) -> dict[tuple[str, str], RegimeBand]:
-    """:func:`regime_bands` of :func:`cross_validated`, once per catalog object."""
-    hit = _BANDS.get(id(catalog))
-    if hit is not None and hit[0] is catalog:
-        return hit[1]
-    bands = regime_bands(catalog, cross_validated(catalog))
-    if len(_BANDS) >= 64:
-        _BANDS.pop(next(iter(_BANDS)))
-    _BANDS[id(catalog)] = (catalog, bands)
-    return bands
+    """:func:`regime_bands` of :func:`cross_validated`, once per catalog (kept in ``catalog.memo``)."""
+    return catalog.memo.get("regime-bands", None, lambda: regime_bands(catalog, cross_validated(catalog)))
 
 
 @dataclass(frozen=True)

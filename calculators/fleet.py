@@ -390,10 +390,9 @@ def prefill_instance(setup: StepSetup, input_tokens: int, input_tokens_per_s: fl
     return chips, int(pool), float(ttft)
 
 
-_GRID_CACHE: dict[tuple, tuple[Catalog, int, object]] = {}
-GRID_CACHE_SIZE = 64
-"""Decode grids kept (the fitting rows and the columns sizing reads, ~0.5 MB each): the 8 chips x 2 precisions of
-a few scenarios."""
+GRID_MEMO_SIZE = 64
+"""Decode grids kept per catalog (the fitting rows and the columns sizing reads, ~0.5 MB each): the 8 chips x 2
+precisions of a few scenarios."""
 _GRID_COLUMNS = ["chips", "layout", "concurrency", "mtp_layers", "bound_by", "per_user_tokens_per_s",
                  "total_output_tokens_per_s", *(f"step_{op}_ms" for op in STEP_OPS)]
 
@@ -404,22 +403,16 @@ def _fitting_grid(catalog: Catalog, m, chip, precision: str, a: Assumptions, nod
     one chip, precision and set of assumptions.
 
     The grid does not depend on the targets (per-user speed, total output, TTFT), so a new target re-reads it from
-    a small cache keyed on the catalog object (immutable; the entry keeps it alive so its id cannot be reused) and
-    every input of the grid, instead of evaluating the step again."""
-    key = (id(catalog), m.id, chip.id, precision, a, node_counts, mtps, float(context_tokens))
-    hit = _GRID_CACHE.get(key)
-    if hit is not None and hit[0] is catalog:
-        _GRID_CACHE[key] = _GRID_CACHE.pop(key)  # most recently used last
-        return hit[1], hit[2]
-    axes = GridAxes(node_counts=list(node_counts), concurrencies=batch_grid(), mtp_layers=list(mtps),
-                    context_tokens=context_tokens)
-    grid = decode_grid(catalog, m, chip, precision, a, axes)
-    fits = grid.loc[grid["fits_in_memory"].to_numpy(dtype=bool), _GRID_COLUMNS]
-    most = int(grid["chips"].max())
-    while len(_GRID_CACHE) >= GRID_CACHE_SIZE:
-        _GRID_CACHE.pop(next(iter(_GRID_CACHE)))
-    _GRID_CACHE[key] = (catalog, most, fits)
-    return most, fits
+    ``catalog.memo``, keyed on every input of the grid, instead of evaluating the step again."""
+    def build():
+        axes = GridAxes(node_counts=list(node_counts), concurrencies=batch_grid(), mtp_layers=list(mtps),
+                        context_tokens=context_tokens)
+        grid = decode_grid(catalog, m, chip, precision, a, axes)
+        fits = grid.loc[grid["fits_in_memory"].to_numpy(dtype=bool), _GRID_COLUMNS]
+        return int(grid["chips"].max()), fits
+
+    key = (m.id, chip.id, precision, a, node_counts, mtps, float(context_tokens))
+    return catalog.memo.get("fitting-grid", key, build, size=GRID_MEMO_SIZE)
 
 
 def cost_basis(catalog: Catalog, accelerator: str, assumptions: Assumptions | None = None) -> str:

@@ -19,7 +19,18 @@ import datetime as _dt
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from calculators.memo import Memo
 
 GB = 1e9
 TERA = 1e12
@@ -757,3 +768,17 @@ class Catalog(Record):
     collective_curves: dict[Id, CollectiveCurve] = Field(default_factory=dict)
     api_prices: dict[Id, ApiPrice] = Field(default_factory=dict)
     claims: dict[Id, Claim] = Field(default_factory=dict)
+
+    _memo: Memo = PrivateAttr(default_factory=Memo)
+
+    @property
+    def memo(self) -> Memo:
+        """What the calculators derived from this catalog (see :mod:`calculators.memo`): not a field, so it is not
+        validated, dumped, compared or pickled, and a copy (``model_copy``, ``copy.copy``) starts with an empty one."""
+        return self._memo
+
+    def __copy__(self) -> Catalog:
+        # pydantic's shallow copy shares private attributes; a what-if catalog must not read the original's values
+        copied = super().__copy__()
+        copied.__pydantic_private__["_memo"] = Memo()
+        return copied

@@ -15,11 +15,7 @@ the same sources as the test points.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import sys
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -275,97 +271,23 @@ def engine_evidence(catalog: Catalog, results: list[ValidationResult]) -> list[E
     return rows
 
 
-_CACHE: dict[int, tuple[Catalog, dict[str, ClassUncertainty]]] = {}
-_CACHE_SIZE = 8
-
-
-_RESULTS_CACHE: dict[int, tuple[Catalog, list[ValidationResult]]] = {}
-
-
 def validate_cached(catalog: Catalog) -> list[ValidationResult]:
-    """:func:`validate` computed once per catalog object (the catalog is immutable; the entry keeps it alive)."""
-    hit = _RESULTS_CACHE.get(id(catalog))
-    if hit is not None and hit[0] is catalog:
-        return hit[1]
-    return _remember(catalog, validate(catalog))
-
-
-def _remember(catalog: Catalog, results: list[ValidationResult]) -> list[ValidationResult]:
-    if len(_RESULTS_CACHE) >= _CACHE_SIZE:
-        _RESULTS_CACHE.pop(next(iter(_RESULTS_CACHE)))
-    _RESULTS_CACHE[id(catalog)] = (catalog, results)
-    return results
-
-
-def validate_in_background(catalog: Catalog) -> Callable[[], list[ValidationResult]]:
-    """Start :func:`validate` and the leave-one-source-out validation the bands come from
-    (:func:`calculators.crossval.cross_validated`, a disk-cache hit once computed for this catalog) on another
-    core and return a function that waits for them (and caches them as :func:`validate_cached` and ``crossval``
-    would). Work that needs the uncertainty band only at its end (the sweep) overlaps the
-    validation with its own computation instead of running them one after the other.
-
-    On Linux it runs in a forked process that sends the results back as JSON; call it before starting any thread
-    (a fork copies only the calling thread). Elsewhere, or if the process fails, the returned function validates
-    in this process."""
-    if not sys.platform.startswith("linux"):
-        return lambda: validate_cached(catalog)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: validate, send, and leave without running the parent's exit handlers
-        status = 1
-        try:
-            os.close(read)
-            from calculators.crossval import cross_validated
-
-            with os.fdopen(write, "w") as pipe:
-                json.dump({"results": [r.to_dict() for r in validate(catalog)],
-                           "crossval": [r.to_dict() for r in cross_validated(catalog)]}, pipe)
-            status = 0
-        finally:
-            os._exit(status)
-    os.close(write)
-
-    def wait() -> list[ValidationResult]:
-        with os.fdopen(read) as pipe:
-            text = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        if status != 0:  # the child failed: validate here, where an error reaches the caller
-            return validate_cached(catalog)
-        from calculators.crossval import CrossValidatedRow, remember
-
-        data = json.loads(text)
-        remember(catalog, [CrossValidatedRow(**{k: tuple(v) if isinstance(v, list) else v for k, v in r.items()})
-                           for r in data["crossval"]])
-        return _remember(catalog, [ValidationResult(**r) for r in data["results"]])
-
-    return wait
+    """:func:`validate` computed once per catalog (kept in ``catalog.memo``)."""
+    return catalog.memo.get("validation", None, lambda: validate(catalog))
 
 
 def class_uncertainties(catalog: Catalog) -> dict[str, ClassUncertainty]:
-    """:func:`uncertainty_from_results` of :func:`validate` for this catalog, computed once per catalog object
-    (~30 ms) and cached (the catalog is immutable; the entry keeps it alive so its id cannot be reused)."""
-    hit = _CACHE.get(id(catalog))
-    if hit is not None and hit[0] is catalog:
-        return hit[1]
-    bands = uncertainty_from_results(catalog, validate_cached(catalog))
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[id(catalog)] = (catalog, bands)
-    return bands
-
-
-_ENGINE_CACHE: dict[int, tuple[Catalog, dict[str, EngineEvidence]]] = {}
+    """:func:`uncertainty_from_results` of :func:`validate` for this catalog, computed once per catalog (~30 ms,
+    kept in ``catalog.memo``)."""
+    return catalog.memo.get("class-uncertainties", None,
+                            lambda: uncertainty_from_results(catalog, validate_cached(catalog)))
 
 
 def engine_evidence_by_id(catalog: Catalog) -> dict[str, EngineEvidence]:
-    """:func:`engine_evidence` of :func:`validate` for this catalog, by engine id, computed once per catalog object."""
-    hit = _ENGINE_CACHE.get(id(catalog))
-    if hit is None or hit[0] is not catalog:
-        rows = {e.engine: e for e in engine_evidence(catalog, validate_cached(catalog))}
-        if len(_ENGINE_CACHE) >= _CACHE_SIZE:
-            _ENGINE_CACHE.pop(next(iter(_ENGINE_CACHE)))
-        _ENGINE_CACHE[id(catalog)] = hit = (catalog, rows)
-    return hit[1]
+    """:func:`engine_evidence` of :func:`validate` for this catalog, by engine id, computed once per catalog (kept in
+    ``catalog.memo``)."""
+    return catalog.memo.get("engine-evidence", None,
+                            lambda: {e.engine: e for e in engine_evidence(catalog, validate_cached(catalog))})
 
 
 def chip_uncertainty(catalog: Catalog, chip, concurrency: int | None = None, mtp_layers: int = 0) -> float:

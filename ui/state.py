@@ -24,10 +24,10 @@ def shipped_texts() -> tuple[tuple[str, bytes], ...]:
 def catalog_from_files(files: tuple[tuple[str, bytes], ...]) -> Catalog:
     """Validate and merge catalog files (cached on the exact bytes); raises CatalogError listing every problem.
 
-    A resource cache, not a data cache: every caller gets the same Catalog object (its records are frozen), so the
-    calculators' caches keyed on the catalog object (the validation evidence and uncertainty bands,
-    ``calculators.validation.validate_cached``) are computed once per catalog instead of on every call, as they
-    were when each call got a fresh unpickled copy."""
+    A resource cache, not a data cache: every caller gets the same Catalog object (its records are frozen), so what
+    the calculators keep in its memo (``catalog.memo``: the validation evidence and uncertainty bands,
+    ``calculators.validation.validate_cached``) is computed once per catalog instead of on every call, as it was
+    not when each call got a fresh unpickled copy (an unpickled catalog starts with an empty memo)."""
     return catalog_from_texts(list(files))
 
 

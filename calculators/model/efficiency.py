@@ -115,22 +115,18 @@ def _applies(entry: KernelCurve | CollectiveCurve, chip: Accelerator) -> int | N
     return None
 
 
-_CACHE: dict[tuple[int, str, float], tuple[Catalog, ChipEfficiency]] = {}
-_CACHE_SIZE = 256
+EFFICIENCY_MEMO_SIZE = 256
+"""Chip efficiencies kept per catalog (by chip and factor)."""
 
 
 def chip_efficiency(catalog: Catalog, chip: Accelerator, factor: float = 1.0) -> ChipEfficiency:
     """Collect the curves for ``chip``: its own where the catalog has them, else its chip class's. Built once per
-    (catalog object, chip, factor): the catalog is immutable and the entry keeps it alive, so its id is not reused."""
-    key = (id(catalog), chip.id, float(factor))
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is catalog and catalog.accelerators.get(chip.id) is chip:
-        return hit[1]
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.pop(next(iter(_CACHE)))
-    built = _build_chip_efficiency(catalog, chip, factor)
-    _CACHE[key] = (catalog, built)
-    return built
+    (catalog, chip, factor) in ``catalog.memo``; a chip record that is not the catalog's own (a caller's edited
+    copy under the same id) is built afresh, never read from or written to the memo."""
+    if catalog.accelerators.get(chip.id) is not chip:
+        return _build_chip_efficiency(catalog, chip, factor)
+    return catalog.memo.get("efficiency", (chip.id, float(factor)),
+                            lambda: _build_chip_efficiency(catalog, chip, factor), size=EFFICIENCY_MEMO_SIZE)
 
 
 def _build_chip_efficiency(catalog: Catalog, chip: Accelerator, factor: float) -> ChipEfficiency:

@@ -22,6 +22,7 @@ def distinct_experts_per_step(routed_experts: int, active_experts: int, tokens):
     return routed_experts * expert_touch_probability(routed_experts, active_experts, tokens)
 
 
+# not per catalog: pure maths (binomial maxima of counts), the same for every catalog
 @functools.lru_cache(maxsize=65536)
 def _expected_max_binomial(n: int, ranks: int, q: float) -> float:
     """E[max of ``ranks`` iid Binomial(n, q)] = sum_{j=1..n} (1 - F(j-1)^ranks)."""
@@ -66,6 +67,7 @@ def busiest_rank_experts(routed_experts: int, active_experts: int, moe_ep, token
     return values[inverse].reshape(ep.shape)
 
 
+# not per catalog: pure maths (binomial maxima of counts), the same for every catalog
 _MAX_CACHE: dict[tuple[int, int, float], float] = {}
 _MAX_CACHE_SIZE = 200_000
 
@@ -100,6 +102,7 @@ EXACT_BINOMIAL_MAX_TRIALS = 4096
 """Above this many token-expert assignments the busiest rank's load uses the normal approximation (error < 1%)."""
 
 
+# not per catalog: pure maths (binomial maxima of counts), the same for every catalog
 @functools.lru_cache(maxsize=4096)
 def _busiest_rank_load_factor(assignments: int, ranks: int) -> float:
     """E[max over ``ranks`` of the assignments landing on one rank] / mean, each of ``assignments`` landing on a given
@@ -151,4 +154,5 @@ def busiest_rank_load_factor(active_experts: int, moe_ep, tokens):
     return values[inverse].reshape(ep.shape)
 
 
+# not per catalog: pure maths (binomial maxima of counts), the same for every catalog
 _LOAD_CACHE: dict[tuple[int, int], float] = {}

@@ -165,11 +165,9 @@ def test_cached_once_per_catalog_and_on_disk(tmp_path, monkeypatch):
     """The bands come from one cross-validation per catalog version: a second catalog object with the same content
     reads it from disk instead of re-solving."""
     monkeypatch.setenv("RACKSCALE_CACHE_DIR", str(tmp_path))
-    catalog = default_catalog().model_copy()
-    monkeypatch.setattr(crossval, "_MEMORY", {})
+    catalog = default_catalog().model_copy()  # a copy: its memo starts empty
     first = crossval.cross_validated(catalog)
     assert list(tmp_path.glob("crossval-*.json"))
-    monkeypatch.setattr(crossval, "_MEMORY", {})
     monkeypatch.setattr(crossval, "cross_validate", lambda _c: pytest.fail("re-solved a cached catalog"))
     again = crossval.cross_validated(catalog.model_copy())
     assert again == first

@@ -184,21 +184,9 @@ def test_an_engine_without_published_points_says_so_and_widens_the_band():
     assert rows["tpu-jax-2025"].test_points and "tpu7x" in rows["tpu-jax-2025"].accelerators
 
 
-def test_validation_in_background_gives_the_same_results():
-    """The validation run on another core (the sweep's band) returns what validate() returns here."""
-    catalog = default_catalog()
-    assert validation.validate_in_background(catalog)() == validation.validate(catalog)
-
-
-def test_validation_in_background_reports_a_failure_here(monkeypatch):
-    """When the background validation fails, it is run again in this process, so its error reaches the caller."""
-    catalog = default_catalog()
-
-    def broken(_catalog):
-        raise ValueError("a broken validation point")
-
-    monkeypatch.setattr(validation, "validate", broken)
-    monkeypatch.setattr(validation, "_RESULTS_CACHE", {})  # nothing validated yet
-    waiting = validation.validate_in_background(catalog)
-    with pytest.raises(ValueError, match="a broken validation point"):
-        waiting()
+def test_validation_is_kept_in_the_catalogs_memo():
+    """validate_cached() validates a catalog once (the same list again) and a copy of it validates afresh."""
+    catalog = default_catalog().model_copy()
+    first = validation.validate_cached(catalog)
+    assert validation.validate_cached(catalog) is first and first == validation.validate(catalog)
+    assert validation.validate_cached(catalog.model_copy()) is not first
