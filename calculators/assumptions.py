@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from calculators.errors import ScenarioError
-from calculators.records import FUSION, PREFILL_SCHEDULING, Catalog, Sourced
+from calculators.records import FUSION, LAYOUT_KINDS, PREFILL_SCHEDULING, Catalog, Sourced
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,9 @@ class Assumptions:
     kernel_efficiency_factor: float = 1.0
     mtp_layers_default: int = 0
     """The MTP depth the engine's published recipes run (:attr:`calculators.records.Engine.mtp_layers_default`)."""
+    layout_kinds: tuple[str, ...] = LAYOUT_KINDS
+    """The layout kinds the engine runs (:attr:`calculators.records.Engine.supported_layout_kinds`): every search
+    picks among them only, and a stated layout of another kind is refused."""
     price_usd_per_chip: float | None = None
     """The user's purchase price per chip, all-in (None: the catalog's system or chip price)."""
     rental_usd_per_chip_hour: float | None = None
@@ -158,6 +161,9 @@ def _check(catalog: Catalog, a: Assumptions) -> Assumptions:
             f"'attention_weight_precision' must be None or a catalog precision "
             f"({', '.join(sorted(catalog.precisions))}) (got {a.attention_weight_precision!r})"
         )
+    kinds = a.layout_kinds
+    if not isinstance(kinds, tuple) or not kinds or any(k not in LAYOUT_KINDS for k in kinds):
+        raise ScenarioError(f"'layout_kinds' must be a non-empty tuple of {', '.join(LAYOUT_KINDS)} (got {kinds!r})")
     if a.fusion not in FUSION:
         raise ScenarioError(f"'fusion' must be one of {', '.join(FUSION)} (got {a.fusion!r})")
     if a.prefill_scheduling not in PREFILL_SCHEDULING:
@@ -255,6 +261,7 @@ def resolve_assumptions(
         base = dataclasses.replace(base, mtp_layers_default=int(chosen.mtp_layers_default.value))
     if chosen.fusion is not None:
         base = dataclasses.replace(base, fusion=chosen.fusion.value)
+    base = dataclasses.replace(base, layout_kinds=chosen.supported_layout_kinds)
     if chosen.compute_efficiency_prefill is not None:
         base = dataclasses.replace(base, compute_efficiency_prefill=chosen.compute_efficiency_prefill.value,
                                    prefill_efficiency_from_engine=True)

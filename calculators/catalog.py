@@ -25,7 +25,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from calculators.errors import CatalogError
+from calculators.errors import CatalogError, ScenarioError
+from calculators.layout import parse_layout
 from calculators.records import (
     Accelerator,
     ApiPrice,
@@ -40,6 +41,7 @@ from calculators.records import (
     Serving,
     Source,
     Sourced,
+    SourcedChoice,
     System,
     ValidationPoint,
 )
@@ -350,9 +352,9 @@ def _entries(reader: _Reader, data: Any) -> tuple[dict[str, dict[str, tuple[Any,
     return found, problems
 
 
-def _sourced_fields(record: Any, path: Path_ = ()) -> Iterable[tuple[Path_, Sourced]]:
-    """Every Sourced number inside a record, with its field path."""
-    if isinstance(record, Sourced):
+def _sourced_fields(record: Any, path: Path_ = ()) -> Iterable[tuple[Path_, Sourced | SourcedChoice]]:
+    """Every Sourced number and SourcedChoice inside a record, with its field path."""
+    if isinstance(record, Sourced | SourcedChoice):
         yield path, record
     elif isinstance(record, BaseModel):
         for name in type(record).model_fields:
@@ -400,7 +402,6 @@ def _reference_problems(merged: dict[str, dict[str, tuple[Any, _Origin]]]) -> li
                 need("sources", record.source, origin, label, "source")
                 need("precisions", record.native_precision, origin, label, "native_precision")
                 for i, choice in enumerate(record.serving_precisions or ()):
-                    need("sources", choice.source, origin, label, "serving_precisions", i, "source")
                     need("precisions", choice.value, origin, label, "serving_precisions", i, "value")
             elif isinstance(record, ApiPrice):
                 need("models", record.model, origin, label, "model")
@@ -418,6 +419,7 @@ def _reference_problems(merged: dict[str, dict[str, tuple[Any, _Origin]]]) -> li
                 need("precisions", record.precision, origin, label, "precision")
                 need("engines", record.engine, origin, label, "engine")
                 need("precisions", record.kv_cache_precision, origin, label, "kv_cache_precision")
+                problems += _layout_kind_problems(merged, record, origin, label)
             elif isinstance(record, KernelCurve | CollectiveCurve):
                 chip_ids = ids["accelerators"] | ids["chip_classes"]
                 if record.accelerator not in chip_ids:
@@ -440,6 +442,38 @@ def _reference_problems(merged: dict[str, dict[str, tuple[Any, _Origin]]]) -> li
                 need("precisions", s.baseline_precision, origin, label, "scenario", "baseline_precision")
                 need("validation", s.baseline_measurement, origin, label, "scenario", "baseline_measurement")
     return problems
+
+
+def _record(merged: dict[str, dict[str, tuple[Any, _Origin]]], section: str, rid: str | None) -> Any:
+    """The merged record ``rid`` of ``section``, or None when it is absent or did not validate."""
+    return merged.get(section, {}).get(rid, (None, None))[0] if rid is not None else None
+
+
+def _layout_kind_problems(merged: dict[str, dict[str, tuple[Any, _Origin]]], point: ValidationPoint,
+                          origin: _Origin, label: str) -> list[Problem]:
+    """A measured point's stated layout must be a label of its chips and of a kind its engine (stated, or the chip's
+    default) runs; a contradiction means the engine's declared layout kinds are wrong."""
+    model, chip = _record(merged, "models", point.model), _record(merged, "accelerators", point.accelerator)
+    if point.layout is None or model is None or chip is None:
+        return []
+    engine_id = point.engine
+    if engine_id is None:
+        engine_id = next((eid for eid, (rec, _) in merged.get("engines", {}).items()
+                          if rec is not None and chip.id in rec.default_for), None)
+    if engine_id is None:
+        chip_class = _record(merged, "chip_classes", chip.chip_class)
+        engine_id = chip_class.default_engine if chip_class is not None else None
+    engine = _record(merged, "engines", engine_id)
+    line = origin.line("layout")
+    try:
+        layout = parse_layout(point.layout, model, point.chips)
+    except ScenarioError as exc:
+        return [Problem(origin.reader.name, line, _dotted((label, "layout")), str(exc), point.layout, True)]
+    if engine is None or layout.kind in engine.supported_layout_kinds:
+        return []
+    return [Problem(origin.reader.name, line, _dotted((label, "layout")),
+                    f"engine {engine_id!r} does not run layout kind {layout.kind!r} (supports: "
+                    f"{', '.join(engine.supported_layout_kinds)})", point.layout, True)]
 
 
 def _some(ids: set[str], most: int = 8) -> str:

@@ -21,6 +21,7 @@ import numpy as np
 
 from calculators.assumptions import Assumptions, check_assumptions, resolve_assumptions
 from calculators.errors import ScenarioError
+from calculators.layout import check_layout_kind, parse_layout
 from calculators.records import Accelerator, Catalog, Model
 from calculators.search import default_mtp_layers
 from calculators.shapes import SHIPPED, check_topology
@@ -166,6 +167,8 @@ def check_deployment(catalog: Catalog, deployment: Deployment) -> Deployment:
     if not isinstance(d.layout, str):
         raise ScenarioError(f"'layout' must be a string (got {d.layout!r})")
     a = resolve_engine_assumptions(catalog, d.accelerator, d.engine, d.assumptions, d.kv_cache_precision)
+    if d.layout != "auto":
+        check_layout_kind(parse_layout(d.layout, m, chips), a.layout_kinds, a.engine)
     mtp = default_mtp_layers(m, a) if d.mtp_layers is None else check_mtp_layers(m, a, d.mtp_layers)
     return dataclasses.replace(
         d, chips=chips, concurrency=concurrency, serving=serving, context_tokens=context, input_tokens=input_tokens,

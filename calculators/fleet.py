@@ -235,6 +235,9 @@ def size(catalog: Catalog, demand: Demand) -> Sizing:
     most_chips, fits = _fitting_grid(catalog, m, chip, precision, a,
                                tuple(shipped_node_counts(replica_node_counts(low, most=most), system, topology)),
                                tuple(mtps), context_tokens)
+    if most_chips == 0:
+        return _infeasible(f"engine {a.engine!r} runs no layout of {accelerator} tried for {model} (it supports: "
+                           f"{', '.join(a.layout_kinds)})", **known)
     if fits.empty:
         return _infeasible(
             f"no layout of up to {most_chips} {accelerator} chips holds {model} at {precision} "
@@ -409,7 +412,8 @@ def _fitting_grid(catalog: Catalog, m, chip, precision: str, a: Assumptions, nod
                         context_tokens=context_tokens)
         grid = decode_grid(catalog, m, chip, precision, a, axes)
         fits = grid.loc[grid["fits_in_memory"].to_numpy(dtype=bool), _GRID_COLUMNS]
-        return int(grid["chips"].max()), fits
+        most = int(grid["chips"].max()) if len(grid) else 0  # 0: the engine runs none of the layouts tried
+        return most, fits
 
     key = (m.id, chip.id, precision, a, node_counts, mtps, float(context_tokens))
     return catalog.memo.get("fitting-grid", key, build, size=GRID_MEMO_SIZE)

@@ -11,6 +11,12 @@ Pipeline stages split the layers across groups of chips. They add capacity, not 
 layer in turn, so a replica of N chips in P stages serving B sequences decodes like one stage of N/P chips serving
 B/P sequences per micro-batch, with P micro-batches in flight. They are considered only for SRAM-only chips (Groq,
 Cerebras), whose per-chip memory cannot hold even one layer set of a large model otherwise.
+
+Each layout has a kind (:attr:`Layout.kind`, one of ``calculators.records.LAYOUT_KINDS``): ``tp``, ``tp-ep``,
+``dp-tp``, ``dp-ep`` or ``pipeline``. An engine declares the kinds it runs; :func:`candidate_layouts` filters by them
+and :func:`check_layout_kind` refuses a stated layout of another kind. A dense model has no experts (``moe_ep`` 1):
+its layouts are ``tp``, ``pipeline`` on SRAM chips, and ``dp-tp`` for the fallback ``tpNdpM-tpK`` when the stage
+has more chips than the attention can shard over (more chips than heads, or beyond the scale-up domain).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import re
 from dataclasses import dataclass
 
 from calculators.errors import ScenarioError
-from calculators.records import Accelerator, Model
+from calculators.records import LAYOUT_KINDS, Accelerator, Model
 
 
 def sram_only(chip: Accelerator) -> bool:
@@ -59,6 +65,26 @@ class Layout:
             label = f"{attention}-ep{self.moe_ep}" + (f"tp{self.moe_tp}" if self.moe_tp > 1 else "")
         return label if self.pipeline_stages == 1 else f"pp{self.pipeline_stages}-{label}"
 
+    @property
+    def kind(self) -> str:
+        """``pipeline`` with more than one stage, else by attention (TP or DP groups) and experts (EP or TP):
+        ``tp``, ``tp-ep``, ``dp-tp`` or ``dp-ep``."""
+        if self.pipeline_stages > 1:
+            return "pipeline"
+        attention = "tp" if self.attention_dp == 1 else "dp"
+        experts = "ep" if self.moe_ep > 1 else "tp"
+        return "tp" if (attention, experts) == ("tp", "tp") else f"{attention}-{experts}"
+
+
+def check_layout_kind(layout: Layout, kinds: tuple[str, ...], engine: str) -> Layout:
+    """``layout`` when its kind is one of ``kinds`` (the engine's), else a ScenarioError naming the engine."""
+    if layout.kind not in kinds:
+        raise ScenarioError(
+            f"engine {engine!r} does not run layout kind {layout.kind!r} (layout {layout.label}; supports: "
+            f"{', '.join(kinds)})"
+        )
+    return layout
+
 
 def _powers_of_two_dividing(n: int, most: int) -> list[int]:
     out, p = [], 1
@@ -70,7 +96,8 @@ def _powers_of_two_dividing(n: int, most: int) -> list[int]:
 
 
 def candidate_layouts(
-    model: Model, chips: int, scale_up_domain_chips: int, *, pipeline: bool = False
+    model: Model, chips: int, scale_up_domain_chips: int, *, pipeline: bool = False,
+    kinds: tuple[str, ...] = LAYOUT_KINDS,
 ) -> list[Layout]:
     """Every layout considered for ``chips`` chips.
 
@@ -79,7 +106,8 @@ def candidate_layouts(
     expert parallel over every chip of the stage (more ranks than experts hold replicas, as DeepSeek's EP320 does),
     or pure tensor parallel when the stage fits in the scale-up domain. A dense model has no expert choice.
     ``pipeline`` adds power-of-two pipeline stages (at most one per layer), and lets a stage's attention shard over
-    all its chips even when they are not a power of two.
+    all its chips even when they are not a power of two. ``kinds`` keeps only layouts of those kinds (an engine's
+    :attr:`~calculators.records.Engine.supported_layout_kinds`); the list may then be empty.
     """
     if chips < 1:
         raise ScenarioError(f"'chips' must be >= 1 (got {chips})")
@@ -100,7 +128,7 @@ def candidate_layouts(
             layouts.append(Layout(chips, t, n, pp))
             if n <= scale_up_domain_chips and n > 1 and t == n:
                 layouts.append(Layout(chips, t, 1, pp))
-    return layouts
+    return [lay for lay in layouts if lay.kind in kinds]
 
 
 _LABEL = re.compile(r"^(?:pp(\d+)-)?(?:tp(\d+))?(?:dp(\d+))?(?:-(?:ep(\d+))?(?:tp(\d+))?)?$")

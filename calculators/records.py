@@ -332,6 +332,11 @@ PREFILL_SCHEDULING = ("decode-first", "prefill-first")
 """The engine scheduling policies the serving model knows (:attr:`Engine.prefill_scheduling`)."""
 FUSION = ("per-kernel", "whole-step")
 """What an engine's fixed cost per layer is paid on (:attr:`Engine.fusion`)."""
+LAYOUT_KINDS = ("tp", "tp-ep", "dp-tp", "dp-ep", "pipeline")
+"""The kinds of parallel layout an engine may run (:attr:`Engine.layout_kinds`, ``calculators.layout.Layout.kind``):
+``tp`` attention and experts (or the dense FFN) tensor-parallel; ``tp-ep`` tensor-parallel attention with
+expert-parallel experts; ``dp-tp`` data-parallel attention with tensor-parallel experts or FFN; ``dp-ep``
+data-parallel attention with expert-parallel experts; ``pipeline`` more than one pipeline stage."""
 
 
 class SourcedChoice(Record):
@@ -408,6 +413,32 @@ class Engine(Record):
     # the engine's prefill efficiency (achieved fraction of peak FLOP/s, end to end) where it differs from its chip
     # class's: a software stack's prefill kernels mature at their own pace
     compute_efficiency_prefill: Fraction | None = None
+    # the layout kinds the engine runs (LAYOUT_KINDS), each with its source; a search picks only among them and an
+    # explicit layout of another kind is refused (absent = every kind, for a user's engine that does not say)
+    layout_kinds: tuple[SourcedChoice, ...] | None = Field(default=None, strict=False)
+
+    @field_validator("layout_kinds")
+    @classmethod
+    def _known_layout_kinds(cls, v):
+        if v is None:
+            return v
+        kinds = [choice.value for choice in v]
+        if not kinds:
+            raise ValueError("must name at least one layout kind")
+        unknown = [k for k in kinds if k not in LAYOUT_KINDS]
+        if unknown:
+            raise ValueError(f"layout kinds must be among {', '.join(LAYOUT_KINDS)} (got {unknown[0]!r})")
+        if len(set(kinds)) != len(kinds):
+            raise ValueError(f"each layout kind may appear once (got {', '.join(kinds)})")
+        return v
+
+    @property
+    def supported_layout_kinds(self) -> tuple[str, ...]:
+        """The layout kinds this engine runs, in LAYOUT_KINDS order (every kind when the engine does not say)."""
+        if self.layout_kinds is None:
+            return LAYOUT_KINDS
+        named = {choice.value for choice in self.layout_kinds}
+        return tuple(k for k in LAYOUT_KINDS if k in named)
 
 
     @model_validator(mode="after")

@@ -370,7 +370,12 @@ def best_layout(catalog: Catalog, deployment: Deployment, *, cap_at_peak: bool =
     chips, concurrency, layout = d.chips, d.concurrency, d.layout
     system = catalog.systems[chip.system]
     if layout == "auto":
-        layouts = candidate_layouts(model, chips, int(system.scale_up_domain_chips.value), pipeline=sram_only(chip))
+        kinds = d.assumptions.layout_kinds
+        layouts = candidate_layouts(model, chips, int(system.scale_up_domain_chips.value), pipeline=sram_only(chip),
+                                    kinds=kinds)
+        if not layouts:
+            raise ScenarioError(f"engine {d.engine!r} runs no layout of {chips} {chip.id} chips for {model.id} "
+                                f"(it supports: {', '.join(kinds)})")
     else:
         layouts = [parse_layout(layout, model, chips)]
     batches = peak_batch_candidates(concurrency) if cap_at_peak else np.array([float(concurrency)])

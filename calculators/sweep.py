@@ -135,7 +135,8 @@ def decode_grid_columns(catalog: Catalog, model: Model, chip: Accelerator, preci
     layouts = [
         lay
         for nodes in node_counts
-        for lay in candidate_layouts(model, nodes * per_node, domain, pipeline=sram_only(chip))
+        for lay in candidate_layouts(model, nodes * per_node, domain, pipeline=sram_only(chip),
+                                     kinds=assumptions.layout_kinds)
     ]
     lay_i, conc, mtp = (
         a.ravel() for a in np.meshgrid(np.arange(len(layouts)), np.asarray(concurrencies), np.asarray(mtp_layers),

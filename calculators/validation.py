@@ -87,7 +87,8 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         # the best fitting throughput over layouts and power-of-two batches up to the stated concurrency
         system = catalog.systems[chip.system]
         layouts = ([parse_layout(point.layout, model, point.chips)] if point.layout else
-                   candidate_layouts(model, point.chips, int(system.scale_up_domain_chips.value)))
+                   candidate_layouts(model, point.chips, int(system.scale_up_domain_chips.value),
+                                     kinds=a.layout_kinds))
         batches = list(batch_grid(point.concurrency))
         lay_i, conc = (x.ravel() for x in np.meshgrid(np.arange(len(layouts)), batches, indexing="ij"))
         serving = workload.pop("serving")

@@ -358,3 +358,47 @@ def test_a_real_syntax_error_is_not_mistaken_for_nesting(monkeypatch):
     monkeypatch.setattr(catalog_module, "_FAST_SAFE_LOADER", _FutureParser)
     p = only(problems_in("shallow.yaml", b"sources: [[[[[[[[[[1]]]]]]]]]]\nbad: [unclosed\n"))
     assert "nesting" not in p.message and "syntax error" in p.message
+
+
+# --- engines: the layout kinds they run and their KV-cache default ---------------------------------------------------
+
+
+def test_every_shipped_engine_declares_layout_kinds_and_a_kv_default_with_sources():
+    """Each shipped engine states its layout kinds and its KV-cache precision, each cited or an explained assumption."""
+    catalog = default_catalog()
+    for engine in catalog.engines.values():
+        assert engine.layout_kinds and engine.kv_cache_precision is not None, engine.id
+        for choice in (*engine.layout_kinds, engine.kv_cache_precision):
+            cited = choice.source in catalog.sources
+            assert cited or (choice.kind == "assumption" and choice.note), (engine.id, choice)
+        assert engine.kv_cache_precision.value in catalog.precisions
+
+
+def _engine_yaml(kinds: str, source: str = "vllm-pr4412") -> str:
+    return ("engines:\n  - id: tp-only\n    name: An engine that runs tensor parallel only\n"
+            "    fixed_latency_us_per_layer: {value: 100, kind: assumption, note: test}\n"
+            f"    layout_kinds:\n      - {{value: {kinds}, kind: vendor-spec, source: {source}}}\n")
+
+
+def test_an_unknown_layout_kind_is_a_problem():
+    """An engine naming a layout kind the model does not know is refused, listing the known kinds."""
+    problem = only(problems_in("engine.yaml", _engine_yaml("ring").encode()))
+    assert "layout_kinds" in problem.path and "tp, tp-ep, dp-tp, dp-ep, pipeline" in problem.message
+
+
+def test_a_layout_kind_must_cite_a_known_source():
+    """A layout kind's source, like every sourced value's, must exist in the catalog."""
+    problem = only(problems_in("engine.yaml", _engine_yaml("tp", "no-such-source").encode()))
+    assert problem.path.endswith("layout_kinds[0].source") and "unknown source" in problem.message
+
+
+def test_a_point_whose_engine_does_not_run_its_layout_fails_loading():
+    """A measured point stating layout dp8-ep8 under an engine that runs only tp is a catalog problem, so a
+    declaration that a measurement contradicts cannot ship."""
+    raw = yaml.safe_load((catalog_module.SHIPPED_CATALOG_DIR / "validation_nvidia_2026.yaml").read_text())
+    point = next(p for p in raw["validation"] if p.get("layout") == "dp8-ep8")
+    point = {**point, "id": "dep8-under-tp-only", "engine": "tp-only"}
+    text = _engine_yaml("tp") + yaml.safe_dump({"validation": [point]}, sort_keys=False)
+    problem = only(problems_in("point.yaml", text.encode()))
+    assert problem.path == "validation[dep8-under-tp-only].layout"
+    assert "engine 'tp-only' does not run layout kind 'dp-ep' (supports: tp)" in problem.message

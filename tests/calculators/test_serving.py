@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -9,10 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from calculators.assumptions import resolve_assumptions
 from calculators.catalog import default_catalog
 from calculators.decode import predict
-from calculators.deployment import Deployment
+from calculators.deployment import Demand, Deployment
 from calculators.errors import ScenarioError
+from calculators.fleet import size
+from calculators.layout import parse_layout
+from calculators.sweep import GridAxes, decode_grid_columns
 
 ROOT = Path(__file__).resolve().parents[2]
 H200 = dict(model="deepseek-r1", accelerator="h200-sxm", chips=8, precision="fp8")
@@ -139,3 +144,46 @@ def test_unknown_prefill_scheduling_is_refused(catalog):
 
     with pytest.raises(ScenarioError, match="prefill_scheduling.*decode-first, prefill-first"):
         resolve_assumptions(catalog, "mi300x", prefill_scheduling="round-robin")
+
+
+def test_auto_search_picks_only_layouts_the_engine_runs(catalog):
+    """An engine without expert parallelism (generic-2024: tp, dp-tp, pipeline) gets tp8 on 8 H200 at 256
+    sequences, where TensorRT-LLM's class picks dp8-ep8."""
+    workload = dict(**H200, concurrency=256, context_tokens=2000)
+    assert predict(catalog, Deployment(**workload, engine="tuned-2025")).layout == "dp8-ep8"
+    p = predict(catalog, Deployment(**workload, engine="generic-2024"))
+    assert p.layout == "tp8" and p.engine == "generic-2024"
+
+
+def test_a_stated_layout_the_engine_does_not_run_is_refused(catalog):
+    """layout dp8-ep8 under generic-2024 raises a ScenarioError naming the engine and the kind."""
+    with pytest.raises(ScenarioError, match=r"engine 'generic-2024' does not run layout kind 'dp-ep'"):
+        predict(catalog, Deployment(**H200, concurrency=8, context_tokens=2000, engine="generic-2024",
+                                    layout="dp8-ep8"))
+
+
+def test_no_supported_layout_is_a_clear_error(catalog):
+    """An engine that runs no layout of the chips asked (here DP attention with TP experts only) says so."""
+    a = dataclasses.replace(resolve_assumptions(catalog, "h200-sxm"), layout_kinds=("dp-tp",))
+    with pytest.raises(ScenarioError, match="runs no layout of 8 h200-sxm chips"):
+        predict(catalog, Deployment(**H200, concurrency=8, context_tokens=2000, assumptions=a))
+
+
+def test_sweep_grid_holds_only_the_engines_layout_kinds(catalog):
+    """The decode grid (what size searches) of DeepSeek-R1 on TPU v5e under tpu-jax-2025 has no DP attention."""
+    chip, model = catalog.accelerators["tpu-v5e"], catalog.models["deepseek-r1"]
+    a = resolve_assumptions(catalog, "tpu-v5e")
+    axes = GridAxes(node_counts=[16], concurrencies=[64], mtp_layers=[0], context_tokens=2000)
+    columns = decode_grid_columns(catalog, model, chip, "int8", a, axes, band=False)
+    kinds = {parse_layout(label, model, int(chips)).kind
+             for label, chips in zip(columns["layout"].to_numpy(), columns["chips"], strict=True)}
+    assert kinds and kinds <= set(a.layout_kinds) and "dp-ep" not in kinds
+
+
+def test_size_with_no_supported_layout_is_infeasible_and_says_why(catalog):
+    """size under an engine that runs none of the layouts tried answers infeasible, naming the engine's kinds."""
+    a = dataclasses.replace(resolve_assumptions(catalog, "h200-sxm"), layout_kinds=("pipeline",))
+    sizing = size(catalog, Demand(model="deepseek-r1", accelerator="h200-sxm", precision="fp8",
+                                  per_user_tokens_per_s=20, total_output_tokens_per_s=1e5, input_tokens=1000,
+                                  output_tokens=1000, assumptions=a))
+    assert not sizing.feasible and "supports: pipeline" in sizing.reason

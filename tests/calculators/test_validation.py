@@ -11,6 +11,7 @@ from calculators.assumptions import resolve_assumptions
 from calculators.catalog import default_catalog
 from calculators.decode import predict
 from calculators.deployment import Deployment
+from calculators.layout import parse_layout
 from calculators.model.step import engine_efficiency, prefill_seconds_per_token
 from calculators.validation import (
     ValidationResult,
@@ -190,3 +191,14 @@ def test_validation_is_kept_in_the_catalogs_memo():
     first = validation.validate_cached(catalog)
     assert validation.validate_cached(catalog) is first and first == validation.validate(catalog)
     assert validation.validate_cached(catalog.model_copy()) is not first
+
+
+def test_every_stated_layout_is_one_its_engine_runs():
+    """A point that states its layout states one of a kind its engine (stated, or the chip's default) runs."""
+    catalog = default_catalog()
+    stated = [p for p in catalog.validation.values() if p.layout]
+    assert stated
+    for point in stated:
+        engine = resolve_assumptions(catalog, point.accelerator, engine=point.engine).engine
+        kind = parse_layout(point.layout, catalog.models[point.model], point.chips).kind
+        assert kind in catalog.engines[engine].supported_layout_kinds, (point.id, engine, point.layout)

@@ -47,7 +47,11 @@ TABLE_COLUMNS = {
                                               "and their kind: an 'estimate' or 'assumption' is not a list price."),
     "bound_by": st.column_config.TextColumn("Decode bound by", help="What limits a decode step: fixed latency, "
                                             "memory bandwidth, compute, interconnect or capacity."),
-    "layout": st.column_config.TextColumn("Replica layout"),
+    "engine": st.column_config.TextColumn("Engine", help="The serving software sized (the chip's default engine): "
+                                          "the search picks only among the layout kinds it runs (the catalog "
+                                          "states them per engine, with sources)."),
+    "layout": st.column_config.TextColumn("Replica layout", help="The layout sized, one the engine runs: tp8, "
+                                          "tp8-ep8, dp8-ep8 (data-parallel attention + expert parallel), pp4-..."),
     "concurrency_per_replica": NUMBER("Batch per replica", format="%d"),
     "per_user_tokens_per_s": NUMBER("Per-user tok/s reached", format="%.1f"),
     "capex_usd": NUMBER("Capex ($)", format="$%.3g"),
