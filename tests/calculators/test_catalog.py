@@ -374,6 +374,16 @@ def test_every_shipped_engine_declares_layout_kinds_and_a_kv_default_with_source
         assert engine.kv_cache_precision.value in catalog.precisions
 
 
+def test_every_shipped_engine_declares_its_mtp_default_with_a_source():
+    """Each shipped engine states the MTP depth its published recipes run (0 included), cited or an explained
+    assumption: a prediction that names no depth runs it."""
+    catalog = default_catalog()
+    for engine in catalog.engines.values():
+        mtp = engine.mtp_layers_default
+        assert mtp is not None, engine.id
+        assert mtp.source in catalog.sources or (mtp.kind == "assumption" and mtp.note), (engine.id, mtp)
+
+
 def _engine_yaml(kinds: str, source: str = "vllm-pr4412") -> str:
     return ("engines:\n  - id: tp-only\n    name: An engine that runs tensor parallel only\n"
             "    fixed_latency_us_per_layer: {value: 100, kind: assumption, note: test}\n"
