@@ -171,8 +171,10 @@ def test_predict_is_finite_over_random_replicas(odd_catalog, chip, model, chips,
     try:
         p = decode.predict(odd_catalog, Deployment(model=model, accelerator=chip[0], precision=chip[1], chips=chips,
                                                    concurrency=concurrency, context_tokens=context, mtp_layers=mtp))
-    except ScenarioError as exc:  # only the documented domain limits: MTP on a model without it
-        assert "mtp_layers" in str(exc), exc
+    except ScenarioError as exc:
+        # only the documented domain limits: MTP on a model without it, or a replica size the chip's engine runs no
+        # layout of (its message names the engine and the kinds it runs)
+        assert "mtp_layers" in str(exc) or ("runs no layout of" in str(exc) and "it supports:" in str(exc)), exc
         return
     assert not _finite(p), f"non-finite {_finite(p)}"
     assert p.per_user_tokens_per_s > 0 and p.step_time_ms > 0
