@@ -273,7 +273,7 @@ def size(catalog: Catalog, demand: Demand) -> Sizing:
     instance_sizes = [unit, *(n * per_node for n in shipped_node_counts(replica_node_counts(low, most=most), system,
                                                                          topology) if n > low)]
     instance, pool, ttft = prefill_instance(m, chip, precision, a, engine_efficiency(catalog, chip, a), input_tokens,
-                                            input_rate, instance_sizes, max_time_to_first_token_s)
+                                            input_rate, instance_sizes, max_time_to_first_token_s, catalog=catalog)
     if max_time_to_first_token_s is not None and ttft > max_time_to_first_token_s:
         return _infeasible(
             f"{accelerator} cannot reach a time to first token of {max_time_to_first_token_s:g} s for "
@@ -373,7 +373,7 @@ def size(catalog: Catalog, demand: Demand) -> Sizing:
 
 def prefill_instance(model, chip, precision: str, a: Assumptions, efficiency, input_tokens: int,
                      input_tokens_per_s: float, instance_chips: list[int],
-                     max_time_to_first_token_s: float | None) -> tuple[int, int, float]:
+                     max_time_to_first_token_s: float | None, catalog: Catalog | None = None) -> tuple[int, int, float]:
     """(chips of one prefill instance, chips of the pool, its time to first token) from the one prefill pool
     (:func:`calculators.serving.prefill_pool`): the smallest instance (``instance_chips[0]``, the chips that hold the
     weights) unless a target is set and it is too slow, then the smallest of ``instance_chips`` that prefills one
@@ -385,7 +385,7 @@ def prefill_instance(model, chip, precision: str, a: Assumptions, efficiency, in
     the decode batch is chosen for the per-user speed as before."""
     for chips in instance_chips:
         pool, ttft, _ = prefill_pool(model, chip, precision, a, efficiency=efficiency, input_tokens=input_tokens,
-                                     input_tokens_per_s=input_tokens_per_s, unit_chips=chips)
+                                     input_tokens_per_s=input_tokens_per_s, unit_chips=chips, catalog=catalog)
         if max_time_to_first_token_s is None or ttft <= max_time_to_first_token_s:
             break
     return chips, int(pool), float(ttft)
