@@ -13,8 +13,10 @@ step (:func:`calculators.model.step.evaluate_step`):
   waits TTFT = ceil(I / chunk) steps for its prompt, then decodes O tokens at TPOT = t_step / E_k; of C concurrent
   requests (a closed loop: each finished request is replaced) B_d = C x O TPOT / (TTFT + O TPOT) decode at once,
   solved by fixed-point iteration. Throughput = B_d E_k / t_step. Prefill FLOPs run at the engine's end-to-end
-  prefill efficiency; TTFT adds the prompt's own prefill time and its queueing behind others'
-  (:func:`time_to_first_token_s`). This is a ``decode-first`` engine (TensorRT-LLM, vLLM with chunked prefill).
+  prefill efficiency, and prompt tokens cross the layout's all-reduces and expert dispatch as decode tokens do
+  (:func:`~calculators.model.step.prefill_collectives_s_per_token`); TTFT adds the prompt's own prefill time and its
+  queueing behind others' (:func:`time_to_first_token_s`). This is a ``decode-first`` engine (TensorRT-LLM, vLLM
+  with chunked prefill).
 
   A ``prefill-first`` engine (SGLang, vLLM V0, static batching: ``Engine.prefill_scheduling``) prefills every
   waiting prompt before it decodes again, so C like requests move in cohorts: the C prompts are prefilled together
@@ -52,6 +54,7 @@ from calculators.model.step import (
     StepSetup,
     evaluate_step,
     mtp_table,
+    prefill_collectives_s_per_token,
     prefill_seconds_per_token,
     prefill_time_s,
 )
@@ -78,11 +81,17 @@ def prefill_pool(setup: StepSetup, *, input_tokens, input_tokens_per_s, unit_chi
     computes input rate x (1 - h); it is whole instances of ``unit_chips`` (the fewest chips that hold the weights),
     at least one, unless ``pool_chips`` fixes it. A prompt's TTFT is its uncached tokens on one instance:
         chips = unit x max(1, ceil(rate_in (1 - h) / (r unit)))     TTFT = I (1 - h) / (r min(unit, chips))
+    An instance is one attention-DP + expert-parallel group over its chips: with the ``catalog`` (its links), the
+    prompt tokens' dispatch and combine are charged where they outlast its compute
+    (:func:`~calculators.model.step.prefill_collectives_s_per_token`).
     Returns (pool chips, TTFT seconds, per-chip prefill rate in tokens/s)."""
     a = setup.assumptions
+    comm = prefill_collectives_s_per_token(
+        setup, attention_tp=1, moe_ep=unit_chips,
+        chunk_tokens=np.minimum(np.asarray(input_tokens, dtype=float), a.prefill_chunk_tokens))
     rate = 1.0 / prefill_seconds_per_token(setup.model, setup.chip, setup.precision, a, input_tokens,
                                            efficiency=setup.efficiency, chunk_tokens=a.prefill_chunk_tokens,
-                                           ranks=unit_chips)
+                                           ranks=unit_chips, collective_s=comm)
     fresh = 1.0 - a.prefill_cache_hit_rate
     if pool_chips is None:
         units = np.maximum(1.0, np.ceil(np.asarray(input_tokens_per_s) * fresh / (rate * unit_chips) - 1e-9))
@@ -223,7 +232,8 @@ class AggregatedDecodeFirst(ServingMode):
         prompt_steps = np.ceil(i_tok / a.prefill_chunk_tokens)
         # a prompt is prefilled by one attention-DP rank, the others prefilling theirs at the same time: its own
         # prefill runs at 1/dp of the replica's prefill rate (all of it at DP 1)
-        own_prefill_s = prefill_time_s(r.setup, i_tok, i_tok, r.chips / dp, ranks=dp)
+        own_prefill_s = prefill_time_s(r.setup, i_tok, i_tok, r.chips / dp, ranks=dp,
+                                       attention_tp=r.grid.attention_tp, moe_ep=r.grid.moe_ep)
         decoding = running
         for iteration in range(FIXED_POINT_ITERATIONS):
             # prefill can feed at most chunk_total tokens a step: beyond that the decode batch starves
@@ -255,7 +265,8 @@ class AggregatedPrefillFirst(ServingMode):
         i_tok, o_tok, dp, running = r.input_tokens, r.output_tokens, r.dp, r.running
         per_rank = np.ceil(running / dp)  # the busiest attention-DP rank's prompts of a cohort
         # the cohort's prompts, every DP rank prefilling its own at once while decoding waits
-        cohort_prefill_s = prefill_time_s(r.setup, per_rank * dp * i_tok, i_tok, r.chips, ranks=dp)
+        cohort_prefill_s = prefill_time_s(r.setup, per_rank * dp * i_tok, i_tok, r.chips, ranks=dp,
+                                          attention_tp=r.grid.attention_tp, moe_ep=r.grid.moe_ep)
         out = dict(r.step(running))
         decode_s = o_tok / r.e_k * out["step_time_s"]  # the cohort decodes together, O tokens at E_k a step
         share = cohort_completion_share(per_rank, i_tok, a.prefill_chunk_tokens)

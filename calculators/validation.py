@@ -24,7 +24,12 @@ import numpy as np
 from calculators.assumptions import default_engine_id, resolve_assumptions
 from calculators.deployment import Deployment, check_deployment
 from calculators.layout import candidate_layouts, parse_layout
-from calculators.model.step import StepSetup, engine_efficiency, prefill_seconds_per_token
+from calculators.model.step import (
+    StepSetup,
+    engine_efficiency,
+    prefill_collectives_s_per_token,
+    prefill_seconds_per_token,
+)
 from calculators.records import Catalog, ValidationPoint
 from calculators.search import batch_grid
 from calculators.serving import ServingGrid, best_layout, evaluate_serving
@@ -74,9 +79,16 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         # counted in the published rate but cost nothing, so the rate including hits is computed / (1 - hit)
         hit = point.cache_hit_rate if point.cache_hit_rate is not None else a.prefill_cache_hit_rate
         prompt = point.input_tokens or context
+        efficiency = engine_efficiency(catalog, chip, a)
+        # the stated layout's collectives, else one attention-DP + expert-parallel group over the chips
+        layout = parse_layout(point.layout, model, point.chips) if point.layout else None
+        tp, ep = (layout.attention_tp, layout.moe_ep) if layout else (1, point.chips)
+        comm = prefill_collectives_s_per_token(StepSetup(catalog, model, chip, point.precision, a, efficiency),
+                                               attention_tp=tp, moe_ep=ep,
+                                               chunk_tokens=min(prompt, a.prefill_chunk_tokens))
         computed = 1.0 / prefill_seconds_per_token(
-            model, chip, point.precision, a, prompt, efficiency=engine_efficiency(catalog, chip, a),
-            chunk_tokens=a.prefill_chunk_tokens, ranks=point.chips,
+            model, chip, point.precision, a, prompt, efficiency=efficiency,
+            chunk_tokens=a.prefill_chunk_tokens, ranks=point.chips // tp, collective_s=comm,
         )
         return computed / (1 - hit), f"prefill, cache hit {hit:.0%}"
     workload = dict(

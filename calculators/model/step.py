@@ -11,7 +11,8 @@ communication where that wins. The step (F9) is
     t_step = L tau s_k + host(B) + sum_j t_j + exposed communication + t_prefill(P)
 with tau the engine's fixed cost per layer (launches, synchronisation; s_k its MTP inflation), host(B) the
 engine's scheduler and sampling time per step that the accelerator does not hide, and t_prefill the prompt tokens'
-FLOPs at the engine's end-to-end prefill efficiency (:func:`prefill_time_s`).
+FLOPs at the engine's end-to-end prefill efficiency plus the collectives their activations cross (tensor-parallel
+all-reduces, expert dispatch and combine past the compute they overlap: :func:`prefill_time_s`).
 
 In code the step is a list of named operations (:class:`.ops.Op`) evaluated together: :func:`step_terms` broadcasts a
 :class:`StepGrid` of configurations and derives the per-chip quantities; the blocks the model's architecture has
@@ -137,7 +138,7 @@ def prefill_flops_per_token(model: Model, prompt_tokens):
 
 def prefill_seconds_per_token(
     model: Model, chip: Accelerator, precision: str, assumptions: Assumptions, prompt_tokens, *,
-    efficiency: ChipEfficiency, chunk_tokens=None, ranks=8,
+    efficiency: ChipEfficiency, chunk_tokens=None, ranks=8, collective_s=None,
 ):
     """Chip-seconds to prefill one prompt token (of prompts of ``prompt_tokens``): F12's FLOPs per token, each part at
     the fraction its kernel reaches at prefill's large shapes, the one prefill rate every prefill in the model uses
@@ -157,7 +158,9 @@ def prefill_seconds_per_token(
     attention_flops = attention.prefill_attention_flops_per_token(model, prompt)
     flat = prefill_flops_per_token(model, prompt) / (chip.peak_flop_s(precision) * a.compute_efficiency_prefill)
     if a.prefill_efficiency_from_engine or not efficiency.measured("gemm", precision):
-        return flat
+        moe_share = (FLOPS_PER_MAC * (p.expert * p.active_experts * p.moe_layers + p.shared)
+                     / prefill_flops_per_token(model, prompt) if model.moe else 0.0)
+        return flat + _exposed_prefill_collectives(a, collective_s, flat * (1 - moe_share), flat * moe_share)
     chunk = prompt if chunk_tokens is None else np.minimum(prompt, chunk_tokens)
     m = np.maximum(chunk, 1.0)
     projection_precision = a.attention_weight_precision or precision
@@ -175,7 +178,79 @@ def prefill_seconds_per_token(
     core = efficiency.fraction("prefill_attention", attention_precision, np.maximum(prompt, 1.0),
                                model.attention.type)
     core = a.compute_efficiency_prefill if core is None else core
-    return dense_gemm + projections + experts + attention_flops / (chip.peak_flop_s(attention_precision) * core)
+    shared = FLOPS_PER_MAC * p.shared / (chip.peak_flop_s(precision) * efficiency.fraction("gemm", precision, m))
+    attention_side = dense_gemm - shared + projections + attention_flops / (chip.peak_flop_s(attention_precision)
+                                                                            * core)
+    return attention_side + shared + experts + _exposed_prefill_collectives(a, collective_s, attention_side,
+                                                                            shared + experts)
+
+
+def _exposed_prefill_collectives(a: Assumptions, collective_s, attention_side_s, moe_side_s):
+    """Chip-seconds per prompt token that the collectives (:func:`prefill_collectives_s_per_token`) add to its
+    compute. The tensor-parallel all-reduces count in full: each sits between a rank's own attention and FFN, on
+    the critical path. Dispatch and combine count in full without two-micro-batch overlap; with it
+    (``micro_batch_overlap``) they run beside the other micro-batch's compute and show only past it:
+        exposed = AR + max(0, D + C - (A + M))
+    with A and M the token's attention-side and MoE-side compute. Of four forms compared by leave-one-source-out
+    validation (everything exposed; dispatch and combine hidden behind the experts' compute only; the decode step's
+    pairing, 1/2 [max(A, D) + max(M, D) + max(M, C) + max(A, C)]; and this one), this one and the experts-only
+    form had the lowest cross-validated median (24.6% against 25.0% and 25.2%); this one keeps LMSYS's measured
+    EP32 prefill rates (which a two-node-hop all-to-all without DeepEP's per-node deduplication overstates) within
+    16%, where the experts-only form puts them 22-27% low."""
+    if collective_s is None:
+        return 0.0
+    all_reduce_s, dispatch_s, combine_s = collective_s
+    if not a.micro_batch_overlap:
+        return all_reduce_s + dispatch_s + combine_s
+    return all_reduce_s + np.maximum(dispatch_s + combine_s - attention_side_s - moe_side_s, 0.0)
+
+
+def prefill_collectives_s_per_token(setup: StepSetup, *, attention_tp, moe_ep, chunk_tokens):
+    """(all-reduce, dispatch, combine) chip-seconds per prompt token: a prompt token's activations cross the same
+    collectives a decode token's do (:func:`tensor_parallel_ops`, :func:`expert_parallel_ops`), at prefill's volume.
+
+    A chunk of M tokens on an attention rank of t chips all-reduces M d b_act bytes over t after attention on every
+    layer and after each dense FFN (and after each MoE layer when the experts are tensor-parallel, EP 1), every chip
+    of the rank busy for the call; expert parallelism sends each token's k copies, (e - 1) / e of them off-chip, at
+    the dispatch precision (dispatch) and back at the activations' (combine):
+        all-reduce = n_AR t (alpha(t) / M + 2 (t - 1) / t d b_act / (B_link f))
+        dispatch or combine = L_moe t (alpha(e) / M + k (e - 1) / e d / t b / (B_link f))
+    per token, with the chip's measured collective curves (alpha-beta, :mod:`.collectives`; scale-out links past
+    the scale-up domain). At decode's few tokens the latency dominates; at prefill's thousands the bytes do. R1 on 8
+    H200 in TP8 with tensor-parallel experts: 61 + 3 + 58 all-reduces of 14.3 kB per token, 2 x 7/8 of it over each
+    ~450 GB/s link, ~7 us of wall time, 55 chip-us per token beside ~156 of FLOPs for a 3,200-token prompt; dense
+    Llama 3.1 405B (hidden 16,384, 2 x 126 all-reduces) pays more. The step's decode collectives are
+    :mod:`.collectives`' too; a prefill chunk riding a decode step pays both."""
+    catalog, model, chip, a, efficiency = (setup.catalog, setup.model, setup.chip, setup.assumptions,
+                                           setup.efficiency)
+    d = model.hidden_size
+    act_b = memory.bytes_per_element(catalog, a.activation_precision)
+    dispatch_b = memory.bytes_per_element(catalog, a.dispatch_precision)
+    t = np.asarray(attention_tp, dtype=float)
+    ep = np.asarray(moe_ep, dtype=float)
+    m = np.maximum(np.asarray(chunk_tokens, dtype=float), 1.0)
+    p = memory.parameter_counts(model)
+    scale_up = chip.scale_up_gb_s_per_direction.value * 1e9
+    scale_out = chip.scale_out_gb_s_per_direction.value * 1e9
+    domain = catalog.systems[chip.system].scale_up_domain_chips.value
+    link_f = a.interconnect_efficiency
+    moe_layers = p.moe_layers if model.moe else 0
+    all_reduces = model.layers + model.dense_layers + np.where(ep == 1, moe_layers, 0)
+    inside = t <= domain
+    parts = [collectives.ring_all_reduce_parts(m * d * act_b, t, link, eff=efficiency, scope=scope,
+                                                fallback_fraction=link_f)
+             for link, scope in ((scale_up, "scale_up"), (scale_out, "scale_out"))]
+    latency = np.where(inside, parts[0][0], parts[1][0])
+    transfer = np.where(inside, parts[0][1], parts[1][1])
+    all_reduce_s = all_reduces * t * (latency + transfer) / m
+    if not model.moe:
+        return all_reduce_s, np.zeros_like(all_reduce_s), np.zeros_like(all_reduce_s)
+    copies = m * p.active_experts * (ep - 1) / np.maximum(ep, 1) * d / t
+    dispatch_s, combine_s = (
+        moe_layers * t * sum(collectives.all_to_all_parts(copies * b, ep, domain, scale_up, scale_out,
+                                                          eff=efficiency, fallback_fraction=link_f)) / m
+        for b in (dispatch_b, act_b))
+    return all_reduce_s, dispatch_s, combine_s
 
 
 def engine_efficiency(catalog: Catalog, chip: Accelerator, assumptions: Assumptions) -> ChipEfficiency:
@@ -218,17 +293,23 @@ class StepGrid:
     prompt_tokens: Any = 0.0
 
 
-def prefill_time_s(setup: StepSetup, prefill_tokens, prompt_tokens, chips, *, ranks=8):
+def prefill_time_s(setup: StepSetup, prefill_tokens, prompt_tokens, chips, *, ranks=8, attention_tp=1, moe_ep=None):
     """Time the replica's ``chips`` spend prefilling ``prefill_tokens`` prompt tokens (of prompts of
     ``prompt_tokens``) in a step, chunked at the engine's prefill chunk: :func:`prefill_seconds_per_token` x tokens
-    spread over the chips."""
+    spread over the chips, with the collectives of the layout (attention TP ``attention_tp``, MoE EP ``moe_ep``,
+    default one EP group over the ``ranks`` DP ranks: :func:`prefill_collectives_s_per_token`)."""
     a = setup.assumptions
     prefill_tokens = np.asarray(prefill_tokens, dtype=float)
     if not np.any(prefill_tokens > 0):  # a pure decode step (the sweep's): nothing to prefill
         return np.zeros(np.broadcast(prefill_tokens, np.asarray(prompt_tokens), np.asarray(chips)).shape)
+    chunk = np.minimum(np.asarray(prompt_tokens, dtype=float), a.prefill_chunk_tokens)
+    comm = prefill_collectives_s_per_token(
+        setup, attention_tp=attention_tp,
+        moe_ep=np.asarray(ranks, dtype=float) * np.asarray(attention_tp) if moe_ep is None else moe_ep,
+        chunk_tokens=chunk)
     per_token = prefill_seconds_per_token(setup.model, setup.chip, setup.precision, a, prompt_tokens,
                                           efficiency=setup.efficiency, chunk_tokens=a.prefill_chunk_tokens,
-                                          ranks=ranks)
+                                          ranks=ranks, collective_s=comm)
     return np.where(prefill_tokens > 0, prefill_tokens * per_token / np.asarray(chips, dtype=float), 0.0)
 
 
@@ -547,7 +628,8 @@ def prefill_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
     """The prompt tokens the replica prefills beside its decode sequences (chunked prefill), at the one prefill rate
     (:func:`prefill_time_s`; DP ranks feed one expert-parallel group)."""
     return (Op("prefill_chunks", "fixed",
-               seconds=prefill_time_s(setup, g.prefill_tokens, g.prompt_tokens, g.chips, ranks=g.dp)),)
+               seconds=prefill_time_s(setup, g.prefill_tokens, g.prompt_tokens, g.chips, ranks=g.dp,
+                                      attention_tp=g.tp, moe_ep=g.ep)),)
 
 
 def blocks_for(model: Model) -> tuple[str, ...]:

@@ -153,3 +153,41 @@ def test_per_sequence_time_follows_the_token_volume_under_a_per_kernel_engine():
     assert host_ms("llama-3.1-8b", "per-kernel") == pytest.approx(
         64 * per_sequence_ms * step.token_volume_share(catalog.models["llama-3.1-8b"]))
     assert host_ms("llama-3.1-8b", "whole-step") == pytest.approx(64 * per_sequence_ms)
+
+
+def test_prefill_tokens_cross_the_layouts_collectives():
+    """A prompt token pays its layout's all-reduces in full (R1, TP8 experts: 61 + 3 + 58 of d x 2 bytes over 8
+    chips) and its expert dispatch and combine only past its compute under two-micro-batch overlap."""
+    import dataclasses
+
+    from calculators import memory
+    from calculators.assumptions import resolve_assumptions
+    from calculators.catalog import default_catalog
+    from calculators.model import collectives
+
+    catalog = default_catalog()
+    model, chip = catalog.models["deepseek-r1"], catalog.accelerators["h200-sxm"]
+    a = resolve_assumptions(catalog, "h200-sxm")
+    eff = step.engine_efficiency(catalog, chip, a)
+    m = 4096.0
+    setup = step.StepSetup(catalog, model, chip, "fp8", a, eff)
+    ar, dispatch, combine = step.prefill_collectives_s_per_token(setup, attention_tp=8, moe_ep=1, chunk_tokens=m)
+    link = chip.scale_up_gb_s_per_direction.value * 1e9
+    act_b = memory.bytes_per_element(catalog, a.activation_precision)
+    one = sum(collectives.ring_all_reduce_parts(m * model.hidden_size * act_b, 8, link, eff=eff,
+                                                fallback_fraction=a.interconnect_efficiency))
+    assert float(ar) == pytest.approx((61 + 3 + 58) * 8 * one / m, rel=1e-9)
+    assert float(dispatch) == float(combine) == 0.0
+    # attention DP with expert parallelism: no all-reduce, dispatch at FP8 half the BF16 combine's bytes
+    ar, dispatch, combine = step.prefill_collectives_s_per_token(setup, attention_tp=1, moe_ep=8, chunk_tokens=m)
+    assert float(ar) == 0.0 and 0 < float(dispatch) < float(combine)
+    bare = float(step.prefill_seconds_per_token(model, chip, "fp8", a, 4096, efficiency=eff, chunk_tokens=m))
+    overlapped = float(step.prefill_seconds_per_token(model, chip, "fp8", a, 4096, efficiency=eff, chunk_tokens=m,
+                                                      collective_s=(ar, dispatch, combine)))
+    exposed_a = dataclasses.replace(a, micro_batch_overlap=False)
+    exposed = float(step.prefill_seconds_per_token(model, chip, "fp8", exposed_a, 4096, efficiency=eff,
+                                                   chunk_tokens=m, collective_s=(ar, dispatch, combine)))
+    # on NVLink the all-to-all of a 4k chunk is shorter than its FLOPs: hidden; without overlap it adds in full
+    assert float(dispatch + combine) < bare
+    assert overlapped == pytest.approx(bare, rel=1e-12)
+    assert exposed == pytest.approx(bare + float(dispatch + combine), rel=1e-9)
