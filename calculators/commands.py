@@ -30,27 +30,19 @@ def catalog_for(args: argparse.Namespace):
     return load_catalog(extra=getattr(args, "catalog", []) or [])
 
 
+def _record(cls, args: argparse.Namespace):
+    """The record ``cls`` (a Deployment or a Demand) from the flags of the same names: the CLI's flags are the
+    record's fields, and the record's one checker reports a bad value."""
+    import dataclasses
+
+    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)})
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     from calculators.decode import predict
     from calculators.deployment import Deployment
 
-    p = predict(
-        catalog_for(args),
-        Deployment(model=args.model,
-                   accelerator=args.accelerator,
-                   chips=args.chips,
-                   precision=args.precision,
-                   concurrency=args.concurrency,
-                   context_tokens=args.context_tokens,
-                   mtp_layers=args.mtp_layers,
-                   layout=args.layout,
-                   input_tokens=args.input_tokens,
-                   output_tokens=args.output_tokens,
-                   serving=args.serving,
-                   prefill_chips=args.prefill_chips,
-                   engine=args.engine,
-                   kv_cache_precision=args.kv_cache_precision),
-    )
+    p = predict(catalog_for(args), _record(Deployment, args))
     print(_json(p.to_dict())) if args.json else _print_fields(p.to_dict())
     return 0
 
@@ -59,22 +51,7 @@ def _cmd_size(args: argparse.Namespace) -> int:
     from calculators.deployment import Demand
     from calculators.fleet import size
 
-    s = size(
-        catalog_for(args),
-        Demand(model=args.model,
-               accelerator=args.accelerator,
-               precision=args.precision,
-               per_user_tokens_per_s=args.per_user_tokens_per_s,
-               total_output_tokens_per_s=args.total_output_tokens_per_s,
-               input_tokens=args.input_tokens,
-               output_tokens=args.output_tokens,
-               context_tokens=args.context_tokens,
-               mtp_layers=args.mtp_layers,
-               topology=args.topology,
-               engine=args.engine,
-               max_time_to_first_token_s=args.max_time_to_first_token_s,
-               kv_cache_precision=args.kv_cache_precision),
-    )
+    s = size(catalog_for(args), _record(Demand, args))
     print(_json(s.to_dict())) if args.json else _print_fields(s.to_dict())
     return 0
 

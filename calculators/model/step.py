@@ -433,6 +433,17 @@ def step_terms(setup: StepSetup, grid: StepGrid) -> StepTerms:
 # ---- the blocks: each builds its ops for the whole grid (F5 bytes and F6 FLOPs per chip of the busiest rank) ----
 
 
+def _weight_gemm(name: str, *, weights, bytes_per_weight, group, tokens, precision, calls,
+                 side: str = "attention") -> Op:
+    """A GEMM that streams ``weights`` parameters sharded over ``group`` chips for ``tokens`` tokens:
+        bytes = W b / g        FLOPs = 2 W T / g        a GEMM of M = T tokens
+    (each micro-batch reads the weights again)."""
+    return Op(name, "roofline", bytes_per_chip=weights * bytes_per_weight / group,
+              flops_per_chip=FLOPS_PER_MAC * weights * tokens / group, kernel=Kernel("gemm", precision, tokens),
+              calls=calls, side=side, rereads_weights=True)
+
+
+
 @block("attention")
 def attention_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
     """Attention projections and core, by attention type (:mod:`.attention`).
@@ -449,11 +460,9 @@ def attention_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
         model, g.seqs_rank * g.context_eff, g.tp,
         _kv_reference(setup.efficiency, g.attention_precision, model.attention.type))
     return (
-        Op("attention_projections", "roofline",
-           bytes_per_chip=p.attention * g.projection_bytes / g.tp,
-           flops_per_chip=FLOPS_PER_MAC * p.attention * g.tokens_rank / g.tp,
-           kernel=Kernel("gemm", g.projection_precision, g.tokens_rank),
-           calls=calls.get("attention_weights", 0), rereads_weights=True),
+        _weight_gemm("attention_projections", weights=p.attention, bytes_per_weight=g.projection_bytes,
+                     group=g.tp, tokens=g.tokens_rank, precision=g.projection_precision,
+                     calls=calls.get("attention_weights", 0)),
         Op("attention_core", "roofline",
            bytes_per_chip=g.seqs_rank * g.context_eff * memory.kv_bytes_per_token(model, g.kv_bytes) / g.kv_split,
            flops_per_chip=attention.decode_flops_per_cached_token_layer(model) * g.context_eff * model.layers
@@ -468,13 +477,10 @@ def dense_ffn_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
     """The dense layers' FFN W_ffn, sharded over its group g_ffn (attention's TP in a MoE model, the whole stage in a
     dense one) and carrying that group's tokens T_ffn:
         bytes = W_ffn b_w / g_ffn        FLOPs = 2 W_ffn T_ffn / g_ffn        a GEMM of M = T_ffn tokens"""
-    p = g.params
     return (
-        Op("dense_ffn", "roofline",
-           bytes_per_chip=p.dense_ffn * g.weight_bytes / g.ffn_group,
-           flops_per_chip=FLOPS_PER_MAC * p.dense_ffn * g.ffn_tokens / g.ffn_group,
-           kernel=Kernel("gemm", setup.precision, g.ffn_tokens),
-           calls=gemm_calls_per_step(setup.catalog, setup.model).get("dense_ffn", 0), rereads_weights=True),
+        _weight_gemm("dense_ffn", weights=g.params.dense_ffn, bytes_per_weight=g.weight_bytes,
+                     group=g.ffn_group, tokens=g.ffn_tokens, precision=setup.precision,
+                     calls=gemm_calls_per_step(setup.catalog, setup.model).get("dense_ffn", 0)),
     )
 
 
@@ -490,12 +496,9 @@ def moe_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
     a grouped GEMM at the tokens per touched expert, T k / distinct(T)."""
     p = g.params
     return (
-        Op("shared_experts_and_router", "roofline",
-           bytes_per_chip=p.shared * g.weight_bytes / g.tp,
-           flops_per_chip=FLOPS_PER_MAC * p.shared * g.tokens_rank / g.tp,
-           kernel=Kernel("gemm", setup.precision, g.tokens_rank),
-           calls=gemm_calls_per_step(setup.catalog, setup.model).get("shared_experts", 0),
-           side="moe", rereads_weights=True),
+        _weight_gemm("shared_experts_and_router", weights=p.shared, bytes_per_weight=g.weight_bytes,
+                     group=g.tp, tokens=g.tokens_rank, precision=setup.precision,
+                     calls=gemm_calls_per_step(setup.catalog, setup.model).get("shared_experts", 0), side="moe"),
         Op("routed_experts", "roofline",
            bytes_per_chip=g.experts_rank * p.expert * p.moe_layers * g.weight_bytes / g.moe_tp,
            # the busiest expert-parallel rank's share of the T x k token-expert assignments (straggler)
@@ -510,13 +513,10 @@ def moe_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
 def lm_head_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
     """The LM head W_head, sharded over t, for the rank's decode tokens:
         bytes = W_head b_w / t        FLOPs = 2 W_head T_rank / t        a GEMM of M = T_rank"""
-    p = g.params
     return (
-        Op("lm_head", "roofline",
-           bytes_per_chip=p.head * g.weight_bytes / g.tp,
-           flops_per_chip=FLOPS_PER_MAC * p.head * g.tokens_rank / g.tp,
-           kernel=Kernel("gemm", setup.precision, g.tokens_rank),
-           calls=gemm_calls_per_step(setup.catalog, setup.model).get("lm_head", 0), rereads_weights=True),
+        _weight_gemm("lm_head", weights=g.params.head, bytes_per_weight=g.weight_bytes, group=g.tp,
+                     tokens=g.tokens_rank, precision=setup.precision,
+                     calls=gemm_calls_per_step(setup.catalog, setup.model).get("lm_head", 0)),
     )
 
 
