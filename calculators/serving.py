@@ -89,8 +89,7 @@ def prefill_pool(setup: StepSetup, *, input_tokens, input_tokens_per_s, unit_chi
     comm = prefill_collectives_s_per_token(
         setup, attention_tp=1, moe_ep=unit_chips,
         chunk_tokens=np.minimum(np.asarray(input_tokens, dtype=float), a.prefill_chunk_tokens))
-    rate = 1.0 / prefill_seconds_per_token(setup.model, setup.chip, setup.precision, a, input_tokens,
-                                           efficiency=setup.efficiency, chunk_tokens=a.prefill_chunk_tokens,
+    rate = 1.0 / prefill_seconds_per_token(setup, input_tokens, chunk_tokens=a.prefill_chunk_tokens,
                                            ranks=unit_chips, collective_s=comm)
     fresh = 1.0 - a.prefill_cache_hit_rate
     if pool_chips is None:

@@ -83,13 +83,11 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         # the stated layout's collectives, else one attention-DP + expert-parallel group over the chips
         layout = parse_layout(point.layout, model, point.chips) if point.layout else None
         tp, ep = (layout.attention_tp, layout.moe_ep) if layout else (1, point.chips)
-        comm = prefill_collectives_s_per_token(StepSetup(catalog, model, chip, point.precision, a, efficiency),
-                                               attention_tp=tp, moe_ep=ep,
+        setup = StepSetup(catalog, model, chip, point.precision, a, efficiency)
+        comm = prefill_collectives_s_per_token(setup, attention_tp=tp, moe_ep=ep,
                                                chunk_tokens=min(prompt, a.prefill_chunk_tokens))
-        computed = 1.0 / prefill_seconds_per_token(
-            model, chip, point.precision, a, prompt, efficiency=efficiency,
-            chunk_tokens=a.prefill_chunk_tokens, ranks=point.chips // tp, collective_s=comm,
-        )
+        computed = 1.0 / prefill_seconds_per_token(setup, prompt, chunk_tokens=a.prefill_chunk_tokens,
+                                                   ranks=point.chips // tp, collective_s=comm)
         return computed / (1 - hit), f"prefill, cache hit {hit:.0%}"
     workload = dict(
         serving=point.serving, context_tokens=context, input_tokens=point.input_tokens,

@@ -121,12 +121,11 @@ def _guide(fig: go.Figure, *, x: list[float], y: list[float], name: str, colour:
 
 def frontier_figure(frontier: pd.DataFrame, metric: str, *, axis_title: str, measured: pd.DataFrame | None = None,
                     per_user_target: float | None = None, goal: float | None = None,
-                    names: Mapping[str, str] | None = None, sources: Mapping[str, str] | None = None,
-                    colours: Mapping[str, str] | None = None) -> go.Figure:
+                    names: Mapping[str, str] | None = None, colours: Mapping[str, str] | None = None) -> go.Figure:
     """Per-user tok/s (x) against ``metric`` (y) along each chip's frontier as the batch grows, one line per chip;
-    ``measured`` published points as markers in their chip's colour (hover: the point and its source, by title
-    from ``sources`` when given); the per-user target, a throughput goal and published throughputs without a
-    per-user speed as labelled guide lines (legend entries)."""
+    ``measured`` published points as markers in their chip's colour (hover: the point and its source, by its
+    ``source_title`` column when the frame has one, else its source id); the per-user target, a throughput goal and
+    published throughputs without a per-user speed as labelled guide lines (legend entries)."""
     fig = go.Figure()
     chips = [*(frontier["accelerator"] if not frontier.empty else []),
              *(measured["accelerator"] if measured is not None and not measured.empty else [])]
@@ -151,7 +150,7 @@ def frontier_figure(frontier: pd.DataFrame, metric: str, *, axis_title: str, mea
         ys.append(measured[metric])
         known = measured[measured["per_user_tokens_per_s"].notna()]
         for chip, part in known.groupby("accelerator", sort=False):
-            titles = [html.escape((sources or {}).get(str(src), str(src))) for src in part["source"]]
+            titles = [html.escape(str(src)) for src in part.get("source_title", part["source"])]
             fig.add_scatter(
                 x=part["per_user_tokens_per_s"], y=part[metric], mode="markers",
                 name=f"{label(chip)}: published", legendgroup=str(chip),
@@ -170,7 +169,7 @@ def frontier_figure(frontier: pd.DataFrame, metric: str, *, axis_title: str, mea
     named: set[str] = set()
     for row in throughput_only.itertuples(index=False) if x_span else ():
         # one legend entry per chip; each line's hover names the measurement and its source
-        title = html.escape((sources or {}).get(str(row.source), str(row.source)))
+        title = html.escape(str(getattr(row, "source_title", row.source)))
         value = getattr(row, metric)
         fig.add_scatter(x=x_span, y=[value] * 2, mode="lines", legendgroup=str(row.accelerator),
                         name=f"{label(row.accelerator)}: published, per-user speed not given",

@@ -100,20 +100,18 @@ def size_chip(catalog: Catalog, t: Targets, accelerator: str, precision: str,
         return Unavailable(accelerator, str(exc))
 
 
-def sweep_chips(catalog: Catalog, model: str, accelerators: Sequence[str], precision: str, context_tokens: int,
-                engine: str | None, overrides: Overrides = (), chip_engines: tuple[tuple[str, str], ...] = (),
-                chip_overrides: tuple[tuple[str, Overrides], ...] = ()
-                ) -> tuple[pd.DataFrame, tuple[Unavailable, ...]]:
+def sweep_chips(catalog: Catalog, t: Targets, accelerators: Sequence[str],
+                precision: str) -> tuple[pd.DataFrame, tuple[Unavailable, ...]]:
     """``calculators.sweep.sweep`` for the chips that support ``precision`` (``best``: each chip over every
     precision it computes in and the model is served in); the others come back as Unavailable. Each point carries
     its decode replica's $ per million output tokens, owned and rented (``calculators.fleet.frontier_costs``).
-    ``chip_engines`` / ``chip_overrides``: a chip's own engine and assumption overrides over the scenario's."""
+    Each chip runs under its engine and assumption overrides in ``t`` (its own over the scenario's)."""
+    model, context_tokens = t.model, t.context_tokens
     frames: list[pd.DataFrame] = []
     skipped: list[Unavailable] = []
     for chip in accelerators:
         try:
-            a = resolve_assumptions(catalog, chip, engine=dict(chip_engines).get(chip, engine),
-                                    **{**dict(overrides), **dict(dict(chip_overrides).get(chip, ()))})
+            a = resolve_assumptions(catalog, chip, engine=t.engine_for(chip), **t.overrides_for(chip))
             if is_best(precision):
                 if not candidate_precisions(catalog, catalog.models[model], catalog.accelerators[chip]):
                     skipped.append(Unavailable(chip, no_candidate_reason(catalog, catalog.models[model],

@@ -110,8 +110,7 @@ def _sweep(catalog: Catalog, s: Scenario, model: str, chip: str, precision: str)
     if chip not in catalog.accelerators:
         return pd.DataFrame()
     t = compute.targets(s, model=model)
-    return compute.sweep_chips(catalog, model, (chip,), precision, s.context_tokens, s.engine, t.overrides,
-                               t.chip_engines, t.chip_overrides)[0]
+    return compute.sweep_chips(catalog, t, (chip,), precision)[0]
 
 
 # --- HTML ---------------------------------------------------------------------------------------------------------

@@ -32,13 +32,10 @@ def sizing(files: Files, t: Targets, accelerator: str, precision: str,
 
 
 @st.cache_data(max_entries=64, show_spinner="Sweeping batch sizes and layouts…")
-def sweep_frame(files: Files, model: str, accelerators: tuple[str, ...], precision: str, context_tokens: int,
-                engine: str | None, overrides: Overrides = (), chip_engines: tuple[tuple[str, str], ...] = (),
-                chip_overrides: tuple[tuple[str, Overrides], ...] = ()
-                ) -> tuple[pd.DataFrame, tuple[Unavailable, ...]]:
+def sweep_frame(files: Files, t: Targets, accelerators: tuple[str, ...],
+                precision: str) -> tuple[pd.DataFrame, tuple[Unavailable, ...]]:
     """``calculators.sweep.sweep`` for the chips that support ``precision`` (:func:`ui.compute.sweep_chips`)."""
-    return compute.sweep_chips(catalog_from_files(files), model, accelerators, precision, context_tokens, engine,
-                               overrides, chip_engines, chip_overrides)
+    return compute.sweep_chips(catalog_from_files(files), t, accelerators, precision)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

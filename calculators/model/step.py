@@ -136,10 +136,7 @@ def prefill_flops_per_token(model: Model, prompt_tokens):
         model, np.asarray(prompt_tokens, dtype=float))
 
 
-def prefill_seconds_per_token(
-    model: Model, chip: Accelerator, precision: str, assumptions: Assumptions, prompt_tokens, *,
-    efficiency: ChipEfficiency, chunk_tokens=None, ranks=8, collective_s=None,
-):
+def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=None, ranks=8, collective_s=None):
     """Chip-seconds to prefill one prompt token (of prompts of ``prompt_tokens``): F12's FLOPs per token, each part at
     the fraction its kernel reaches at prefill's large shapes, the one prefill rate every prefill in the model uses
     (chunked beside decode, a separate pool, a prompt's time to first token, the published prefill rates).
@@ -152,7 +149,8 @@ def prefill_seconds_per_token(
     An engine that declares its own ``compute_efficiency_prefill`` (a slow early stack), or a chip without GEMM curves
     measured on it (scaled curves are assumptions about small decode shapes; at prefill's large shapes a stack's
     end-to-end efficiency says more), runs all FLOPs at that single end-to-end efficiency instead."""
-    a = assumptions
+    model, chip, precision, a, efficiency = (setup.model, setup.chip, setup.precision, setup.assumptions,
+                                             setup.efficiency)
     prompt = np.asarray(prompt_tokens, dtype=float)
     p = memory.parameter_counts(model)
     attention_flops = attention.prefill_attention_flops_per_token(model, prompt)
@@ -307,8 +305,7 @@ def prefill_time_s(setup: StepSetup, prefill_tokens, prompt_tokens, chips, *, ra
         setup, attention_tp=attention_tp,
         moe_ep=np.asarray(ranks, dtype=float) * np.asarray(attention_tp) if moe_ep is None else moe_ep,
         chunk_tokens=chunk)
-    per_token = prefill_seconds_per_token(setup.model, setup.chip, setup.precision, a, prompt_tokens,
-                                          efficiency=setup.efficiency, chunk_tokens=a.prefill_chunk_tokens,
+    per_token = prefill_seconds_per_token(setup, prompt_tokens, chunk_tokens=a.prefill_chunk_tokens,
                                           ranks=ranks, collective_s=comm)
     return np.where(prefill_tokens > 0, prefill_tokens * per_token / np.asarray(chips, dtype=float), 0.0)
 

@@ -137,8 +137,8 @@ def test_prefill_metric_counts_cache_hits_as_free():
     setup = StepSetup(catalog, model, chip, point.precision, a, eff)
     comm = prefill_collectives_s_per_token(setup, attention_tp=1, moe_ep=point.chips,
                                            chunk_tokens=min(point.context_tokens, a.prefill_chunk_tokens))
-    computed = 1 / prefill_seconds_per_token(model, chip, point.precision, a, point.context_tokens, efficiency=eff,
-                                             chunk_tokens=a.prefill_chunk_tokens, ranks=point.chips, collective_s=comm)
+    computed = 1 / prefill_seconds_per_token(setup, point.context_tokens, chunk_tokens=a.prefill_chunk_tokens,
+                                             ranks=point.chips, collective_s=comm)
     assert RESULTS[point.id].predicted == pytest.approx(float(computed) / (1 - point.cache_hit_rate), rel=1e-9)
     assert RESULTS[point.id].use == "calibrate"  # a 24 h fleet average: shown, not counted as evidence
 

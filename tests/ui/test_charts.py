@@ -116,8 +116,9 @@ def test_frontier_figure_has_a_line_per_chip_and_measured_markers():
         marker = next(t for t in fig.data if t.name == f"{chip}: published")
         assert marker.marker.color == line_colour[chip]  # coloured by chip, not one colour for all
         assert "source: %{customdata[4]}" in marker.hovertemplate
-    titled = charts.frontier_figure(front, "output_tokens_per_s_per_chip", axis_title="per chip", measured=measured,
-                                    sources={sid: src.title for sid, src in CATALOG.sources.items()})
+    titles = {sid: src.title for sid, src in CATALOG.sources.items()}
+    titled = charts.frontier_figure(front, "output_tokens_per_s_per_chip", axis_title="per chip",
+                                    measured=measured.assign(source_title=measured["source"].map(titles)))
     marker = next(t for t in titled.data if t.name.endswith(": published"))
     assert marker.customdata[0][4] in {src.title for src in CATALOG.sources.values()}
     target = next(t for t in fig.data if t.name.startswith("your per-user target"))

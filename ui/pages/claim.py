@@ -123,10 +123,8 @@ def body(ctx: Context) -> None:
         st.caption(f"How {escape_markdown(label)} is sized: {escape_markdown(_why(result))}.")
 
     st.header("The story's claims, checked")
-    sn_sweep, _ = results.sweep_frame(files, model, (claims.CLAIM_CHIP,), claims.CLAIM_PRECISION, s.context_tokens,
-                                      s.engine, t.overrides, t.chip_engines, t.chip_overrides)
-    gpu_sweep, skipped = results.sweep_frame(files, model, (s.gpu,), s.precision, s.context_tokens, s.engine,
-                                             t.overrides, t.chip_engines, t.chip_overrides)
+    sn_sweep, _ = results.sweep_frame(files, t, (claims.CLAIM_CHIP,), claims.CLAIM_PRECISION)
+    gpu_sweep, skipped = results.sweep_frame(files, t, (s.gpu,), s.precision)
     for letter, v in verdicts:
         _verdict_box(v, letter, cat)
     goal = next((v.claimed for _, v in verdicts if v.kind == "throughput"), None)

@@ -43,8 +43,7 @@ def body(ctx: Context) -> None:
     metric = metric or "output_tokens_per_s_per_chip"
     files = state.files_for(ctx.layer)
     t = results.targets(s)
-    frame, skipped = results.sweep_frame(files, s.model, tuple(s.accelerators), s.precision, s.context_tokens, s.engine,
-                                         t.overrides, t.chip_engines, t.chip_overrides)
+    frame, skipped = results.sweep_frame(files, t, tuple(s.accelerators), s.precision)
     for u in skipped:
         st.warning(f"{escape_markdown(u.accelerator)} is left out: {escape_markdown(u.reason)}",
                    icon=":material/block:")
@@ -65,10 +64,11 @@ def body(ctx: Context) -> None:
             if not validation.empty else None
     names = {c: ctx.catalog.accelerators[c].name for c in s.accelerators if c in ctx.catalog.accelerators}
     colours = charts.chip_colours(s.accelerators)
-    sources = {sid: src.title for sid, src in ctx.catalog.sources.items()}
+    if measured is not None:  # hover names each measurement's source by its title
+        titles = {sid: src.title for sid, src in ctx.catalog.sources.items()}
+        measured = measured.assign(source_title=[titles.get(str(sid), str(sid)) for sid in measured["source"]])
     fig = charts.frontier_figure(frontier, metric, axis_title=analysis.FRONTIER_METRICS[metric], measured=measured,
-                                 per_user_target=s.per_user_tokens_per_s, names=names, sources=sources,
-                                 colours=colours)
+                                 per_user_target=s.per_user_tokens_per_s, names=names, colours=colours)
     st.plotly_chart(fig, key="frontier_chart", width="stretch")
     overlay = ("Diamonds are published measurements, in their chip's colour (the hover gives the point, its "
                "precision, engine and source; a measurement at another precision or on an older engine is not "

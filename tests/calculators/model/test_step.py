@@ -27,9 +27,10 @@ def test_prefill_uses_measured_curves_and_an_engine_may_override():
     model, chip = catalog.models["deepseek-r1"], catalog.accelerators["h100-sxm"]
     a = resolve_assumptions(catalog, "h100-sxm")
     eff = step.engine_efficiency(catalog, chip, a)
-    curves = float(step.prefill_seconds_per_token(model, chip, "fp8", a, 2000, efficiency=eff, chunk_tokens=8192))
+    curves = float(step.prefill_seconds_per_token(step.StepSetup(catalog, model, chip, "fp8", a, eff), 2000,
+                                                  chunk_tokens=8192))
     flat_a = dataclasses.replace(a, prefill_efficiency_from_engine=True, compute_efficiency_prefill=0.1)
-    flat = float(step.prefill_seconds_per_token(model, chip, "fp8", flat_a, 2000, efficiency=eff))
+    flat = float(step.prefill_seconds_per_token(step.StepSetup(catalog, model, chip, "fp8", flat_a, eff), 2000))
     flops = float(step.prefill_flops_per_token(model, 2000))
     assert flat == pytest.approx(flops / (chip.peak_flop_s("fp8") * 0.1), rel=1e-9)
     # the measured curves put R1 prefill on H100 between 10% and 50% of FP8 peak end to end
@@ -181,11 +182,11 @@ def test_prefill_tokens_cross_the_layouts_collectives():
     # attention DP with expert parallelism: no all-reduce, dispatch at FP8 half the BF16 combine's bytes
     ar, dispatch, combine = step.prefill_collectives_s_per_token(setup, attention_tp=1, moe_ep=8, chunk_tokens=m)
     assert float(ar) == 0.0 and 0 < float(dispatch) < float(combine)
-    bare = float(step.prefill_seconds_per_token(model, chip, "fp8", a, 4096, efficiency=eff, chunk_tokens=m))
-    overlapped = float(step.prefill_seconds_per_token(model, chip, "fp8", a, 4096, efficiency=eff, chunk_tokens=m,
+    bare = float(step.prefill_seconds_per_token(setup, 4096, chunk_tokens=m))
+    overlapped = float(step.prefill_seconds_per_token(setup, 4096, chunk_tokens=m,
                                                       collective_s=(ar, dispatch, combine)))
     exposed_a = dataclasses.replace(a, micro_batch_overlap=False)
-    exposed = float(step.prefill_seconds_per_token(model, chip, "fp8", exposed_a, 4096, efficiency=eff,
+    exposed = float(step.prefill_seconds_per_token(step.StepSetup(catalog, model, chip, "fp8", exposed_a, eff), 4096,
                                                    chunk_tokens=m, collective_s=(ar, dispatch, combine)))
     # on NVLink the all-to-all of a 4k chunk is shorter than its FLOPs: hidden; without overlap it adds in full
     assert float(dispatch + combine) < bare
