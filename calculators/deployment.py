@@ -3,7 +3,7 @@
 - :class:`Deployment`: one replica as it runs (model, chip, precision, chips, layout, batch, MTP, engine, KV-cache
   precision, the workload and how it is served). ``predict`` evaluates one; ``claims`` and validation build them.
 - :class:`Demand`: what a fleet must deliver (per-user speed, total output, a time-to-first-token target) for a
-  workload on one chip; ``size`` answers it by searching deployments (:meth:`Demand.deployment` names the one found).
+  workload on one chip; ``size`` answers it by searching deployments.
 
 :func:`check_deployment` and :func:`check_demand` resolve every default (the engine and its assumptions, the MTP
 depth of the engine's recipe, the serving mode, the mean context) and raise :class:`~calculators.errors.ScenarioError`
@@ -194,7 +194,7 @@ class Demand:
     total_output_tokens_per_s: float
     input_tokens: int
     output_tokens: int
-    context_tokens: int | float | None = None
+    context_tokens: int | None = None
     mtp_layers: int | None = None
     engine: str | None = None
     kv_cache_precision: str | None = None
@@ -208,19 +208,19 @@ class Demand:
     def chip_record(self, catalog: Catalog) -> Accelerator:
         return catalog.accelerators[self.accelerator]
 
-    def deployment(self, *, chips: int, layout: str, concurrency: int, mtp_layers: int) -> Deployment:
-        """The replica a sizing chose, as a deployment ``predict`` evaluates: a pure decode step at the demand's
-        decoding context (``size`` pools prefill separately)."""
-        return Deployment(
-            model=self.model, accelerator=self.accelerator, precision=self.precision, chips=chips,
-            concurrency=concurrency, context_tokens=self.context_tokens, layout=layout, mtp_layers=mtp_layers,
-            engine=self.engine, kv_cache_precision=self.kv_cache_precision, assumptions=self.assumptions,
-        )
+    @property
+    def decode_context_tokens(self) -> float:
+        """The mean context a sequence decodes at: ``context_tokens`` when given, else input + output / 2 (a mean
+        over the request's life, fractional with an odd output)."""
+        if self.context_tokens is not None:
+            return self.context_tokens
+        return self.input_tokens + self.output_tokens / 2
 
 
 def check_demand(catalog: Catalog, demand: Demand, *, precision_checked: bool = True) -> Demand:
     """``demand`` with every field checked and every default resolved, but the precision, which ``best`` leaves to
-    ``size`` when ``precision_checked`` is False. The mean decoding context stays fractional (input + output / 2)."""
+    ``size`` when ``precision_checked`` is False. A context left None stays None: the mean a sequence decodes at is
+    :attr:`Demand.decode_context_tokens`."""
     d = demand
     if not isinstance(d, Demand):
         raise ScenarioError(f"expected a Demand (got {type(d).__name__})")
@@ -237,8 +237,7 @@ def check_demand(catalog: Catalog, demand: Demand, *, precision_checked: bool = 
     ttft = d.max_time_to_first_token_s
     if ttft is not None:
         ttft = finite_positive("max_time_to_first_token_s", ttft)
-    context = (input_tokens + output_tokens / 2 if d.context_tokens is None
-               else finite_positive("context_tokens", d.context_tokens, integer=True))
+    context = None if d.context_tokens is None else finite_positive("context_tokens", d.context_tokens, integer=True)
     mtp = None if d.mtp_layers is None else check_mtp_layers(m, a, d.mtp_layers)
     return dataclasses.replace(
         d, per_user_tokens_per_s=per_user, total_output_tokens_per_s=total, input_tokens=input_tokens,

@@ -205,7 +205,7 @@ def size(catalog: Catalog, demand: Demand) -> Sizing:
     model, accelerator, precision, topology = d.model, d.accelerator, d.precision, d.topology
     m, chip, a = d.model_record(catalog), d.chip_record(catalog), d.assumptions
     target_user, target_total = d.per_user_tokens_per_s, d.total_output_tokens_per_s
-    input_tokens, output_tokens, context_tokens = d.input_tokens, d.output_tokens, d.context_tokens
+    input_tokens, output_tokens, context_tokens = d.input_tokens, d.output_tokens, d.decode_context_tokens
     max_time_to_first_token_s = d.max_time_to_first_token_s
     mtps = mtp_candidates(m, a) if d.mtp_layers is None else [d.mtp_layers]
     system = catalog.systems[chip.system]
