@@ -81,8 +81,8 @@ def prefill_pool(setup: StepSetup, *, input_tokens, input_tokens_per_s, unit_chi
     computes input rate x (1 - h); it is whole instances of ``unit_chips`` (the fewest chips that hold the weights),
     at least one, unless ``pool_chips`` fixes it. A prompt's TTFT is its uncached tokens on one instance:
         chips = unit x max(1, ceil(rate_in (1 - h) / (r unit)))     TTFT = I (1 - h) / (r min(unit, chips))
-    An instance is one attention-DP + expert-parallel group over its chips: with the ``catalog`` (its links), the
-    prompt tokens' dispatch and combine are charged where they outlast its compute
+    An instance is one attention-DP + expert-parallel group over its chips: the prompt tokens' dispatch and combine
+    are charged where they outlast its compute
     (:func:`~calculators.model.step.prefill_collectives_s_per_token`).
     Returns (pool chips, TTFT seconds, per-chip prefill rate in tokens/s)."""
     a = setup.assumptions
