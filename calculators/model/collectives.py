@@ -3,6 +3,7 @@
 A collective over a group of g chips costs a fixed latency alpha(g) (launch, synchronisation, the network's
 round trips: it dominates at small decode batches) plus its bytes over the achieved link bandwidth:
     all-reduce (ring):        alpha(g) + 2 (g - 1) / g x bytes / (B_link x f)
+    all-gather + reduce-scatter (DP attention into a tensor-parallel FFN): 2 alpha(g) + the ring all-reduce's bytes
     all-to-all (EP dispatch or combine): alpha(g) + max(bytes inside / (B_up f_up), bytes outside / (B_out f_out))
 with alpha and f from the chip's collective curves (:mod:`.efficiency`), inside the scale-up domain (NVLink, ICI,
 XGMI) or across it (InfiniBand, Ethernet, DCN) as the group demands. Wide expert parallelism pays dispatch and
@@ -46,6 +47,24 @@ def ring_all_reduce_s(bytes_per_chip, group, link_bytes_s, *, eff=None, scope="s
         bytes_per_chip, group, link_bytes_s, eff=eff, scope=scope, fallback_fraction=fallback_fraction
     )
     return alpha + beta
+
+
+def gather_scatter_parts(
+    bytes_per_chip, group, link_bytes_s, *, eff=None, scope="scale_up", fallback_fraction=1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(latency, transfer) seconds of an all-gather of a T x d buffer of ``bytes_per_chip`` over ``group`` chips
+    before a tensor-parallel FFN and a reduce-scatter of its T x d partial sums after it (data-parallel attention
+    feeding a tensor-parallel FFN or experts, SGLang's DP attention without EP). In a ring of g chips the buffer
+    splits into g chunks of bytes / g: the all-gather passes g - 1 of them along each link until every chip holds
+    all g, the reduce-scatter passes g - 1 partial chunks, each chip adding its own, until each holds one summed
+    chunk: (g - 1) / g x bytes per link each, half the ring all-reduce's 2 (g - 1) / g (a ring all-reduce is a
+    reduce-scatter then an all-gather). Together they move the all-reduce's bytes, in two calls, each paying the
+    all-reduce curve's measured floor alpha(g) (the one small-message latency measured):
+        t = 2 alpha(g) + 2 (g - 1) / g x bytes / (B_link f)
+    Both zero for a group of one."""
+    alpha, beta = ring_all_reduce_parts(bytes_per_chip, group, link_bytes_s, eff=eff, scope=scope,
+                                        fallback_fraction=fallback_fraction)
+    return 2.0 * alpha, beta
 
 
 def all_to_all_parts(

@@ -12,7 +12,8 @@ communication where that wins. The step (F9) is
 with tau the engine's fixed cost per layer (launches, synchronisation; s_k its MTP inflation), host(B) the
 engine's scheduler and sampling time per step that the accelerator does not hide, and t_prefill the prompt tokens'
 FLOPs at the engine's end-to-end prefill efficiency plus the collectives their activations cross (tensor-parallel
-all-reduces, expert dispatch and combine past the compute they overlap: :func:`prefill_time_s`).
+all-reduces, the gather and scatter of data-parallel attention into a tensor-parallel FFN, expert dispatch and
+combine past the compute they overlap: :func:`prefill_time_s`).
 
 In code the step is a list of named operations (:class:`.ops.Op`) evaluated together: :func:`step_terms` broadcasts a
 :class:`StepGrid` of configurations and derives the per-chip quantities; the blocks the model's architecture has
@@ -203,7 +204,7 @@ def _exposed_prefill_collectives(a: Assumptions, collective_s, attention_side_s,
     return all_reduce_s + np.maximum(dispatch_s + combine_s - attention_side_s - moe_side_s, 0.0)
 
 
-def prefill_collectives_s_per_token(setup: StepSetup, *, attention_tp, moe_ep, chunk_tokens):
+def prefill_collectives_s_per_token(setup: StepSetup, *, attention_tp, moe_ep, chunk_tokens, ranks=1):
     """(all-reduce, dispatch, combine) chip-seconds per prompt token: a prompt token's activations cross the same
     collectives a decode token's do (:func:`tensor_parallel_ops`, :func:`expert_parallel_ops`), at prefill's volume.
 
@@ -218,7 +219,13 @@ def prefill_collectives_s_per_token(setup: StepSetup, *, attention_tp, moe_ep, c
     H200 in TP8 with tensor-parallel experts: 61 + 3 + 58 all-reduces of 14.3 kB per token, 2 x 7/8 of it over each
     ~450 GB/s link, ~7 us of wall time, 55 chip-us per token beside ~156 of FLOPs for a 3,200-token prompt; dense
     Llama 3.1 405B (hidden 16,384, 2 x 126 all-reduces) pays more. The step's decode collectives are
-    :mod:`.collectives`' too; a prefill chunk riding a decode step pays both."""
+    :mod:`.collectives`' too; a prefill chunk riding a decode step pays both.
+
+    With ``ranks`` > 1 attention-DP ranks feeding a tensor-parallel FFN over all g = t x ranks chips (a dense
+    model's FFN; a MoE model's experts at EP 1), the ranks' chunks are gathered to the g chips before it and
+    scattered back after it (:func:`.collectives.gather_scatter_parts`), in place of its all-reduce over t:
+        gather and scatter = n_GS g (2 alpha(g) + 2 (g - 1) / g ranks M d b_act / (B_link f)) / (ranks M)
+    per token (counted with the all-reduces: on the critical path between a rank's attention and its FFN)."""
     catalog, model, chip, a, efficiency = (setup.catalog, setup.model, setup.chip, setup.assumptions,
                                            setup.efficiency)
     d = model.hidden_size
@@ -233,14 +240,22 @@ def prefill_collectives_s_per_token(setup: StepSetup, *, attention_tp, moe_ep, c
     domain = catalog.systems[chip.system].scale_up_domain_chips.value
     link_f = a.interconnect_efficiency
     moe_layers = p.moe_layers if model.moe else 0
-    all_reduces = model.layers + model.dense_layers + np.where(ep == 1, moe_layers, 0)
-    inside = t <= domain
-    parts = [collectives.ring_all_reduce_parts(m * d * act_b, t, link, eff=efficiency, scope=scope,
-                                                fallback_fraction=link_f)
-             for link, scope in ((scale_up, "scale_up"), (scale_out, "scale_out"))]
-    latency = np.where(inside, parts[0][0], parts[1][0])
-    transfer = np.where(inside, parts[0][1], parts[1][1])
-    all_reduce_s = all_reduces * t * (latency + transfer) / m
+    dp = np.asarray(ranks, dtype=float)
+    ffn = t * dp  # the chips of a tensor-parallel FFN (a dense model's) or of tensor-parallel experts (EP 1)
+    # at DP > 1 they gather every rank's chunk: a dense model's FFN layers, a MoE model's expert layers at EP 1
+    gathered = np.where(dp > 1, model.dense_layers if not model.moe else 0, 0) + np.where(
+        (dp > 1) & (ep == 1), moe_layers, 0)
+    all_reduces = model.layers + model.dense_layers + np.where(ep == 1, moe_layers, 0) - gathered
+
+    def per_call(collective, bytes_per_chip, group):
+        parts = [collective(bytes_per_chip, group, link, eff=efficiency, scope=scope, fallback_fraction=link_f)
+                 for link, scope in ((scale_up, "scale_up"), (scale_out, "scale_out"))]
+        inside = group <= domain
+        return np.where(inside, parts[0][0] + parts[0][1], parts[1][0] + parts[1][1])
+
+    all_reduce_s = all_reduces * t * per_call(collectives.ring_all_reduce_parts, m * d * act_b, t) / m
+    all_reduce_s = all_reduce_s + gathered * ffn * per_call(
+        collectives.gather_scatter_parts, dp * m * d * act_b, ffn) / (dp * m)
     if not model.moe:
         return all_reduce_s, np.zeros_like(all_reduce_s), np.zeros_like(all_reduce_s)
     copies = m * p.active_experts * (ep - 1) / np.maximum(ep, 1) * d / t
@@ -304,7 +319,7 @@ def prefill_time_s(setup: StepSetup, prefill_tokens, prompt_tokens, chips, *, ra
     comm = prefill_collectives_s_per_token(
         setup, attention_tp=attention_tp,
         moe_ep=np.asarray(ranks, dtype=float) * np.asarray(attention_tp) if moe_ep is None else moe_ep,
-        chunk_tokens=chunk)
+        chunk_tokens=chunk, ranks=ranks)
     per_token = prefill_seconds_per_token(setup, prompt_tokens, chunk_tokens=a.prefill_chunk_tokens,
                                           ranks=ranks, collective_s=comm)
     return np.where(prefill_tokens > 0, prefill_tokens * per_token / np.asarray(chips, dtype=float), 0.0)
@@ -525,17 +540,16 @@ def _links(setup: StepSetup):
             setup.assumptions.interconnect_efficiency)
 
 
-def _all_reduce_parts(setup: StepSetup, bytes_per_chip, group):
-    """(latency, transfer) of an all-reduce over ``group``: inside the scale-up domain or across it."""
+def _all_reduce_parts(setup: StepSetup, bytes_per_chip, group, collective=collectives.ring_all_reduce_parts):
+    """(latency, transfer) of an all-reduce (or another ring ``collective``) over ``group``: inside the scale-up
+    domain or across it."""
     scale_up, scale_out, domain, link_f = _links(setup)
     eff = setup.efficiency
     inside = np.asarray(group) <= domain
-    up = collectives.ring_all_reduce_parts(bytes_per_chip, group, scale_up, eff=eff, scope="scale_up",
-                                           fallback_fraction=link_f)
+    up = collective(bytes_per_chip, group, scale_up, eff=eff, scope="scale_up", fallback_fraction=link_f)
     if inside.all():
         return up
-    out = collectives.ring_all_reduce_parts(bytes_per_chip, group, scale_out, eff=eff, scope="scale_out",
-                                            fallback_fraction=link_f)
+    out = collective(bytes_per_chip, group, scale_out, eff=eff, scope="scale_out", fallback_fraction=link_f)
     return np.where(inside, up[0], out[0]), np.where(inside, up[1], out[1])
 
 
@@ -546,18 +560,35 @@ def _collective(name: str, count, parts) -> Op:
 
 @block("tensor_parallel")
 def tensor_parallel_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
-    """The all-reduces of tensor parallelism, ring alpha-beta (:func:`.collectives.ring_all_reduce_parts`): after
-    attention on every layer over t, of T_rank d activations (and after each MoE layer when the experts are tensor-
-    parallel, EP 1); after each dense layer's FFN over its own group g_ffn with its own tokens (attention's at DP 1).
-        t_AR(bytes, g) = alpha(g) + 2 (g - 1) / g x bytes / (B_link f)"""
+    """The collectives of tensor parallelism, ring alpha-beta (:mod:`.collectives`).
+
+    All-reduces after attention on every layer over t, of T_rank d activations (and after each MoE layer when the
+    experts are tensor-parallel, EP 1, over attention's TP at DP 1); after each dense layer's FFN over its own group
+    g_ffn with its own tokens (attention's at DP 1):
+        t_AR(bytes, g) = alpha(g) + 2 (g - 1) / g x bytes / (B_link f)
+    With data-parallel attention (DP > 1) feeding a tensor-parallel FFN or experts wider than attention's TP (a
+    dense model's FFN over the stage, a MoE model's experts at EP 1), every DP rank's tokens are gathered to all g
+    chips before the FFN and its partial sums scattered back after it (:func:`.collectives.gather_scatter_parts`),
+    an all-gather and a reduce-scatter of the replica's T d activations in place of the FFN's all-reduce:
+        t_GS(bytes, g) = 2 alpha(g) + 2 (g - 1) / g x bytes / (B_link f)
+    R1 dp8-tp8 on 8 H200 (experts TP8, 58 MoE layers), 256 tokens of 7,168 BF16 activations (3.67 MB): 58 x (2 x
+    3.0 us + 7/4 x 3.67 MB / 450 GB/s = 14.3 us) = 1.18 ms of a ~39 ms step, where nothing was charged before."""
     model, p = setup.model, g.params
     d, act_b = model.hidden_size, g.activation_bytes
-    # experts tensor-parallel (EP 1): their output needs an all-reduce like a dense FFN
-    all_reduces = model.layers + np.where(g.ep == 1, p.moe_layers, 0)
+    # experts tensor-parallel (EP 1): their output needs an all-reduce over attention's TP at DP 1, a gather and a
+    # scatter over all their chips at DP > 1
+    experts_gathered = (g.ep == 1) & (g.moe_tp > g.tp)
+    all_reduces = model.layers + np.where((g.ep == 1) & ~experts_gathered, p.moe_layers, 0)
+    ffn_gathered = g.ffn_group > g.tp
     return (
         _collective("all_reduce_and_hops", all_reduces, _all_reduce_parts(setup, g.tokens_rank * d * act_b, g.tp)),
-        _collective("all_reduce_and_hops", model.dense_layers,
+        _collective("all_reduce_and_hops", np.where(ffn_gathered, 0, model.dense_layers),
                     _all_reduce_parts(setup, g.ffn_tokens * d * act_b, g.ffn_group)),
+        _collective("all_reduce_and_hops", np.where(ffn_gathered, model.dense_layers, 0),
+                    _all_reduce_parts(setup, g.ffn_tokens * d * act_b, g.ffn_group, collectives.gather_scatter_parts)),
+        _collective("all_reduce_and_hops", np.where(experts_gathered, p.moe_layers, 0),
+                    _all_reduce_parts(setup, g.tokens_replica * d * act_b, g.moe_tp,
+                                      collectives.gather_scatter_parts)),
     )
 
 

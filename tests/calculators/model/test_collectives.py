@@ -27,3 +27,11 @@ def test_two_micro_batch_overlap_limits():
     assert collectives.two_micro_batch_s(2.0, 2.0, 2.0, 2.0) == pytest.approx(4.0)
     # A = 36, M = 8, D = 14, C = 27 (EP144-like): 1/2 (36 + 14 + 27 + 36) = 56.5 > max(A + M, D + C) = 44
     assert collectives.two_micro_batch_s(36.0, 8.0, 14.0, 27.0) == pytest.approx(56.5)
+
+
+def test_gather_scatter_moves_an_all_reduces_bytes_in_two_calls():
+    """An all-gather and a reduce-scatter over 8 chips move 7/8 of a 1 MB buffer each at 1 GB/s (1.75 ms)."""
+    latency, transfer = collectives.gather_scatter_parts(1e6, 8, 1e9)
+    assert float(transfer) == pytest.approx(2 * 7 / 8 * 1e-3)
+    assert float(latency) == 0
+    assert sum(collectives.gather_scatter_parts(1e6, 1, 1e9)) == 0

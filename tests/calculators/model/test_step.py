@@ -192,3 +192,38 @@ def test_prefill_tokens_cross_the_layouts_collectives():
     assert float(dispatch + combine) < bare
     assert overlapped == pytest.approx(bare, rel=1e-12)
     assert exposed == pytest.approx(bare + float(dispatch + combine), rel=1e-9)
+
+
+def test_dp_attention_gathers_tokens_into_tensor_parallel_ffns():
+    """DP attention into a tensor-parallel FFN pays an all-gather and a reduce-scatter of the replica's tokens."""
+    from calculators import memory
+    from calculators.assumptions import resolve_assumptions
+    from calculators.catalog import default_catalog
+    from calculators.model import collectives
+
+    catalog = default_catalog()
+    chip = catalog.accelerators["h200-sxm"]
+    a = resolve_assumptions(catalog, "h200-sxm")
+    link = chip.scale_up_gb_s_per_direction.value * 1e9
+    act_b = memory.bytes_per_element(catalog, a.activation_precision)
+
+    def parts(collective, tokens, d, group, eff):
+        return sum(collective(tokens * d * act_b, group, link, eff=eff, fallback_fraction=a.interconnect_efficiency))
+
+    # R1 dp8-tp8 (experts TP8, EP 1), 256 sequences: 58 MoE layers gather 256 x 7,168 activations and scatter back
+    r1 = step.StepSetup(catalog, catalog.models["deepseek-r1"], chip, "fp8", a)
+    out = step.evaluate_step(r1, step.StepGrid(chips=8, attention_tp=1, moe_ep=1, concurrency=256,
+                                               context_tokens=1000, mtp_layers=0))
+    gs = parts(collectives.gather_scatter_parts, 256, 7168, 8, r1.efficiency)
+    assert float(out["communication_total_s"]) == pytest.approx(58 * gs, rel=1e-9)
+    # a prefill chunk of 4,096 tokens on each of the 8 ranks: the same per layer, 8 x 4,096 tokens at a time
+    ar, _, _ = step.prefill_collectives_s_per_token(r1, attention_tp=1, moe_ep=1, chunk_tokens=4096.0, ranks=8)
+    assert float(ar) == pytest.approx(58 * parts(collectives.gather_scatter_parts, 8 * 4096, 7168, 8,
+                                                 r1.efficiency) / 4096, rel=1e-9)
+    # dense Llama 3.1 70B tp4dp2-tp8: attention all-reduces over 4 of a rank's 128, FFN gather-scatter over 8 of 256
+    llama = step.StepSetup(catalog, catalog.models["llama-3.1-70b"], chip, "fp8", a)
+    out = step.evaluate_step(llama, step.StepGrid(chips=8, attention_tp=4, moe_ep=1, concurrency=256,
+                                                  context_tokens=1000, mtp_layers=0))
+    expected = 80 * (parts(collectives.ring_all_reduce_parts, 128, 8192, 4, llama.efficiency)
+                     + parts(collectives.gather_scatter_parts, 256, 8192, 8, llama.efficiency))
+    assert float(out["communication_total_s"]) == pytest.approx(expected, rel=1e-9)
