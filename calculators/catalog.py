@@ -412,6 +412,8 @@ def _reference_problems(merged: dict[str, dict[str, tuple[Any, _Origin]]]) -> li
                     need("accelerators", chip, origin, label, "default_for", i)
                 if record.kv_cache_precision is not None:
                     need("precisions", record.kv_cache_precision.value, origin, label, "kv_cache_precision", "value")
+            elif isinstance(record, Serving) and record.host_reference_model is not None:
+                need("models", record.host_reference_model.value, origin, label, "host_reference_model", "value")
             elif isinstance(record, ValidationPoint):
                 need("sources", record.source, origin, label, "source")
                 need("models", record.model, origin, label, "model")

@@ -67,10 +67,10 @@ def _cmd_prices(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     import threading
 
-    from calculators.sweep import SweepSpec, iter_sweep_blocks, with_band, write_csv
+    from calculators.sweep import SweepSpec, iter_sweep_blocks, write_csv
 
     # pyarrow (the CSV writer) loads beside the sweep; the uncertainty band (the whole validation and its
-    # leave-one-source-out rows, a disk-cache hit once computed for this catalog) is computed by the first with_band
+    # leave-one-source-out rows, a disk-cache hit once computed for this catalog) is computed by the first block
     # and kept in catalog.memo. Validating in another process saved ~0.1 s of a warm ~1.3 s run (the sweep itself is
     # ~0.15 s): not worth a fork.
     catalog = catalog_for(args)
@@ -79,8 +79,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     # columns straight to pyarrow's CSV writer: no pandas import, no per-row Python (the whole process costs little
     # more than one predict; see benchmarks/bench_sweep.py)
     blocks = list(iter_sweep_blocks(catalog, SweepSpec(model=args.model, accelerators=args.accelerator or None,
-                                                       precisions=args.precision or None), band=False))
-    blocks = [with_band(catalog, b) for b in blocks]
+                                                       precisions=args.precision or None)))
     if args.csv:
         rows = write_csv(blocks, args.csv)
         print(f"wrote {rows:,} rows to {args.csv}")

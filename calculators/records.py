@@ -491,6 +491,9 @@ class Serving(Record):
     activation_precision: SourcedChoice | None = None
     dispatch_precision: SourcedChoice | None = None
     prefill_chunk_tokens: Positive | None = None
+    # the model whose token the engines' host_overhead_us_per_sequence is stated for (absent: every model pays it
+    # whole); others pay in proportion to their token volume (calculators.model.step.token_volume_share)
+    host_reference_model: SourcedChoice | None = None
 
 
 class ValidationPoint(Record):

@@ -126,7 +126,7 @@ def decode_grid_columns(catalog: Catalog, model: Model, chip: Accelerator, preci
                         axes: GridAxes, *, band: bool = True) -> dict[str, Column]:
     """Every (replica size, layout, concurrency, MTP) of one chip and precision as columns of equal length (numpy
     arrays; text columns as :class:`TextColumn`), from one numpy call. ``band=False`` leaves the uncertainty band's
-    columns NaN, for :func:`with_band` to fill once the validation it comes from is in."""
+    columns NaN (``size`` reads none of them)."""
     node_counts, concurrencies, mtp_layers, context_tokens = (
         axes.node_counts, axes.concurrencies, axes.mtp_layers, axes.context_tokens)
     system = catalog.systems[chip.system]
@@ -215,13 +215,6 @@ def _band_columns(per_user: np.ndarray, err) -> dict[str, np.ndarray]:
     }
 
 
-def with_band(catalog: Catalog, block: dict[str, Column]) -> dict[str, Column]:
-    """A block of one chip (from ``band=False``) with its uncertainty band's columns filled in (same order)."""
-    err = _row_fractions(catalog, catalog.accelerators[block["accelerator"].labels[0]], block["concurrency"],
-                         block["mtp_layers"])
-    return block | _band_columns(block["per_user_tokens_per_s"], err)
-
-
 def decode_grid(catalog: Catalog, model: Model, chip: Accelerator, precision: str, assumptions: Assumptions,
                 axes: GridAxes) -> pd.DataFrame:
     """:func:`decode_grid_columns` as a DataFrame (what ``size`` searches)."""
@@ -230,10 +223,10 @@ def decode_grid(catalog: Catalog, model: Model, chip: Accelerator, precision: st
     return pd.DataFrame(_materialise(decode_grid_columns(catalog, model, chip, precision, assumptions, axes)))
 
 
-def iter_sweep_blocks(catalog: Catalog, spec: SweepSpec, *, band: bool = True) -> Iterator[dict[str, Column]]:
+def iter_sweep_blocks(catalog: Catalog, spec: SweepSpec) -> Iterator[dict[str, Column]]:
     """The sweep (:class:`SweepSpec`) one chip and precision at a time (columns as in :func:`sweep_columns`), so a
     writer can format one block while the next is computed. One row per chip x precision x replica size x layout x
-    concurrency x MTP. ``band=False``: the uncertainty band's columns are left for :func:`with_band`."""
+    concurrency x MTP."""
     model, accelerators, precisions, concurrencies, mtp_layers, context_tokens, max_replica_nodes, assumptions = (
         spec.model, spec.accelerators, spec.precisions, spec.concurrencies, spec.mtp_layers, spec.context_tokens,
         spec.max_replica_nodes, spec.assumptions)
@@ -270,7 +263,7 @@ def iter_sweep_blocks(catalog: Catalog, spec: SweepSpec, *, band: bool = True) -
             selected += 1
             axes = GridAxes(node_counts=replica_node_counts(low, most=most), concurrencies=conc, mtp_layers=mtps,
                             context_tokens=context_tokens)
-            yield decode_grid_columns(catalog, m, chip, precision, a, axes, band=band)
+            yield decode_grid_columns(catalog, m, chip, precision, a, axes)
     if not selected:
         raise ScenarioError("the sweep selected no chip and precision (check 'accelerators' and 'precisions')")
 

@@ -72,14 +72,17 @@ def layer_equivalents(catalog: Catalog, model: Model, fusion: str = "per-kernel"
     return kernels / reference
 
 
-REFERENCE_TOKEN_VOLUME = 7168 * (61 + 8 * 58)
-"""DeepSeek-V3/R1's token volume (:func:`token_volume_share`): hidden 7,168, 61 layers, 8 routed experts on each of
-its 58 MoE layers (DeepSeek-V3 report). The unit the engines' ``host_overhead_us_per_sequence`` is stated in."""
+def _token_volume(model: Model) -> float:
+    """hidden x (layers + routed experts per token x MoE layers): the activations one token carries through the
+    model's layers and its routed copies."""
+    p = memory.parameter_counts(model)
+    return model.hidden_size * (model.layers + p.active_experts * p.moe_layers)
 
 
-def token_volume_share(model: Model) -> float:
-    """The per-sequence work of a step that no kernel curve holds, relative to R1's: a token's activation volume
-    through the model, hidden x (layers + routed experts per token x MoE layers), over R1's.
+def token_volume_share(catalog: Catalog, model: Model) -> float:
+    """The per-sequence work of a step that no kernel curve holds, relative to the catalog's
+    ``host_reference_model`` (R1): a token's activation volume through the model, hidden x (layers + routed experts
+    per token x MoE layers), over the reference's (1 without one).
 
     An engine's per-sequence time is scheduling and sampling, and the elementwise and routing kernels each token
     runs between the GEMMs: norms, activation quantisation, RoPE, top-k, and the permutation that copies a token
@@ -90,9 +93,10 @@ def token_volume_share(model: Model) -> float:
     hidden x (layers + MoE layers), and this one), this one had the lowest cross-validated median error. A
     ``whole-step`` engine (XLA) fuses that elementwise work into the weight stream: its per-sequence time is the
     host's alone and does not scale (:func:`fixed_ops`)."""
-    p = memory.parameter_counts(model)
-    volume = model.hidden_size * (model.layers + p.active_experts * p.moe_layers)
-    return volume / REFERENCE_TOKEN_VOLUME
+    reference = catalog.serving.host_reference_model if catalog.serving is not None else None
+    if reference is None:
+        return 1.0
+    return _token_volume(model) / _token_volume(catalog.models[reference.value])
 
 
 def gemm_calls_per_step(catalog: Catalog, model: Model) -> dict[str, float]:
@@ -646,7 +650,7 @@ def fixed_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
         fixed_s = fixed_s + a.moe_group_overhead_us * 1e-6 * g.experts_rank * g.params.moe_layers
     # a whole-step compiler fuses the elementwise work into the weight stream (see layer_equivalents): its
     # per-sequence time is the host's alone, the same for every model
-    volume = token_volume_share(model) if a.fusion == "per-kernel" else 1.0
+    volume = token_volume_share(setup.catalog, model) if a.fusion == "per-kernel" else 1.0
     host_s = (a.host_overhead_us_per_step + a.host_overhead_us_per_sequence * volume * g.seqs_rank) * 1e-6
     return Op("fixed_per_layer", "fixed", seconds=fixed_s), Op("host", "fixed", seconds=host_s)
 

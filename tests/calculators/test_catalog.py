@@ -412,3 +412,13 @@ def test_a_point_whose_engine_does_not_run_its_layout_fails_loading():
     problem = only(problems_in("point.yaml", text.encode()))
     assert problem.path == "validation[dep8-under-tp-only].layout"
     assert "engine 'tp-only' does not run layout kind 'dp-ep' (supports: tp)" in problem.message
+
+
+def test_an_unknown_host_reference_model_is_a_problem():
+    """The model the engines' per-sequence time is stated for must exist: a typo names the field and the id."""
+    texts = [(name, raw.replace(b"host_reference_model: {value: deepseek-r1", b"host_reference_model: {value: r2"))
+             for name, raw in shipped_texts()]
+    with pytest.raises(CatalogError) as info:
+        catalog_from_texts(texts)
+    problem = only(info.value.problems)
+    assert "host_reference_model" in problem.path and problem.value == "r2"

@@ -137,8 +137,8 @@ def test_per_sequence_time_follows_the_token_volume_under_a_per_kernel_engine():
     from calculators.catalog import default_catalog
 
     catalog = default_catalog()
-    assert step.token_volume_share(catalog.models["deepseek-r1"]) == pytest.approx(1.0)
-    assert step.token_volume_share(catalog.models["llama-3.1-8b"]) == pytest.approx(
+    assert step.token_volume_share(catalog, catalog.models["deepseek-r1"]) == pytest.approx(1.0)
+    assert step.token_volume_share(catalog, catalog.models["llama-3.1-8b"]) == pytest.approx(
         4096 * 32 / (7168 * (61 + 8 * 58)))
     chip = catalog.accelerators["h200-sxm"]
 
@@ -152,7 +152,7 @@ def test_per_sequence_time_follows_the_token_volume_under_a_per_kernel_engine():
     per_sequence_ms = resolve_assumptions(catalog, "h200-sxm", engine="tuned-2025").host_overhead_us_per_sequence / 1e3
     assert host_ms("deepseek-r1", "per-kernel") == pytest.approx(64 * per_sequence_ms)
     assert host_ms("llama-3.1-8b", "per-kernel") == pytest.approx(
-        64 * per_sequence_ms * step.token_volume_share(catalog.models["llama-3.1-8b"]))
+        64 * per_sequence_ms * step.token_volume_share(catalog, catalog.models["llama-3.1-8b"]))
     assert host_ms("llama-3.1-8b", "whole-step") == pytest.approx(64 * per_sequence_ms)
 
 
