@@ -5,7 +5,9 @@ Four numbers of an engine come from measurements of that engine rather than from
 - ``fixed_latency_us_per_layer`` (tau): launch gaps, synchronisation and everything else the engine adds per layer,
   set by a point near batch 1 where it dominates;
 - ``compute_efficiency_prefill``: the engine's end-to-end prefill efficiency where it differs from its class's, set
-  by a point whose rate is bound by prefill (long prompts at concurrency on an engine with slow prefill kernels);
+  by a point whose rate is bound by prefill (long prompts at concurrency on an engine with slow prefill kernels), or
+  by a measured prefill rate (``input_tokens_per_s_per_chip``: a batch of prompts prefilled in one pass, e.g.
+  ``sglang.bench_one_batch``'s "Prefill. throughput") when the point names that field;
 - ``host_overhead_us_per_sequence``: host and scheduler time per running sequence per step that the accelerator does
   not hide, set by a point at high concurrency where it dominates;
 - ``moe_group_overhead_us``: a whole-step (compiled) engine's cost per expert group of each MoE layer, set by a MoE
@@ -32,6 +34,7 @@ from calculators.records import Catalog, Fraction, NonNegative, ValidationPoint
 from calculators.validation import _predicted, point_engine
 
 SPEED_METRICS = ("per_user_tokens_per_s", "request_output_tokens_per_s", "output_tokens_per_s_per_chip")
+PREFILL_RATE_METRIC = "input_tokens_per_s_per_chip"  # solves the prefill efficiency only, and only when named
 TIME_METRICS = ("time_to_first_token_s",)  # a time: the model is "too fast" when it predicts less
 ROUNDS = 4  # each number moves the points the others were solved on: repeat the solve until they settle
 BISECTIONS = 40
@@ -53,9 +56,14 @@ def field_of(point: ValidationPoint) -> str:
 
 def is_solved(point: ValidationPoint) -> bool:
     """True for a calibrate point whose number :func:`calibrate` solves (MTP points calibrate the draft
-    acceptances, stated by their source, not an engine number; bandwidth-efficiency points are stated too)."""
-    return (point.use == "calibrate" and point.metric in SPEED_METRICS + TIME_METRICS and not point.mtp_layers
-            and field_of(point) in ORDER)
+    acceptances, stated by their source, not an engine number; bandwidth-efficiency points are stated too). A
+    measured prefill rate is solved only when it says ``calibrates: compute_efficiency_prefill``: the fleet and
+    wide-EP prefill rates that name nothing stay stated points of their class's efficiency."""
+    if point.use != "calibrate" or point.mtp_layers:
+        return False
+    if point.metric == PREFILL_RATE_METRIC:
+        return point.calibrates == "compute_efficiency_prefill"
+    return point.metric in SPEED_METRICS + TIME_METRICS and field_of(point) in ORDER
 
 
 def calibration_points(catalog: Catalog, engines: Iterable[str] | None = None,
