@@ -2,9 +2,10 @@
 
 A catalog is a set of YAML files. Each file is a mapping whose keys are sections: ``sources`` (a mapping of id to
 source), ``serving`` (one mapping), and the listed sections ``precisions``, ``accelerators``, ``systems``,
-``models``, ``chip_classes``, ``engines``, ``validation``, ``kernel_curves``, ``collective_curves``,
-``api_prices`` and ``claims`` (lists of entries, each with an ``id``). Files are merged in order: an entry
-whose id already exists replaces it, so a user's file layered over the shipped catalog overrides or extends it.
+``models``, ``chip_classes``, ``engines``, ``validation``, ``datasets``, ``kernel_curves``,
+``collective_curves``, ``api_prices`` and ``claims`` (lists of entries, each with an ``id``). Files are merged in
+order: an entry whose id already exists replaces it, so a user's file layered over the shipped catalog overrides or
+extends it.
 The same id twice in one file is an error.
 
 Catalog files are untrusted (users upload them), so parsing is defensive: size is capped, the text must be UTF-8,
@@ -36,6 +37,7 @@ from calculators.records import (
     CollectiveCurve,
     Engine,
     KernelCurve,
+    LengthDistribution,
     Model,
     Precision,
     Serving,
@@ -59,6 +61,7 @@ LIST_SECTIONS: dict[str, type[BaseModel]] = {
     "chip_classes": ChipClass,
     "engines": Engine,
     "validation": ValidationPoint,
+    "datasets": LengthDistribution,
     "kernel_curves": KernelCurve,
     "collective_curves": CollectiveCurve,
     "api_prices": ApiPrice,
@@ -421,7 +424,10 @@ def _reference_problems(merged: dict[str, dict[str, tuple[Any, _Origin]]]) -> li
                 need("precisions", record.precision, origin, label, "precision")
                 need("engines", record.engine, origin, label, "engine")
                 need("precisions", record.kv_cache_precision, origin, label, "kv_cache_precision")
+                need("datasets", record.length_distribution, origin, label, "length_distribution")
                 problems += _layout_kind_problems(merged, record, origin, label)
+            elif isinstance(record, LengthDistribution):
+                need("sources", record.source, origin, label, "source")
             elif isinstance(record, KernelCurve | CollectiveCurve):
                 chip_ids = ids["accelerators"] | ids["chip_classes"]
                 if record.accelerator not in chip_ids:

@@ -357,7 +357,7 @@ def cache_key(catalog: Catalog) -> str:
     models = {p.model for p in points.values()}
     systems = {catalog.accelerators[c].system for c in chips if c in catalog.accelerators}
     data = catalog.model_dump_json(
-        include={"precisions", "chip_classes", "engines", "serving", "validation", "kernel_curves",
+        include={"precisions", "chip_classes", "engines", "serving", "validation", "datasets", "kernel_curves",
                  "collective_curves"},
     )
     parts = [data]

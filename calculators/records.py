@@ -496,6 +496,46 @@ class Serving(Record):
     host_reference_model: SourcedChoice | None = None
 
 
+class LengthDistribution(Record):
+    """The output lengths of a benchmark dataset as a benchmark client samples it (e.g. ShareGPT under ``vllm bench
+    serve``'s filter): ``output_tokens_by_quantile`` are (quantile, output tokens) pairs from quantile 0 (the
+    shortest) to 1 (the longest), interpolated linearly in the quantile; ``mean_output_tokens`` the mean of the same
+    sample. A burst of requests from it decodes at a shrinking batch as the short ones finish
+    (:mod:`calculators.burst`), which only the distribution, not its mean, tells."""
+
+    id: Id
+    name: Text
+    output_tokens_by_quantile: tuple[Pair, ...] = Field(strict=False, min_length=2)
+    mean_output_tokens: float = Field(gt=0)
+    sample_size: int | None = Field(default=None, gt=0)
+    kind: Kind
+    source: Id | None = None
+    note: Text | None = None
+
+    @field_validator("output_tokens_by_quantile")
+    @classmethod
+    def _quantiles(cls, v: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+        qs = [q for q, _ in v]
+        tokens = [t for _, t in v]
+        if qs[0] != 0 or qs[-1] != 1:
+            raise ValueError(f"quantiles must run from 0 to 1 (got {qs[0]} .. {qs[-1]})")
+        if any(b <= a for a, b in zip(qs, qs[1:], strict=False)):
+            raise ValueError("quantiles must be strictly increasing")
+        if any(not t >= 1 for t in tokens):
+            raise ValueError("every output length must be >= 1 token")
+        if any(b < a for a, b in zip(tokens, tokens[1:], strict=False)):
+            raise ValueError("output lengths must not decrease with the quantile")
+        return v
+
+    @model_validator(mode="after")
+    def _mean_inside(self) -> LengthDistribution:
+        lo, hi = self.output_tokens_by_quantile[0][1], self.output_tokens_by_quantile[-1][1]
+        if not lo <= self.mean_output_tokens <= hi:
+            raise ValueError(f"'mean_output_tokens' must lie between the shortest and the longest output "
+                             f"({lo} .. {hi}, got {self.mean_output_tokens})")
+        return KernelCurve._provenance(self)
+
+
 class ValidationPoint(Record):
     """A published measurement the model is compared with."""
 
@@ -565,6 +605,12 @@ class ValidationPoint(Record):
     # why the model misses this point today, in words the app and `validate` show beside it: the regime and the
     # mechanism suspected; a point that carries one is a strict expected failure in the tests until it is fixed
     miss_reason: Text | None = None
+    # ``arrival``: "burst" when every request was sent at once and the published rate is total output over the whole
+    # run (``vllm bench serve`` at request rate inf: ramp and drain included; ``concurrency`` is then the number of
+    # requests), "steady" (the default) when it is a steady state at ``concurrency``; ``length_distribution``: the
+    # id of the dataset (``datasets``) whose output lengths the burst's requests have, None for fixed lengths
+    arrival: Literal["steady", "burst"] = "steady"
+    length_distribution: Id | None = None
 
     @model_validator(mode="after")
     def _workload(self) -> ValidationPoint:
@@ -576,6 +622,13 @@ class ValidationPoint(Record):
             raise ValueError("'calibrates' is only for a 'calibrate' point")
         if self.prefill_chips is not None and self.serving != "disaggregated":
             raise ValueError("'prefill_chips' applies only to 'disaggregated' serving")
+        if self.length_distribution is not None and self.arrival != "burst":
+            raise ValueError("'length_distribution' applies only to 'arrival: burst'")
+        if self.arrival == "burst" and self.saturated:
+            raise ValueError("'saturated' and 'arrival: burst' exclude each other (a burst runs the batch that fits)")
+        if self.arrival == "burst" and (self.serving != "aggregated" or self.metric != "output_tokens_per_s_per_chip"):
+            raise ValueError("'arrival: burst' is modelled for 'aggregated' serving and the "
+                             f"'output_tokens_per_s_per_chip' metric only (got {self.serving!r}, {self.metric!r})")
         return self
 
     @property
@@ -798,6 +851,7 @@ class Catalog(Record):
     engines: dict[Id, Engine] = Field(default_factory=dict)
     serving: Serving | None = None
     validation: dict[Id, ValidationPoint] = Field(default_factory=dict)
+    datasets: dict[Id, LengthDistribution] = Field(default_factory=dict)
     kernel_curves: dict[Id, KernelCurve] = Field(default_factory=dict)
     collective_curves: dict[Id, CollectiveCurve] = Field(default_factory=dict)
     api_prices: dict[Id, ApiPrice] = Field(default_factory=dict)

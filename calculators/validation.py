@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from calculators.assumptions import default_engine_id, resolve_assumptions
+from calculators.burst import evaluate_burst
 from calculators.deployment import Deployment, check_deployment
 from calculators.layout import candidate_layouts, parse_layout
 from calculators.model.step import (
@@ -94,6 +95,26 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         serving=point.serving, context_tokens=context, input_tokens=point.input_tokens,
         output_tokens=point.output_tokens, prefill_chips=point.prefill_chips, mtp_layers=point.mtp_layers,
     )
+    if point.arrival == "burst":
+        # every request at once, the rate over the whole run (calculators.burst): the best layout's
+        system = catalog.systems[chip.system]
+        layouts = ([parse_layout(point.layout, model, point.chips)] if point.layout else
+                   candidate_layouts(model, point.chips, int(system.scale_up_domain_chips.value),
+                                     kinds=a.layout_kinds))
+        distribution = (catalog.datasets[point.length_distribution] if point.length_distribution is not None
+                        else None)
+        out = evaluate_burst(
+            StepSetup(catalog, model, chip, point.precision, a), chips=point.chips,
+            attention_tp=np.array([lay.attention_tp for lay in layouts]),
+            moe_ep=np.array([lay.moe_ep for lay in layouts]), requests=point.concurrency,
+            input_tokens=point.input_tokens, output_tokens=point.output_tokens, distribution=distribution,
+            mtp_layers=point.mtp_layers)
+        per_chip = np.where(out["fits_in_memory"], out["output_tokens_per_s_per_chip"], 0.0)
+        i = int(np.argmax(per_chip))
+        running = int(out["running_concurrency"][i])
+        return float(per_chip[i]), (f"{layouts[i].label} burst of {point.concurrency}, running {running}, "
+                                    f"prefill {out['prefill_s'][i]:.1f} s + full batch {out['full_batch_s'][i]:.1f} s"
+                                    f" + drain {out['drain_s'][i]:.1f} s")
     if point.saturated:
         # the best fitting throughput over layouts and power-of-two batches up to the stated concurrency
         system = catalog.systems[chip.system]
