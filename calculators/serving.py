@@ -78,8 +78,10 @@ def prefill_pool(setup: StepSetup, *, input_tokens, input_tokens_per_s, unit_chi
 
     Each chip prefills at 1 / :func:`~calculators.model.step.prefill_seconds_per_token` (DP ranks = the unit's
     chips); the prefix cache holds a share h of prompt tokens (the catalog's ``prefill_cache_hit_rate``), so the pool
-    computes input rate x (1 - h); it is whole instances of ``unit_chips`` (the fewest chips that hold the weights),
-    at least one, unless ``pool_chips`` fixes it. A prompt's TTFT is its uncached tokens on one instance:
+    computes input rate x (1 - h), each computed token attending over the cached prefix as well
+    (:func:`~calculators.model.attention.prefill_attention_flops_per_token`); it is whole instances of
+    ``unit_chips`` (the fewest chips that hold the weights), at least one, unless ``pool_chips`` fixes it. A
+    prompt's TTFT is its uncached tokens on one instance:
         chips = unit x max(1, ceil(rate_in (1 - h) / (r unit)))     TTFT = I (1 - h) / (r min(unit, chips))
     An instance is one attention-DP + expert-parallel group over its chips: the prompt tokens' dispatch and combine
     are charged where they outlast its compute
@@ -90,7 +92,7 @@ def prefill_pool(setup: StepSetup, *, input_tokens, input_tokens_per_s, unit_chi
         setup, attention_tp=1, moe_ep=unit_chips,
         chunk_tokens=np.minimum(np.asarray(input_tokens, dtype=float), a.prefill_chunk_tokens))
     rate = 1.0 / prefill_seconds_per_token(setup, input_tokens, chunk_tokens=a.prefill_chunk_tokens,
-                                           ranks=unit_chips, collective_s=comm)
+                                           ranks=unit_chips, collective_s=comm, cached_share=a.prefill_cache_hit_rate)
     fresh = 1.0 - a.prefill_cache_hit_rate
     if pool_chips is None:
         units = np.maximum(1.0, np.ceil(np.asarray(input_tokens_per_s) * fresh / (rate * unit_chips) - 1e-9))

@@ -76,7 +76,8 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
     context = point.mean_context_tokens
     if point.metric == "input_tokens_per_s_per_chip":
         # F12: compute-bound prefill of prompts of the point's length; tokens served from the prefix cache are
-        # counted in the published rate but cost nothing, so the rate including hits is computed / (1 - hit)
+        # counted in the published rate but are not computed (the computed suffix still attends over them), so the
+        # rate including hits is computed / (1 - hit)
         hit = point.cache_hit_rate if point.cache_hit_rate is not None else a.prefill_cache_hit_rate
         prompt = point.input_tokens or context
         efficiency = engine_efficiency(catalog, chip, a)
@@ -88,7 +89,7 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
                                                chunk_tokens=min(prompt, a.prefill_chunk_tokens),
                                                ranks=layout.attention_dp if layout else 1)
         computed = 1.0 / prefill_seconds_per_token(setup, prompt, chunk_tokens=a.prefill_chunk_tokens,
-                                                   ranks=point.chips // tp, collective_s=comm)
+                                                   ranks=point.chips // tp, collective_s=comm, cached_share=hit)
         return computed / (1 - hit), f"prefill, cache hit {hit:.0%}"
     workload = dict(
         serving=point.serving, context_tokens=context, input_tokens=point.input_tokens,

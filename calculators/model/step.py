@@ -133,15 +133,17 @@ def mtp_inflation(inflation: tuple[float, ...], mtp_layers):
     return np.concatenate([[1.0], inflation])[np.asarray(mtp_layers)]
 
 
-def prefill_flops_per_token(model: Model, prompt_tokens):
-    """F12: FLOPs to prefill one token of a prompt of ``prompt_tokens`` tokens: 2 x matmul-active parameters plus
-    causal attention at the mean position n/2 (:func:`.attention.prefill_attention_flops_per_token`). R1 at 1,000
-    input tokens: 2 x 36.6e9 + 2 x 128 x (192 + 128) x 500 x 61 = 73.2e9 + 2.5e9."""
+def prefill_flops_per_token(model: Model, prompt_tokens, cached_share=0.0):
+    """F12: FLOPs to prefill one computed token of a prompt of ``prompt_tokens`` tokens: 2 x matmul-active parameters
+    plus causal attention at the mean computed position, n/2 without prefix-cache hits, n (1 + h)/2 with a share h
+    of the prompt cached (:func:`.attention.prefill_attention_flops_per_token`). R1 at 1,000 input tokens:
+    2 x 36.6e9 + 2 x 128 x (192 + 128) x 500 x 61 = 73.2e9 + 2.5e9."""
     return FLOPS_PER_MAC * memory.parameter_counts(model).active_matmul + attention.prefill_attention_flops_per_token(
-        model, np.asarray(prompt_tokens, dtype=float))
+        model, np.asarray(prompt_tokens, dtype=float), cached_share)
 
 
-def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=None, ranks=8, collective_s=None):
+def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=None, ranks=8, collective_s=None,
+                              cached_share=0.0):
     """Chip-seconds to prefill one prompt token (of prompts of ``prompt_tokens``): F12's FLOPs per token, each part at
     the fraction its kernel reaches at prefill's large shapes, the one prefill rate every prefill in the model uses
     (chunked beside decode, a separate pool, a prompt's time to first token, the published prefill rates).
@@ -150,7 +152,8 @@ def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=N
       tokens, min(prompt, chunk);
     - routed experts at the grouped-GEMM curve for the tokens per expert of ``ranks`` such chunks (DP ranks feed
       one expert-parallel group), MoE being the part of R1 prefill furthest below peak (~0.17 on H100 FP8);
-    - causal attention at the prefill-attention curve for the prompt length.
+    - causal attention at the prefill-attention curve for the prompt length, at the mean computed position (after
+      a prefix-cache hit of ``cached_share`` of the prompt, the computed suffix attends over the cached prefix too).
     An engine that declares its own ``compute_efficiency_prefill`` (a slow early stack), or a chip without GEMM curves
     measured on it (scaled curves are assumptions about small decode shapes; at prefill's large shapes a stack's
     end-to-end efficiency says more), runs all FLOPs at that single end-to-end efficiency instead."""
@@ -158,11 +161,12 @@ def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=N
                                              setup.efficiency)
     prompt = np.asarray(prompt_tokens, dtype=float)
     p = memory.parameter_counts(model)
-    attention_flops = attention.prefill_attention_flops_per_token(model, prompt)
-    flat = prefill_flops_per_token(model, prompt) / (chip.peak_flop_s(precision) * a.compute_efficiency_prefill)
+    attention_flops = attention.prefill_attention_flops_per_token(model, prompt, cached_share)
+    flops = prefill_flops_per_token(model, prompt, cached_share)
+    flat = flops / (chip.peak_flop_s(precision) * a.compute_efficiency_prefill)
     if a.prefill_efficiency_from_engine or not efficiency.measured("gemm", precision):
         moe_share = (FLOPS_PER_MAC * (p.expert * p.active_experts * p.moe_layers + p.shared)
-                     / prefill_flops_per_token(model, prompt) if model.moe else 0.0)
+                     / flops if model.moe else 0.0)
         return flat + _exposed_prefill_collectives(a, collective_s, flat * (1 - moe_share), flat * moe_share)
     chunk = prompt if chunk_tokens is None else np.minimum(prompt, chunk_tokens)
     m = np.maximum(chunk, 1.0)

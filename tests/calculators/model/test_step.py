@@ -50,6 +50,16 @@ def test_prefill_flops_per_token_r1():
     assert float(step.prefill_flops_per_token(r1, 1000)) == pytest.approx(73_249_193_984 + 2_498_560_000)
 
 
+def test_prefill_after_a_cache_hit_attends_over_the_cached_prefix():
+    """A prompt of 1,000 tokens whose first 400 are cached computes 600 tokens at mean position 700, not 500: the
+    same weight FLOPs per token, 700 / 500 of the attention (2 x 128 x 320 x 700 x 61)."""
+    from calculators.catalog import default_catalog
+
+    r1 = default_catalog().models["deepseek-r1"]
+    weights = 73_249_193_984
+    assert float(step.prefill_flops_per_token(r1, 1000, 0.4)) == pytest.approx(weights + 2 * 128 * 320 * 700 * 61)
+
+
 def test_fixed_cost_scales_with_the_kernels_a_layer_launches():
     """R1 counts 60 reference layers ((3 x 16 + 58 x 24) / 24); a Llama layer (GQA + dense FFN) launches 11 of 24."""
     from calculators.catalog import default_catalog
