@@ -88,11 +88,11 @@ def prefill_pool(setup: StepSetup, *, input_tokens, input_tokens_per_s, unit_chi
     (:func:`~calculators.model.step.prefill_collectives_s_per_token`).
     Returns (pool chips, TTFT seconds, per-chip prefill rate in tokens/s)."""
     a = setup.assumptions
-    comm = prefill_collectives_s_per_token(
-        setup, attention_tp=1, moe_ep=unit_chips,
-        chunk_tokens=np.minimum(np.asarray(input_tokens, dtype=float), a.prefill_chunk_tokens))
+    comm = prefill_collectives_s_per_token(setup, attention_tp=1, moe_ep=unit_chips,
+                                           chunk_tokens=a.prefill_chunk_tokens)
     rate = 1.0 / prefill_seconds_per_token(setup, input_tokens, chunk_tokens=a.prefill_chunk_tokens,
-                                           ranks=unit_chips, collective_s=comm, cached_share=a.prefill_cache_hit_rate)
+                                           ranks=unit_chips, collective_s=comm, cached_share=a.prefill_cache_hit_rate,
+                                           packed=True)
     fresh = 1.0 - a.prefill_cache_hit_rate
     if pool_chips is None:
         units = np.maximum(1.0, np.ceil(np.asarray(input_tokens_per_s) * fresh / (rate * unit_chips) - 1e-9))

@@ -86,10 +86,11 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         tp, ep = (layout.attention_tp, layout.moe_ep) if layout else (1, point.chips)
         setup = StepSetup(catalog, model, chip, point.precision, a, efficiency)
         comm = prefill_collectives_s_per_token(setup, attention_tp=tp, moe_ep=ep,
-                                               chunk_tokens=min(prompt, a.prefill_chunk_tokens),
+                                               chunk_tokens=a.prefill_chunk_tokens,
                                                ranks=layout.attention_dp if layout else 1)
         computed = 1.0 / prefill_seconds_per_token(setup, prompt, chunk_tokens=a.prefill_chunk_tokens,
-                                                   ranks=point.chips // tp, collective_s=comm, cached_share=hit)
+                                                   ranks=point.chips // tp, collective_s=comm, cached_share=hit,
+                                                   packed=True)
         return computed / (1 - hit), f"prefill, cache hit {hit:.0%}"
     workload = dict(
         serving=point.serving, context_tokens=context, input_tokens=point.input_tokens,

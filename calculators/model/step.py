@@ -143,13 +143,18 @@ def prefill_flops_per_token(model: Model, prompt_tokens, cached_share=0.0):
 
 
 def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=None, ranks=8, collective_s=None,
-                              cached_share=0.0):
+                              cached_share=0.0, packed=False):
     """Chip-seconds to prefill one prompt token (of prompts of ``prompt_tokens``): F12's FLOPs per token, each part at
     the fraction its kernel reaches at prefill's large shapes, the one prefill rate every prefill in the model uses
     (chunked beside decode, a separate pool, a prompt's time to first token, the published prefill rates).
 
     - GEMMs (attention projections, dense FFN, shared experts, router, head) at the GEMM curve for M = the chunk's
-      tokens, min(prompt, chunk);
+      tokens: min(prompt, chunk) for one prompt; the whole chunk when ``packed``. A saturated prefill server (a
+      published prefill rate, a prefill pool kept busy) packs waiting prompts into each forward up to the engine's
+      token budget (SGLang's chunked-prefill and max-prefill tokens, vLLM's max-num-batched-tokens, TensorRT-LLM's
+      max_num_tokens): LMSYS's EP32 prefill ran 16,384 tokens per GPU per batch of 4,096-token prompts, DeepSeek's
+      profile the same. So its GEMMs and its experts see the budget's tokens, not one prompt's: at 2,000-token
+      prompts and an 8,192-token budget, 4x the tokens per expert, where routing skew sets the MoE's rate;
     - routed experts at the grouped-GEMM curve for the tokens per expert of ``ranks`` such chunks (DP ranks feed
       one expert-parallel group), MoE being the part of R1 prefill furthest below peak (~0.17 on H100 FP8);
     - causal attention at the prefill-attention curve for the prompt length, at the mean computed position (after
@@ -168,7 +173,8 @@ def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=N
         moe_share = (FLOPS_PER_MAC * (p.expert * p.active_experts * p.moe_layers + p.shared)
                      / flops if model.moe else 0.0)
         return flat + _exposed_prefill_collectives(a, collective_s, flat * (1 - moe_share), flat * moe_share)
-    chunk = prompt if chunk_tokens is None else np.minimum(prompt, chunk_tokens)
+    chunk = prompt if chunk_tokens is None else (np.broadcast_to(np.asarray(chunk_tokens, dtype=float), prompt.shape)
+                                                 if packed else np.minimum(prompt, chunk_tokens))
     m = np.maximum(chunk, 1.0)
     projection_precision = a.attention_weight_precision or precision
     attention_precision = a.kv_cache_precision if a.kv_cache_precision in chip.peak_tflops else precision
