@@ -173,8 +173,8 @@ def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=N
         moe_share = (FLOPS_PER_MAC * (p.expert * p.active_experts * p.moe_layers + p.shared)
                      / flops if model.moe else 0.0)
         return flat + _exposed_prefill_collectives(a, collective_s, flat * (1 - moe_share), flat * moe_share)
-    chunk = prompt if chunk_tokens is None else (np.broadcast_to(np.asarray(chunk_tokens, dtype=float), prompt.shape)
-                                                 if packed else np.minimum(prompt, chunk_tokens))
+    chunk = prompt if chunk_tokens is None else (np.asarray(chunk_tokens, dtype=float) + 0.0 * prompt if packed
+                                                 else np.minimum(prompt, chunk_tokens))
     m = np.maximum(chunk, 1.0)
     projection_precision = a.attention_weight_precision or precision
     attention_precision = a.kv_cache_precision if a.kv_cache_precision in chip.peak_tflops else precision
