@@ -89,7 +89,7 @@ def prefill_pool(setup: StepSetup, *, input_tokens, input_tokens_per_s, unit_chi
     Returns (pool chips, TTFT seconds, per-chip prefill rate in tokens/s)."""
     a = setup.assumptions
     comm = prefill_collectives_s_per_token(setup, attention_tp=1, moe_ep=unit_chips,
-                                           chunk_tokens=a.prefill_chunk_tokens)
+                                           chunk_tokens=a.prefill_chunk_tokens, prefill_only=True)
     rate = 1.0 / prefill_seconds_per_token(setup, input_tokens, chunk_tokens=a.prefill_chunk_tokens,
                                            ranks=unit_chips, collective_s=comm, cached_share=a.prefill_cache_hit_rate,
                                            packed=True)

@@ -87,7 +87,7 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         setup = StepSetup(catalog, model, chip, point.precision, a, efficiency)
         comm = prefill_collectives_s_per_token(setup, attention_tp=tp, moe_ep=ep,
                                                chunk_tokens=a.prefill_chunk_tokens,
-                                               ranks=layout.attention_dp if layout else 1)
+                                               ranks=layout.attention_dp if layout else 1, prefill_only=True)
         computed = 1.0 / prefill_seconds_per_token(setup, prompt, chunk_tokens=a.prefill_chunk_tokens,
                                                    ranks=point.chips // tp, collective_s=comm, cached_share=hit,
                                                    packed=True)

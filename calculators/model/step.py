@@ -207,9 +207,9 @@ def _exposed_prefill_collectives(a: Assumptions, collective_s, attention_side_s,
     with A and M the token's attention-side and MoE-side compute. Of four forms compared by leave-one-source-out
     validation (everything exposed; dispatch and combine hidden behind the experts' compute only; the decode step's
     pairing, 1/2 [max(A, D) + max(M, D) + max(M, C) + max(A, C)]; and this one), this one and the experts-only
-    form had the lowest cross-validated median (24.6% against 25.0% and 25.2%); this one keeps LMSYS's measured
-    EP32 prefill rates (which a two-node-hop all-to-all without DeepEP's per-node deduplication overstates) within
-    16%, where the experts-only form puts them 22-27% low."""
+    form had the lowest cross-validated median (24.6% against 25.0% and 25.2%); this one kept LMSYS's measured
+    EP32 prefill rates within 16%, where the experts-only form put them 22-27% low (both compared before a
+    prefill-only forward's all-to-all was deduplicated per node: :func:`prefill_collectives_s_per_token`)."""
     if collective_s is None:
         return 0.0
     all_reduce_s, dispatch_s, combine_s = collective_s
@@ -218,7 +218,8 @@ def _exposed_prefill_collectives(a: Assumptions, collective_s, attention_side_s,
     return all_reduce_s + np.maximum(dispatch_s + combine_s - attention_side_s - moe_side_s, 0.0)
 
 
-def prefill_collectives_s_per_token(setup: StepSetup, *, attention_tp, moe_ep, chunk_tokens, ranks=1):
+def prefill_collectives_s_per_token(setup: StepSetup, *, attention_tp, moe_ep, chunk_tokens, ranks=1,
+                                    prefill_only=False):
     """(all-reduce, dispatch, combine) chip-seconds per prompt token: a prompt token's activations cross the same
     collectives a decode token's do (:func:`tensor_parallel_ops`, :func:`expert_parallel_ops`), at prefill's volume.
 
@@ -239,7 +240,12 @@ def prefill_collectives_s_per_token(setup: StepSetup, *, attention_tp, moe_ep, c
     model's FFN; a MoE model's experts at EP 1), the ranks' chunks are gathered to the g chips before it and
     scattered back after it (:func:`.collectives.gather_scatter_parts`), in place of its all-reduce over t:
         gather and scatter = n_GS g (2 alpha(g) + 2 (g - 1) / g ranks M d b_act / (B_link f)) / (ranks M)
-    per token (counted with the all-reduces: on the critical path between a rank's attention and its FFN)."""
+    per token (counted with the all-reduces: on the critical path between a rank's attention and its FFN).
+
+    A ``prefill_only`` forward (a prefill server, a published prefill rate: no decode tokens beside it) runs the
+    dispatch and combine as DeepEP's normal kernels do, each token sent over the network once per other scale-up
+    domain and forwarded inside it (:func:`.collectives.deduplicated_all_to_all_parts`); a step that carries decode
+    tokens runs the per-copy low-latency form above. At EP32 over 4 nodes that is 2.25x fewer network bytes."""
     catalog, model, chip, a, efficiency = (setup.catalog, setup.model, setup.chip, setup.assumptions,
                                            setup.efficiency)
     d = model.hidden_size
@@ -272,6 +278,13 @@ def prefill_collectives_s_per_token(setup: StepSetup, *, attention_tp, moe_ep, c
         collectives.gather_scatter_parts, dp * m * d * act_b, ffn) / (dp * m)
     if not model.moe:
         return all_reduce_s, np.zeros_like(all_reduce_s), np.zeros_like(all_reduce_s)
+    if prefill_only:  # DeepEP's normal kernels: one network send per token per other domain
+        dispatch_s, combine_s = (
+            moe_layers * t * sum(collectives.deduplicated_all_to_all_parts(
+                m * d / t * b, p.active_experts, ep, domain, scale_up, scale_out, eff=efficiency,
+                fallback_fraction=link_f)) / m
+            for b in (dispatch_b, act_b))
+        return all_reduce_s, dispatch_s, combine_s
     copies = m * p.active_experts * (ep - 1) / np.maximum(ep, 1) * d / t
     dispatch_s, combine_s = (
         moe_layers * t * sum(collectives.all_to_all_parts(copies * b, ep, domain, scale_up, scale_out,
