@@ -32,7 +32,7 @@ from calculators.model.step import (
 )
 from calculators.records import Catalog, ValidationPoint
 from calculators.search import batch_grid
-from calculators.serving import ServingGrid, best_layout, evaluate_serving
+from calculators.serving import ServingGrid, best_layout, closed_loop_mean_ttft_s, evaluate_serving
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -129,6 +129,10 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         if point.power_scope == "chip":
             power_w = point.chips * chip.tdp_w.value * a.power_utilisation
         return power_w / values["total_output_tokens_per_s"], label
+    if point.metric == "time_to_first_token_s" and point.prompts and "prompt_prefill_s" in values:
+        # a closed-loop run's mean includes its first burst of ``concurrency`` prompts sent at once
+        return float(closed_loop_mean_ttft_s(values["time_to_first_token_s"], values["prompt_prefill_s"],
+                                             point.concurrency, lay.attention_dp, point.prompts)), label
     if point.metric == "time_per_output_token_ms":
         return float(values["time_per_output_token_s"]) * 1e3, label
     if point.metric == "request_output_tokens_per_s":
