@@ -288,7 +288,7 @@ class AggregatedPrefillFirst(ServingMode):
         per_rank = np.ceil(running / dp)  # the busiest attention-DP rank's prompts of a cohort
         # the cohort's prompts, every DP rank prefilling its own at once while decoding waits
         cohort_prefill_s = prefill_time_s(r.setup, per_rank * dp * i_tok, i_tok, r.chips, ranks=dp,
-                                          attention_tp=r.grid.attention_tp, moe_ep=r.grid.moe_ep)
+                                          attention_tp=r.grid.attention_tp, moe_ep=r.grid.moe_ep, prefill_only=True)
         out = dict(r.step(running))
         decode_s = o_tok / r.e_k * out["step_time_s"]  # the cohort decodes together, O tokens at E_k a step
         share = cohort_completion_share(per_rank, i_tok, a.prefill_chunk_tokens)

@@ -333,22 +333,33 @@ class StepGrid:
     prompt_tokens: Any = 0.0
 
 
-def prefill_time_s(setup: StepSetup, prefill_tokens, prompt_tokens, chips, *, ranks=8, attention_tp=1, moe_ep=None):
+def prefill_time_s(setup: StepSetup, prefill_tokens, prompt_tokens, chips, *, ranks=8, attention_tp=1, moe_ep=None,
+                   prefill_only=False):
     """Time the replica's ``chips`` spend prefilling ``prefill_tokens`` prompt tokens (of prompts of
     ``prompt_tokens``) in a step, chunked at the engine's prefill chunk: :func:`prefill_seconds_per_token` x tokens
     spread over the chips, with the collectives of the layout (attention TP ``attention_tp``, MoE EP ``moe_ep``,
-    default one EP group over the ``ranks`` DP ranks: :func:`prefill_collectives_s_per_token`)."""
+    default one EP group over the ``ranks`` DP ranks: :func:`prefill_collectives_s_per_token`).
+
+    A ``prefill_only`` forward (a prefill-first engine's cohort: no decode tokens beside it) packs its rank's share
+    of the ``prefill_tokens``, up to the engine's budget, into each forward (``packed`` in
+    :func:`prefill_seconds_per_token`) and runs DeepEP's per-node deduplicated dispatch and combine; chunks riding a
+    decode step keep one prompt's chunk and the per-copy all-to-all (their shapes are shared with the decode
+    batch's, which the step prices on its own)."""
     a = setup.assumptions
     prefill_tokens = np.asarray(prefill_tokens, dtype=float)
     if not np.any(prefill_tokens > 0):  # a pure decode step (the sweep's): nothing to prefill
         return np.zeros(np.broadcast(prefill_tokens, np.asarray(prompt_tokens), np.asarray(chips)).shape)
-    chunk = np.minimum(np.asarray(prompt_tokens, dtype=float), a.prefill_chunk_tokens)
+    if prefill_only:  # a prefill-only forward packs the waiting prompts up to the budget, per DP rank
+        chunk = np.clip(prefill_tokens / np.asarray(ranks, dtype=float), 1.0, a.prefill_chunk_tokens)
+    else:
+        chunk = np.minimum(np.asarray(prompt_tokens, dtype=float), a.prefill_chunk_tokens)
     comm = prefill_collectives_s_per_token(
         setup, attention_tp=attention_tp,
         moe_ep=np.asarray(ranks, dtype=float) * np.asarray(attention_tp) if moe_ep is None else moe_ep,
-        chunk_tokens=chunk, ranks=ranks)
-    per_token = prefill_seconds_per_token(setup, prompt_tokens, chunk_tokens=a.prefill_chunk_tokens,
-                                          ranks=ranks, collective_s=comm)
+        chunk_tokens=chunk, ranks=ranks, prefill_only=prefill_only)
+    per_token = prefill_seconds_per_token(setup, prompt_tokens,
+                                          chunk_tokens=chunk if prefill_only else a.prefill_chunk_tokens,
+                                          ranks=ranks, collective_s=comm, packed=prefill_only)
     return np.where(prefill_tokens > 0, prefill_tokens * per_token / np.asarray(chips, dtype=float), 0.0)
 
 
