@@ -582,6 +582,10 @@ class ValidationPoint(Record):
     output_tokens: int | None = Field(default=None, gt=0)
     serving: Literal["decode", "aggregated", "disaggregated"] = "decode"
     prefill_chips: int | None = Field(default=None, gt=0)
+    # ``prompts``: the requests of a closed-loop benchmark run (vllm bench serve --num-prompts with
+    # --max-concurrency ``concurrency``), which sends its first ``concurrency`` requests at once: a mean time to first
+    # token over the run includes that first burst (calculators.serving.closed_loop_mean_ttft_s).
+    prompts: int | None = Field(default=None, gt=0)
     # ``kv_cache_precision``: the KV cache format the measured run used (FP8 KV in TensorRT-LLM's and vLLM's FP8
     # recipes), when the source says; None = the engine's default.
     kv_cache_precision: Id | None = None

@@ -33,7 +33,7 @@ from calculators.model.step import (
 )
 from calculators.records import Catalog, ValidationPoint
 from calculators.search import batch_grid
-from calculators.serving import ServingGrid, best_layout, evaluate_serving
+from calculators.serving import ServingGrid, best_layout, closed_loop_mean_ttft_s, evaluate_serving
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,7 +77,8 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
     context = point.mean_context_tokens
     if point.metric == "input_tokens_per_s_per_chip":
         # F12: compute-bound prefill of prompts of the point's length; tokens served from the prefix cache are
-        # counted in the published rate but cost nothing, so the rate including hits is computed / (1 - hit)
+        # counted in the published rate but are not computed (the computed suffix still attends over them), so the
+        # rate including hits is computed / (1 - hit)
         hit = point.cache_hit_rate if point.cache_hit_rate is not None else a.prefill_cache_hit_rate
         prompt = point.input_tokens or context
         efficiency = engine_efficiency(catalog, chip, a)
@@ -86,10 +87,11 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         tp, ep = (layout.attention_tp, layout.moe_ep) if layout else (1, point.chips)
         setup = StepSetup(catalog, model, chip, point.precision, a, efficiency)
         comm = prefill_collectives_s_per_token(setup, attention_tp=tp, moe_ep=ep,
-                                               chunk_tokens=min(prompt, a.prefill_chunk_tokens),
-                                               ranks=layout.attention_dp if layout else 1)
+                                               chunk_tokens=a.prefill_chunk_tokens,
+                                               ranks=layout.attention_dp if layout else 1, prefill_only=True)
         computed = 1.0 / prefill_seconds_per_token(setup, prompt, chunk_tokens=a.prefill_chunk_tokens,
-                                                   ranks=point.chips // tp, collective_s=comm)
+                                                   ranks=point.chips // tp, collective_s=comm, cached_share=hit,
+                                                   packed=True)
         return computed / (1 - hit), f"prefill, cache hit {hit:.0%}"
     workload = dict(
         serving=point.serving, context_tokens=context, input_tokens=point.input_tokens,
@@ -148,6 +150,10 @@ def _predicted(catalog: Catalog, point: ValidationPoint) -> tuple[float, str]:
         if point.power_scope == "chip":
             power_w = point.chips * chip.tdp_w.value * a.power_utilisation
         return power_w / values["total_output_tokens_per_s"], label
+    if point.metric == "time_to_first_token_s" and point.prompts and "prompt_prefill_s" in values:
+        # a closed-loop run's mean includes its first burst of ``concurrency`` prompts sent at once
+        return float(closed_loop_mean_ttft_s(values["time_to_first_token_s"], values["prompt_prefill_s"],
+                                             point.concurrency, lay.attention_dp, point.prompts)), label
     if point.metric == "time_per_output_token_ms":
         return float(values["time_per_output_token_s"]) * 1e3, label
     if point.metric == "request_output_tokens_per_s":

@@ -45,13 +45,21 @@ def decode_attention_curve_tokens(model: Model, kv_tokens_per_chip, attention_tp
     return np.asarray(kv_tokens_per_chip, dtype=float) * scale
 
 
-def prefill_attention_flops_per_token(model: Model, prompt_tokens) -> np.ndarray:
-    """Causal attention FLOPs per prefill token of a prompt of ``prompt_tokens`` (everything but the weights), for
-    arrays of prompt lengths: the mean position p = n / 2 attends over its prefix; MLA prefill runs un-absorbed,
-    2 h (d_qk + d_v) p per layer (QK^T over d_nope + d_rope, then AV over d_v); GQA 2 h 2 d_h p."""
+def prefill_attention_flops_per_token(model: Model, prompt_tokens, cached_share=0.0) -> np.ndarray:
+    """Causal attention FLOPs per computed prefill token of a prompt of ``prompt_tokens`` (everything but the
+    weights), for arrays of prompt lengths: the mean computed position p attends over its prefix; MLA prefill runs
+    un-absorbed, 2 h (d_qk + d_v) p per layer (QK^T over d_nope + d_rope, then AV over d_v); GQA 2 h 2 d_h p.
+
+    Without a prefix-cache hit p = n / 2. With a share h of the prompt's tokens served from the prefix cache
+    (``cached_share``), the hits are its first h n tokens: their KV is read, not computed, and the computed tokens
+    are the suffix from h n to n, each still attending over every position before it, cached ones included:
+        p = h n + (1 - h) n / 2 = n (1 + h) / 2
+    so a computed token costs (1 + h) times the attention of a prompt without hits (DeepSeek's fleet, h = 0.563:
+    1.56x), while its weight FLOPs are unchanged."""
     a = model.attention
     per_position = a.heads * (a.qk_nope_head_dim + a.qk_rope_head_dim + a.v_head_dim) if a.type == "mla" else (
         a.heads * 2 * a.head_dim
     )
-    mean_position = memory.effective_context_tokens(model, np.asarray(prompt_tokens, dtype=float) / 2)
+    mean_position = memory.effective_context_tokens(
+        model, np.asarray(prompt_tokens, dtype=float) * (1 + np.asarray(cached_share, dtype=float)) / 2)
     return FLOPS_PER_MAC * per_position * mean_position * model.layers

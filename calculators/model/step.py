@@ -133,24 +133,32 @@ def mtp_inflation(inflation: tuple[float, ...], mtp_layers):
     return np.concatenate([[1.0], inflation])[np.asarray(mtp_layers)]
 
 
-def prefill_flops_per_token(model: Model, prompt_tokens):
-    """F12: FLOPs to prefill one token of a prompt of ``prompt_tokens`` tokens: 2 x matmul-active parameters plus
-    causal attention at the mean position n/2 (:func:`.attention.prefill_attention_flops_per_token`). R1 at 1,000
-    input tokens: 2 x 36.6e9 + 2 x 128 x (192 + 128) x 500 x 61 = 73.2e9 + 2.5e9."""
+def prefill_flops_per_token(model: Model, prompt_tokens, cached_share=0.0):
+    """F12: FLOPs to prefill one computed token of a prompt of ``prompt_tokens`` tokens: 2 x matmul-active parameters
+    plus causal attention at the mean computed position, n/2 without prefix-cache hits, n (1 + h)/2 with a share h
+    of the prompt cached (:func:`.attention.prefill_attention_flops_per_token`). R1 at 1,000 input tokens:
+    2 x 36.6e9 + 2 x 128 x (192 + 128) x 500 x 61 = 73.2e9 + 2.5e9."""
     return FLOPS_PER_MAC * memory.parameter_counts(model).active_matmul + attention.prefill_attention_flops_per_token(
-        model, np.asarray(prompt_tokens, dtype=float))
+        model, np.asarray(prompt_tokens, dtype=float), cached_share)
 
 
-def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=None, ranks=8, collective_s=None):
+def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=None, ranks=8, collective_s=None,
+                              cached_share=0.0, packed=False):
     """Chip-seconds to prefill one prompt token (of prompts of ``prompt_tokens``): F12's FLOPs per token, each part at
     the fraction its kernel reaches at prefill's large shapes, the one prefill rate every prefill in the model uses
     (chunked beside decode, a separate pool, a prompt's time to first token, the published prefill rates).
 
     - GEMMs (attention projections, dense FFN, shared experts, router, head) at the GEMM curve for M = the chunk's
-      tokens, min(prompt, chunk);
+      tokens: min(prompt, chunk) for one prompt; the whole chunk when ``packed``. A saturated prefill server (a
+      published prefill rate, a prefill pool kept busy) packs waiting prompts into each forward up to the engine's
+      token budget (SGLang's chunked-prefill and max-prefill tokens, vLLM's max-num-batched-tokens, TensorRT-LLM's
+      max_num_tokens): LMSYS's EP32 prefill ran 16,384 tokens per GPU per batch of 4,096-token prompts, DeepSeek's
+      profile the same. So its GEMMs and its experts see the budget's tokens, not one prompt's: at 2,000-token
+      prompts and an 8,192-token budget, 4x the tokens per expert, where routing skew sets the MoE's rate;
     - routed experts at the grouped-GEMM curve for the tokens per expert of ``ranks`` such chunks (DP ranks feed
       one expert-parallel group), MoE being the part of R1 prefill furthest below peak (~0.17 on H100 FP8);
-    - causal attention at the prefill-attention curve for the prompt length.
+    - causal attention at the prefill-attention curve for the prompt length, at the mean computed position (after
+      a prefix-cache hit of ``cached_share`` of the prompt, the computed suffix attends over the cached prefix too).
     An engine that declares its own ``compute_efficiency_prefill`` (a slow early stack), or a chip without GEMM curves
     measured on it (scaled curves are assumptions about small decode shapes; at prefill's large shapes a stack's
     end-to-end efficiency says more), runs all FLOPs at that single end-to-end efficiency instead."""
@@ -158,13 +166,15 @@ def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=N
                                              setup.efficiency)
     prompt = np.asarray(prompt_tokens, dtype=float)
     p = memory.parameter_counts(model)
-    attention_flops = attention.prefill_attention_flops_per_token(model, prompt)
-    flat = prefill_flops_per_token(model, prompt) / (chip.peak_flop_s(precision) * a.compute_efficiency_prefill)
+    attention_flops = attention.prefill_attention_flops_per_token(model, prompt, cached_share)
+    flops = prefill_flops_per_token(model, prompt, cached_share)
+    flat = flops / (chip.peak_flop_s(precision) * a.compute_efficiency_prefill)
     if a.prefill_efficiency_from_engine or not efficiency.measured("gemm", precision):
         moe_share = (FLOPS_PER_MAC * (p.expert * p.active_experts * p.moe_layers + p.shared)
-                     / prefill_flops_per_token(model, prompt) if model.moe else 0.0)
+                     / flops if model.moe else 0.0)
         return flat + _exposed_prefill_collectives(a, collective_s, flat * (1 - moe_share), flat * moe_share)
-    chunk = prompt if chunk_tokens is None else np.minimum(prompt, chunk_tokens)
+    chunk = prompt if chunk_tokens is None else (np.asarray(chunk_tokens, dtype=float) + 0.0 * prompt if packed
+                                                 else np.minimum(prompt, chunk_tokens))
     m = np.maximum(chunk, 1.0)
     projection_precision = a.attention_weight_precision or precision
     attention_precision = a.kv_cache_precision if a.kv_cache_precision in chip.peak_tflops else precision
@@ -197,9 +207,9 @@ def _exposed_prefill_collectives(a: Assumptions, collective_s, attention_side_s,
     with A and M the token's attention-side and MoE-side compute. Of four forms compared by leave-one-source-out
     validation (everything exposed; dispatch and combine hidden behind the experts' compute only; the decode step's
     pairing, 1/2 [max(A, D) + max(M, D) + max(M, C) + max(A, C)]; and this one), this one and the experts-only
-    form had the lowest cross-validated median (24.6% against 25.0% and 25.2%); this one keeps LMSYS's measured
-    EP32 prefill rates (which a two-node-hop all-to-all without DeepEP's per-node deduplication overstates) within
-    16%, where the experts-only form puts them 22-27% low."""
+    form had the lowest cross-validated median (24.6% against 25.0% and 25.2%); this one kept LMSYS's measured
+    EP32 prefill rates within 16%, where the experts-only form put them 22-27% low (both compared before a
+    prefill-only forward's all-to-all was deduplicated per node: :func:`prefill_collectives_s_per_token`)."""
     if collective_s is None:
         return 0.0
     all_reduce_s, dispatch_s, combine_s = collective_s
@@ -208,7 +218,8 @@ def _exposed_prefill_collectives(a: Assumptions, collective_s, attention_side_s,
     return all_reduce_s + np.maximum(dispatch_s + combine_s - attention_side_s - moe_side_s, 0.0)
 
 
-def prefill_collectives_s_per_token(setup: StepSetup, *, attention_tp, moe_ep, chunk_tokens, ranks=1):
+def prefill_collectives_s_per_token(setup: StepSetup, *, attention_tp, moe_ep, chunk_tokens, ranks=1,
+                                    prefill_only=False):
     """(all-reduce, dispatch, combine) chip-seconds per prompt token: a prompt token's activations cross the same
     collectives a decode token's do (:func:`tensor_parallel_ops`, :func:`expert_parallel_ops`), at prefill's volume.
 
@@ -229,7 +240,12 @@ def prefill_collectives_s_per_token(setup: StepSetup, *, attention_tp, moe_ep, c
     model's FFN; a MoE model's experts at EP 1), the ranks' chunks are gathered to the g chips before it and
     scattered back after it (:func:`.collectives.gather_scatter_parts`), in place of its all-reduce over t:
         gather and scatter = n_GS g (2 alpha(g) + 2 (g - 1) / g ranks M d b_act / (B_link f)) / (ranks M)
-    per token (counted with the all-reduces: on the critical path between a rank's attention and its FFN)."""
+    per token (counted with the all-reduces: on the critical path between a rank's attention and its FFN).
+
+    A ``prefill_only`` forward (a prefill server, a published prefill rate: no decode tokens beside it) runs the
+    dispatch and combine as DeepEP's normal kernels do, each token sent over the network once per other scale-up
+    domain and forwarded inside it (:func:`.collectives.deduplicated_all_to_all_parts`); a step that carries decode
+    tokens runs the per-copy low-latency form above. At EP32 over 4 nodes that is 2.25x fewer network bytes."""
     catalog, model, chip, a, efficiency = (setup.catalog, setup.model, setup.chip, setup.assumptions,
                                            setup.efficiency)
     d = model.hidden_size
@@ -262,6 +278,13 @@ def prefill_collectives_s_per_token(setup: StepSetup, *, attention_tp, moe_ep, c
         collectives.gather_scatter_parts, dp * m * d * act_b, ffn) / (dp * m)
     if not model.moe:
         return all_reduce_s, np.zeros_like(all_reduce_s), np.zeros_like(all_reduce_s)
+    if prefill_only:  # DeepEP's normal kernels: one network send per token per other domain
+        dispatch_s, combine_s = (
+            moe_layers * t * sum(collectives.deduplicated_all_to_all_parts(
+                m * d / t * b, p.active_experts, ep, domain, scale_up, scale_out, eff=efficiency,
+                fallback_fraction=link_f)) / m
+            for b in (dispatch_b, act_b))
+        return all_reduce_s, dispatch_s, combine_s
     copies = m * p.active_experts * (ep - 1) / np.maximum(ep, 1) * d / t
     dispatch_s, combine_s = (
         moe_layers * t * sum(collectives.all_to_all_parts(copies * b, ep, domain, scale_up, scale_out,
@@ -310,22 +333,33 @@ class StepGrid:
     prompt_tokens: Any = 0.0
 
 
-def prefill_time_s(setup: StepSetup, prefill_tokens, prompt_tokens, chips, *, ranks=8, attention_tp=1, moe_ep=None):
+def prefill_time_s(setup: StepSetup, prefill_tokens, prompt_tokens, chips, *, ranks=8, attention_tp=1, moe_ep=None,
+                   prefill_only=False):
     """Time the replica's ``chips`` spend prefilling ``prefill_tokens`` prompt tokens (of prompts of
     ``prompt_tokens``) in a step, chunked at the engine's prefill chunk: :func:`prefill_seconds_per_token` x tokens
     spread over the chips, with the collectives of the layout (attention TP ``attention_tp``, MoE EP ``moe_ep``,
-    default one EP group over the ``ranks`` DP ranks: :func:`prefill_collectives_s_per_token`)."""
+    default one EP group over the ``ranks`` DP ranks: :func:`prefill_collectives_s_per_token`).
+
+    A ``prefill_only`` forward (a prefill-first engine's cohort: no decode tokens beside it) packs its rank's share
+    of the ``prefill_tokens``, up to the engine's budget, into each forward (``packed`` in
+    :func:`prefill_seconds_per_token`) and runs DeepEP's per-node deduplicated dispatch and combine; chunks riding a
+    decode step keep one prompt's chunk and the per-copy all-to-all (their shapes are shared with the decode
+    batch's, which the step prices on its own)."""
     a = setup.assumptions
     prefill_tokens = np.asarray(prefill_tokens, dtype=float)
     if not np.any(prefill_tokens > 0):  # a pure decode step (the sweep's): nothing to prefill
         return np.zeros(np.broadcast(prefill_tokens, np.asarray(prompt_tokens), np.asarray(chips)).shape)
-    chunk = np.minimum(np.asarray(prompt_tokens, dtype=float), a.prefill_chunk_tokens)
+    if prefill_only:  # a prefill-only forward packs the waiting prompts up to the budget, per DP rank
+        chunk = np.clip(prefill_tokens / np.asarray(ranks, dtype=float), 1.0, a.prefill_chunk_tokens)
+    else:
+        chunk = np.minimum(np.asarray(prompt_tokens, dtype=float), a.prefill_chunk_tokens)
     comm = prefill_collectives_s_per_token(
         setup, attention_tp=attention_tp,
         moe_ep=np.asarray(ranks, dtype=float) * np.asarray(attention_tp) if moe_ep is None else moe_ep,
-        chunk_tokens=chunk, ranks=ranks)
-    per_token = prefill_seconds_per_token(setup, prompt_tokens, chunk_tokens=a.prefill_chunk_tokens,
-                                          ranks=ranks, collective_s=comm)
+        chunk_tokens=chunk, ranks=ranks, prefill_only=prefill_only)
+    per_token = prefill_seconds_per_token(setup, prompt_tokens,
+                                          chunk_tokens=chunk if prefill_only else a.prefill_chunk_tokens,
+                                          ranks=ranks, collective_s=comm, packed=prefill_only)
     return np.where(prefill_tokens > 0, prefill_tokens * per_token / np.asarray(chips, dtype=float), 0.0)
 
 

@@ -187,3 +187,14 @@ def test_size_with_no_supported_layout_is_infeasible_and_says_why(catalog):
                                   per_user_tokens_per_s=20, total_output_tokens_per_s=1e5, input_tokens=1000,
                                   output_tokens=1000, assumptions=a))
     assert not sizing.feasible and "supports: pipeline" in sizing.reason
+
+
+def test_a_closed_loop_run_pays_its_first_burst_once():
+    """A run of N requests at concurrency C sends its first C at once: each DP rank prefills its C / dp one after
+    another, so over N requests the mean TTFT gains (C / N) (ceil(C / dp) - 1) / 2 prompts' prefill; a run that is
+    one burst (N = C) pays it on every request."""
+    from calculators.serving import closed_loop_mean_ttft_s
+
+    assert float(closed_loop_mean_ttft_s(0.1, 0.08, 64, 1, 3000)) == pytest.approx(0.1 + 64 / 3000 * 31.5 * 0.08)
+    assert float(closed_loop_mean_ttft_s(0.1, 0.08, 64, 8, 64)) == pytest.approx(0.1 + 3.5 * 0.08)
+    assert float(closed_loop_mean_ttft_s(0.1, 0.08, 1, 1, 3000)) == pytest.approx(0.1)

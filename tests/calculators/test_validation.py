@@ -126,9 +126,9 @@ def test_gpu_band_covers_the_typical_test_error():
     assert f >= factors[len(factors) // 2]
 
 
-def test_prefill_metric_counts_cache_hits_as_free():
+def test_prefill_metric_counts_cache_hits_as_uncomputed():
     """input_tokens_per_s_per_chip = the model's computed prefill rate (one DP + EP group over the chips, its
-    dispatch and combine included) / (1 - cache hit rate)."""
+    dispatch and combine included, the computed suffix attending over the cached prefix) / (1 - cache hit rate)."""
     catalog = default_catalog()
     point = catalog.validation["deepseek-prod-h800-prefill"]
     chip = catalog.accelerators[point.accelerator]
@@ -139,7 +139,8 @@ def test_prefill_metric_counts_cache_hits_as_free():
     comm = prefill_collectives_s_per_token(setup, attention_tp=1, moe_ep=point.chips,
                                            chunk_tokens=min(point.context_tokens, a.prefill_chunk_tokens))
     computed = 1 / prefill_seconds_per_token(setup, point.context_tokens, chunk_tokens=a.prefill_chunk_tokens,
-                                             ranks=point.chips, collective_s=comm)
+                                             ranks=point.chips, collective_s=comm,
+                                             cached_share=point.cache_hit_rate)
     assert RESULTS[point.id].predicted == pytest.approx(float(computed) / (1 - point.cache_hit_rate), rel=1e-9)
     assert RESULTS[point.id].use == "calibrate"  # a 24 h fleet average: shown, not counted as evidence
 

@@ -35,3 +35,16 @@ def test_gather_scatter_moves_an_all_reduces_bytes_in_two_calls():
     assert float(transfer) == pytest.approx(2 * 7 / 8 * 1e-3)
     assert float(latency) == 0
     assert sum(collectives.gather_scatter_parts(1e6, 1, 1e9)) == 0
+
+
+def test_deduplicated_all_to_all_sends_each_token_once_per_other_domain():
+    """DeepEP normal mode: over 4 domains of 8, a top-8 token crosses the network to 3 (1 - 0.75^8) = 2.70 domains
+    (not its 6 remote copies), and every off-chip copy, 8 x 31/32, crosses the scale-up link; inside one domain it
+    is the per-copy all-to-all."""
+    t = 1e6  # bytes of the chip's tokens, one copy each
+    _, transfer = collectives.deduplicated_all_to_all_parts(t, 8, 32, 8, 1e12, 1e9)
+    assert transfer == pytest.approx(t * 3 * (1 - 0.75 ** 8) / 1e9)
+    _, up_bound = collectives.deduplicated_all_to_all_parts(t, 8, 32, 8, 1e9, 1e12)
+    assert up_bound == pytest.approx(t * 8 * 31 / 32 / 1e9)
+    _, inside = collectives.deduplicated_all_to_all_parts(t, 8, 8, 8, 1e9, 1e9)
+    assert inside == pytest.approx(collectives.all_to_all_parts(t * 8 * 7 / 8, 8, 8, 1e9, 1e9)[1])

@@ -50,6 +50,34 @@ def test_prefill_flops_per_token_r1():
     assert float(step.prefill_flops_per_token(r1, 1000)) == pytest.approx(73_249_193_984 + 2_498_560_000)
 
 
+def test_a_saturated_prefill_server_packs_prompts_up_to_its_token_budget():
+    """Packed, 2,000-token prompts run their GEMMs and experts at the 8,192-token budget's shapes (R1 on H100: more
+    tokens per expert, where routing skew slows the MoE); a prompt as long as the budget is the same either way."""
+    from calculators.assumptions import resolve_assumptions
+    from calculators.catalog import default_catalog
+
+    catalog = default_catalog()
+    model, chip = catalog.models["deepseek-r1"], catalog.accelerators["h100-sxm"]
+    a = resolve_assumptions(catalog, "h100-sxm")
+    setup = step.StepSetup(catalog, model, chip, "fp8", a)
+    one, packed = (float(step.prefill_seconds_per_token(setup, 2000, chunk_tokens=8192, ranks=1, packed=p))
+                   for p in (False, True))
+    assert packed > one
+    long_one, long_packed = (float(step.prefill_seconds_per_token(setup, 8192, chunk_tokens=8192, packed=p))
+                             for p in (False, True))
+    assert long_packed == pytest.approx(long_one, rel=1e-12)
+
+
+def test_prefill_after_a_cache_hit_attends_over_the_cached_prefix():
+    """A prompt of 1,000 tokens whose first 400 are cached computes 600 tokens at mean position 700, not 500: the
+    same weight FLOPs per token, 700 / 500 of the attention (2 x 128 x 320 x 700 x 61)."""
+    from calculators.catalog import default_catalog
+
+    r1 = default_catalog().models["deepseek-r1"]
+    weights = 73_249_193_984
+    assert float(step.prefill_flops_per_token(r1, 1000, 0.4)) == pytest.approx(weights + 2 * 128 * 320 * 700 * 61)
+
+
 def test_fixed_cost_scales_with_the_kernels_a_layer_launches():
     """R1 counts 60 reference layers ((3 x 16 + 58 x 24) / 24); a Llama layer (GQA + dense FFN) launches 11 of 24."""
     from calculators.catalog import default_catalog
