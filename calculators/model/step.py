@@ -141,13 +141,15 @@ def prefill_flops_per_token(model: Model, prompt_tokens):
         model, np.asarray(prompt_tokens, dtype=float))
 
 
-def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=None, ranks=8, collective_s=None):
+def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=None, ranks=8, collective_s=None,
+                              forward_tokens=None):
     """Chip-seconds to prefill one prompt token (of prompts of ``prompt_tokens``): F12's FLOPs per token, each part at
     the fraction its kernel reaches at prefill's large shapes, the one prefill rate every prefill in the model uses
     (chunked beside decode, a separate pool, a prompt's time to first token, the published prefill rates).
 
     - GEMMs (attention projections, dense FFN, shared experts, router, head) at the GEMM curve for M = the chunk's
-      tokens, min(prompt, chunk);
+      tokens, min(prompt, chunk), or the tokens of the forward pass the chunk rides in when that is larger
+      (``forward_tokens``: prompt chunks beside decode share one forward with the decode tokens, :func:`prefill_ops`);
     - routed experts at the grouped-GEMM curve for the tokens per expert of ``ranks`` such chunks (DP ranks feed
       one expert-parallel group), MoE being the part of R1 prefill furthest below peak (~0.17 on H100 FP8);
     - causal attention at the prefill-attention curve for the prompt length.
@@ -165,7 +167,7 @@ def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=N
                      / prefill_flops_per_token(model, prompt) if model.moe else 0.0)
         return flat + _exposed_prefill_collectives(a, collective_s, flat * (1 - moe_share), flat * moe_share)
     chunk = prompt if chunk_tokens is None else np.minimum(prompt, chunk_tokens)
-    m = np.maximum(chunk, 1.0)
+    m = np.maximum(chunk, 1.0) if forward_tokens is None else np.maximum(np.maximum(chunk, forward_tokens), 1.0)
     projection_precision = a.attention_weight_precision or precision
     attention_precision = a.kv_cache_precision if a.kv_cache_precision in chip.peak_tflops else precision
     dense_gemm = FLOPS_PER_MAC * (p.dense_ffn + p.shared + p.head) / (
@@ -310,7 +312,8 @@ class StepGrid:
     prompt_tokens: Any = 0.0
 
 
-def prefill_time_s(setup: StepSetup, prefill_tokens, prompt_tokens, chips, *, ranks=8, attention_tp=1, moe_ep=None):
+def prefill_time_s(setup: StepSetup, prefill_tokens, prompt_tokens, chips, *, ranks=8, attention_tp=1, moe_ep=None,
+                   forward_tokens=None):
     """Time the replica's ``chips`` spend prefilling ``prefill_tokens`` prompt tokens (of prompts of
     ``prompt_tokens``) in a step, chunked at the engine's prefill chunk: :func:`prefill_seconds_per_token` x tokens
     spread over the chips, with the collectives of the layout (attention TP ``attention_tp``, MoE EP ``moe_ep``,
@@ -325,7 +328,7 @@ def prefill_time_s(setup: StepSetup, prefill_tokens, prompt_tokens, chips, *, ra
         moe_ep=np.asarray(ranks, dtype=float) * np.asarray(attention_tp) if moe_ep is None else moe_ep,
         chunk_tokens=chunk, ranks=ranks)
     per_token = prefill_seconds_per_token(setup, prompt_tokens, chunk_tokens=a.prefill_chunk_tokens,
-                                          ranks=ranks, collective_s=comm)
+                                          ranks=ranks, collective_s=comm, forward_tokens=forward_tokens)
     return np.where(prefill_tokens > 0, prefill_tokens * per_token / np.asarray(chips, dtype=float), 0.0)
 
 
@@ -658,10 +661,19 @@ def fixed_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
 @block("prefill")
 def prefill_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
     """The prompt tokens the replica prefills beside its decode sequences (chunked prefill), at the one prefill rate
-    (:func:`prefill_time_s`; DP ranks feed one expert-parallel group)."""
+    (:func:`prefill_time_s`; DP ranks feed one expert-parallel group).
+
+    A chunked-prefill engine runs one forward pass over everything it scheduled for the step (vLLM's token budget,
+    TensorRT-LLM's in-flight batch): a DP rank's linear layers see its decode tokens and its prompt tokens
+    concatenated, M = B_rank (1 + k) + P / dp, not one prompt's own length. The prompt tokens' GEMMs therefore run at
+    the curve's fraction for that M (``forward_tokens``). It matters for short prompts: MLPerf's Llama 2 70B prompts
+    average ~300 tokens, where AMD's MI325X hipBLASLt table gives 0.37-0.42 of peak, while AMD's offline steps carry
+    ~2,000 decode + ~2,000 prompt tokens per GPU, where it gives 0.52. The decode tokens keep their own GEMM op (it
+    carries the weight streaming), so a step's weights are still read once."""
     return (Op("prefill_chunks", "fixed",
                seconds=prefill_time_s(setup, g.prefill_tokens, g.prompt_tokens, g.chips, ranks=g.dp,
-                                      attention_tp=g.tp, moe_ep=g.ep)),)
+                                      attention_tp=g.tp, moe_ep=g.ep,
+                                      forward_tokens=g.tokens_rank + g.prefill_tokens / g.dp)),)
 
 
 def blocks_for(model: Model) -> tuple[str, ...]:
