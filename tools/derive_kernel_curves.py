@@ -10,6 +10,8 @@ What it reads
     ``memory_tiers[hbm].bandwidth_gb_s``, ``scale_up_gb_s_per_direction``, ``scale_out_gb_s_per_direction``.
   * Published tables typed in below with their source (DeepGEMM, DeepEP, FlashMLA READMEs; the ml-engineering MAMF
     table): ``DEEPGEMM_*``, ``DEEPEP_LL``, ``FLASHMLA``, ``MAMF``.
+  * AMD's own measured GEMM tables, kept in ``tools/data`` (``AMD_GEMM_TABLES``): the hipBLASLt FP8 tuning results
+    AMD published with its MLPerf Inference v5.1 Llama 2 70B submission (MI325X, Llama 2 70B TP1 shapes, M 16-2,592).
 
 How it fits
   * fraction = roofline time / measured time, capped at 1, where roofline = max(bytes moved / HBM peak,
@@ -34,6 +36,10 @@ How it fits
                       bytes = the token copies a chip sends over that scope's links (copies to ranks in another
                       scale-up domain for scale_out; to other ranks for scale_up); alpha = mean of the dispatch
                       and combine intercepts; bandwidth fraction = mean achieved / catalog link bandwidth.
+  * AMD GEMM tables (``amd_gemm_curve``): the same t = floor + roofline / f(M) as AIConfigurator's GEMMs, but the
+    table has no shape with a roofline under 3 us, so the floor is the intercept of a least-squares line of measured
+    time on roofline over its memory-bound rows (M <= 32, far below the ~218-token ridge), and f(M) is the median of
+    roofline / (measured - floor) over its four shapes at each M of ``GEMM_M`` it measured.
   * Chips without their own tables: an NVIDIA/DeepSeek curve scaled by a stated ratio, ``kind: assumption``; chip
     class fallbacks (gpu; collectives also for tpu, dataflow, sram, wafer, whose compiled programs run on their class
     efficiencies instead of GPU kernel curves).
@@ -119,6 +125,14 @@ SOURCES = {
     "mle-mamf": {
         "title": "stas00/ml-engineering compute/accelerator/README.md, 'Maximum Achievable Matmul FLOPS' (MAMF) table",
         "url": "https://github.com/stas00/ml-engineering/blob/master/compute/accelerator/README.md"},
+    "amd-mlperf51-hipblaslt": {
+        "title": "AMD MLPerf Inference v5.1 Llama 2 70B submission, closed/AMD/code/llama2-70b-99.9/scripts/"
+                 "gemm_llama2-70b/aa0bda7b/tuning_spx_1700_formatted.txt: hipBLASLt FP8 GEMM tuning results on MI325X "
+                 "(gfx942, 304 CUs, SPX, 1,700 MHz deterministic clock), the file interactive_mi325x.yaml loads "
+                 "(HIPBLASLT_TUNING_OVERRIDE_FILE); distinct measurements in tools/data/"
+                 "amd-mlperf51-mi325x-hipblaslt-fp8.csv",
+        "url": "https://github.com/mlcommons/inference_results_v5.1",
+        "accessed": "2026-12-02"},
     "rccl-tests-mi300x": {
         "title": "crickett-hpe/hpc-ai-envs PR 30: rccl-tests all_reduce_perf on 8x MI300X "
                  "(8 MiB: 161 GB/s bus bandwidth)",
@@ -559,6 +573,43 @@ def h800_collectives(peaks, h100_scale_up_alpha, h100_out_fraction: float) -> li
     return coll
 
 
+# --- AMD's own GEMM measurements -----------------------------------------------------------------------------------
+AMD_GEMM_TABLES = {("mi325x", "fp8"): ("amd-mlperf51-hipblaslt", ROOT / "tools" / "data" /
+                                       "amd-mlperf51-mi325x-hipblaslt-fp8.csv")}
+"""(chip, precision) -> (source id, CSV of tokens, n, k, us, tflops): measured tables that replace a scaled curve."""
+AMD_FLOOR_MAX_M = 32
+"""The AMD tables' floor is fitted on rows at M <= this: memory-bound (MI325X FP8's ridge is ~218 tokens), so the
+time is a per-call floor plus the weights streamed at a fixed fraction of HBM peak."""
+
+
+def amd_gemm_curve(path: Path, peak: dict, precision: str):
+    """A GEMM curve from one of AMD's published hipBLASLt tables, in the form of :func:`gemm_curve`:
+    t = floor + roofline / f(M). The tables hold one model's four GEMMs (Llama 2 70B at TP1: N x K = 10240 x 8192,
+    8192 x 8192, 57344 x 8192, 8192 x 28672; rooflines 11-78 us at M = 16), none under the 3 us AIConfigurator's
+    floor is read at; so the floor is the intercept of a least-squares line of measured time against roofline over
+    the rows at M <= AMD_FLOOR_MAX_M (its slope is 1 / f there), and f(M) is the median of roofline / (measured -
+    floor) over the four shapes at each M of GEMM_M the table measured. M below the table's smallest (16) keeps the
+    curve's first point (np.interp clamps), as memory-bound shapes do."""
+    t = pd.read_csv(path, comment="#")
+    b = BYTES[precision]
+    roof_us = roof((t.tokens * t.k + t.n * t.k) * b + t.tokens * t.n * 2, 2 * t.tokens * t.n * t.k, peak,
+                   precision) * 1e6
+    small = (t.tokens <= AMD_FLOOR_MAX_M).to_numpy()
+    slope, floor = np.polyfit(roof_us[small], t.us.to_numpy()[small], 1)
+    points = []
+    for m in GEMM_M:
+        at = (t.tokens == m).to_numpy()
+        if at.sum() >= 3:
+            points.append((m, float(min(1.0, np.median(roof_us[at] / (t.us.to_numpy()[at] - floor))))))
+    note = (f"{path.name}: {len(t)} hipBLASLt FP8 (per-tensor scales, fp16 out) measurements, M 16-{t.tokens.max()} "
+            f"over Llama 2 70B's four TP1 GEMMs, at the 1,700 MHz deterministic clock AMD's MLPerf MI325X runs set "
+            f"(scripts/power_settings.sh; the catalog's peak is at 2,100 MHz, so the clock is inside f); "
+            f"t = floor + roofline / f(M): floor {floor:.1f} us = intercept of a least-squares line of measured on "
+            f"roofline over {int(small.sum())} rows at M <= {AMD_FLOOR_MAX_M} (slope {slope:.2f}); f(M) = median of "
+            f"roofline / (measured - floor) over the four shapes at each M")
+    return points, note, float(floor)
+
+
 # --- scaled and fallback curves ----------------------------------------------------------------------------------
 def scaled(points, factor):
     return [(x, min(1.0, max(1e-4, f * factor))) for x, f in points]
@@ -681,13 +732,17 @@ def derive(data: Path, peaks: dict) -> tuple[list[dict], list[dict]]:
                       f"roofline at large batch for 128 heads and bf16 KV, vs {h100_mla['points'][-1][1]:.2f} at the "
                       f"H100 curve's largest x"))
 
-    # AMD and Gaudi: reference NVIDIA curve scaled by the MAMF ratio.
+    # AMD and Gaudi: reference NVIDIA curve scaled by the MAMF ratio, unless AMD published the chip's own table.
     for acc, (ref, ratio, why) in COMPUTE_SCALED.items():
         pk = peaks[acc]
         for (racc, op, variant, prec), c in list(by_id.items()):
             if racc != ref or prec not in pk["tflops"]:
                 continue
-            if op in ("gemm", "grouped_gemm", "prefill_attention"):
+            if op == "gemm" and (acc, prec) in AMD_GEMM_TABLES:
+                source, path = AMD_GEMM_TABLES[(acc, prec)]
+                points, note, floor = amd_gemm_curve(path, pk, prec)
+                kern.append(curve(acc, op, variant, prec, points, "measured", source, note, floor_us=floor))
+            elif op in ("gemm", "grouped_gemm", "prefill_attention"):
                 kern.append(curve(acc, op, variant, prec, scaled_compute(c["points"], ratio, op, pk, prec),
                                   "assumption", "mle-mamf", floor_us=c.get("floor_us"), note=
                                   f"{ref} curve with its compute-bound part x {ratio:.3f} ({why}; the factor blends in "
@@ -800,14 +855,16 @@ def quote(text: str) -> str:
 def dump(kern: list[dict], coll: list[dict]) -> str:
     lines = [
         "# Shape-dependent kernel efficiency and alpha-beta collectives (contract: SCHEMA.md section 1).",
-        "# GENERATED by tools/derive_kernel_curves.py from NVIDIA AIConfigurator's measured op tables and the",
-        "# published DeepGEMM / DeepEP / FlashMLA / MAMF tables; do not edit by hand, re-run the script.",
+        "# GENERATED by tools/derive_kernel_curves.py from NVIDIA AIConfigurator's measured op tables, the",
+        "# published DeepGEMM / DeepEP / FlashMLA / MAMF tables and AMD's MLPerf v5.1 hipBLASLt table (tools/data);",
+        "# do not edit by hand, re-run the script.",
         "# fraction = roofline time at this catalog's peaks / measured time (<= 1). A collective costs",
         "# alpha(group) + bytes sent per chip over that scope / (link GB/s per direction x bandwidth_fraction).",
         "sources:",
     ]
     for sid, s in SOURCES.items():
-        lines += [f"  {sid}:", f"    title: {quote(s['title'])}", f"    url: {s['url']}", f"    accessed: {ACCESSED}"]
+        lines += [f"  {sid}:", f"    title: {quote(s['title'])}", f"    url: {s['url']}",
+                  f"    accessed: {s.get('accessed', ACCESSED)}"]
     lines.append("kernel_curves:")
     for c in kern:
         lines.append(f"  - id: {c['id']}")

@@ -5,8 +5,9 @@ for curves that carry one (the GEMMs), a fixed cost per kernel call:
     t = calls x floor + max(bytes x seconds per byte at peak bandwidth, FLOPs / peak FLOP/s) / f_op(x)
 with x the op's shape axis (gemm: tokens M; grouped_gemm: tokens per expert; decode_attention: KV tokens read per
 chip per step; prefill_attention: prompt tokens). The curves are derived from measured op tables by
-``tools/derive_kernel_curves.py`` (AIConfigurator, DeepGEMM, FlashMLA, DeepEP; scaled, as assumptions, for chips
-without their own tables) and stored as a few points each; f is interpolated linearly in log2(x) and clamped.
+``tools/derive_kernel_curves.py`` (AIConfigurator, DeepGEMM, FlashMLA, DeepEP, AMD's MLPerf v5.1 hipBLASLt table for
+MI325X FP8 GEMMs; scaled, as assumptions, for chips without their own tables) and stored as a few points each; f
+is interpolated linearly in log2(x) and clamped.
 A collective costs alpha(group) + bytes per chip / (link bandwidth x achieved fraction) (:mod:`.collectives`).
 
 Where the catalog has no curve for a chip (or its chip class), the chip class's single efficiencies are used, as

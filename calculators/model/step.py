@@ -143,7 +143,7 @@ def prefill_flops_per_token(model: Model, prompt_tokens, cached_share=0.0):
 
 
 def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=None, ranks=8, collective_s=None,
-                              cached_share=0.0, packed=False):
+                              cached_share=0.0, packed=False, forward_tokens=None):
     """Chip-seconds to prefill one prompt token (of prompts of ``prompt_tokens``): F12's FLOPs per token, each part at
     the fraction its kernel reaches at prefill's large shapes, the one prefill rate every prefill in the model uses
     (chunked beside decode, a separate pool, a prompt's time to first token, the published prefill rates).
@@ -154,7 +154,9 @@ def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=N
       token budget (SGLang's chunked-prefill and max-prefill tokens, vLLM's max-num-batched-tokens, TensorRT-LLM's
       max_num_tokens): LMSYS's EP32 prefill ran 16,384 tokens per GPU per batch of 4,096-token prompts, DeepSeek's
       profile the same. So its GEMMs and its experts see the budget's tokens, not one prompt's: at 2,000-token
-      prompts and an 8,192-token budget, 4x the tokens per expert, where routing skew sets the MoE's rate;
+      prompts and an 8,192-token budget, 4x the tokens per expert, where routing skew sets the MoE's rate. M is
+      raised to the tokens of the forward pass the chunk rides in when that is larger (``forward_tokens``: prompt
+      chunks beside decode share one forward with the decode tokens, :func:`prefill_ops`);
     - routed experts at the grouped-GEMM curve for the tokens per expert of ``ranks`` such chunks (DP ranks feed
       one expert-parallel group), MoE being the part of R1 prefill furthest below peak (~0.17 on H100 FP8);
     - causal attention at the prefill-attention curve for the prompt length, at the mean computed position (after
@@ -175,7 +177,7 @@ def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=N
         return flat + _exposed_prefill_collectives(a, collective_s, flat * (1 - moe_share), flat * moe_share)
     chunk = prompt if chunk_tokens is None else (np.asarray(chunk_tokens, dtype=float) + 0.0 * prompt if packed
                                                  else np.minimum(prompt, chunk_tokens))
-    m = np.maximum(chunk, 1.0)
+    m = np.maximum(chunk, 1.0) if forward_tokens is None else np.maximum(np.maximum(chunk, forward_tokens), 1.0)
     projection_precision = a.attention_weight_precision or precision
     attention_precision = a.kv_cache_precision if a.kv_cache_precision in chip.peak_tflops else precision
     dense_gemm = FLOPS_PER_MAC * (p.dense_ffn + p.shared + p.head) / (
@@ -334,7 +336,7 @@ class StepGrid:
 
 
 def prefill_time_s(setup: StepSetup, prefill_tokens, prompt_tokens, chips, *, ranks=8, attention_tp=1, moe_ep=None,
-                   prefill_only=False):
+                   prefill_only=False, forward_tokens=None):
     """Time the replica's ``chips`` spend prefilling ``prefill_tokens`` prompt tokens (of prompts of
     ``prompt_tokens``) in a step, chunked at the engine's prefill chunk: :func:`prefill_seconds_per_token` x tokens
     spread over the chips, with the collectives of the layout (attention TP ``attention_tp``, MoE EP ``moe_ep``,
@@ -359,7 +361,8 @@ def prefill_time_s(setup: StepSetup, prefill_tokens, prompt_tokens, chips, *, ra
         chunk_tokens=chunk, ranks=ranks, prefill_only=prefill_only)
     per_token = prefill_seconds_per_token(setup, prompt_tokens,
                                           chunk_tokens=chunk if prefill_only else a.prefill_chunk_tokens,
-                                          ranks=ranks, collective_s=comm, packed=prefill_only)
+                                          ranks=ranks, collective_s=comm, packed=prefill_only,
+                                          forward_tokens=forward_tokens)
     return np.where(prefill_tokens > 0, prefill_tokens * per_token / np.asarray(chips, dtype=float), 0.0)
 
 
@@ -692,10 +695,19 @@ def fixed_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
 @block("prefill")
 def prefill_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
     """The prompt tokens the replica prefills beside its decode sequences (chunked prefill), at the one prefill rate
-    (:func:`prefill_time_s`; DP ranks feed one expert-parallel group)."""
+    (:func:`prefill_time_s`; DP ranks feed one expert-parallel group).
+
+    A chunked-prefill engine runs one forward pass over everything it scheduled for the step (vLLM's token budget,
+    TensorRT-LLM's in-flight batch): a DP rank's linear layers see its decode tokens and its prompt tokens
+    concatenated, M = B_rank (1 + k) + P / dp, not one prompt's own length. The prompt tokens' GEMMs therefore run at
+    the curve's fraction for that M (``forward_tokens``). It matters for short prompts: MLPerf's Llama 2 70B prompts
+    average ~300 tokens, where AMD's MI325X hipBLASLt table gives 0.37-0.42 of peak, while AMD's offline steps carry
+    ~2,000 decode + ~2,000 prompt tokens per GPU, where it gives 0.52. The decode tokens keep their own GEMM op (it
+    carries the weight streaming), so a step's weights are still read once."""
     return (Op("prefill_chunks", "fixed",
                seconds=prefill_time_s(setup, g.prefill_tokens, g.prompt_tokens, g.chips, ranks=g.dp,
-                                      attention_tp=g.tp, moe_ep=g.ep)),)
+                                      attention_tp=g.tp, moe_ep=g.ep,
+                                      forward_tokens=g.tokens_rank + g.prefill_tokens / g.dp)),)
 
 
 def blocks_for(model: Model) -> tuple[str, ...]:
