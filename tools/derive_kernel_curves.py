@@ -249,64 +249,33 @@ expert and rank set the layer's time. AIConfigurator's own serving estimates def
 approaches, not what an engine gets by default."""
 
 
-MOE_FLOOR_MAX_TOKENS = 4
-"""The MoE layer's per-call floor is read at <= this many tokens (a decode step at batch 1-4 without MTP)."""
-
-
-def _moe_roofline_us(t: pd.DataFrame, peak: dict, precision: str) -> pd.Series:
-    """Roofline (us) of AIConfigurator MoE rows: the distinct experts one rank touches (F4) over its expert TP, 3
-    matrices each, plus the token copies' activations in and out; FLOPs of the rank's share of the copies."""
-    local = EXPERTS / t.moe_ep_size
-    touched = local * (1 - (1 - TOPK / EXPERTS) ** t.num_tokens)
-    copies = t.num_tokens * TOPK / t.moe_ep_size
-    b = BYTES[precision]
-    bytes_ = touched * 3 * HIDDEN * INTER * b / t.moe_tp_size + copies * HIDDEN * (b + 2)
-    flops = 2 * 3 * HIDDEN * INTER * copies / t.moe_tp_size
-    return roof(bytes_, flops, peak, precision) * 1e6
-
-
 def moe_curve(data: Path, system: str, peak: dict, precision: str):
-    """A MoE layer's routed experts as a per-call floor plus their roofline at a fraction: t = floor + roofline / f(x).
-
-    AIConfigurator's ``moe`` op is the whole routed-expert block of one layer as the engine runs it (routing and
-    top-k, token permutation, the gated grouped GEMM, activation, the down grouped GEMM, un-permutation and the
-    weighted sum). At a decode step of a few tokens it takes a fixed 12-40 us above its roofline whatever the
-    layout (B200 NVFP4 min-latency ~19 us; block-scaled FP8 ~34-37 us on Hopper and Blackwell), as a small GEMM
-    takes its launch, prologue and epilogue (``gemm_curve``). The floor is the median of (measured - roofline) over
-    the R1-shaped rows at <= MOE_FLOOR_MAX_TOKENS tokens whose roofline is under GEMM_FLOOR_ROOF_US, every (moe_tp,
-    moe_ep) layout measured, fastest kernel per row; f(x) = roofline / (measured - floor) at EP8, TP1 (x = tokens
-    per expert). Without the floor the EP8 curve (read at >= 8 tokens) put one token through a TP8 MoE layer of
-    B200 at 4 us where the table measures 20."""
     d = data / system / "moe" / FRAMEWORK / FW_VERSION
     t = pd.read_parquet(d / "moe_perf.parquet")
     t = t[(t.moe_dtype == AIC_MOE_DTYPE[precision]) & (t.hidden_size == HIDDEN) & (t.inter_size == INTER)
-          & (t.topk == TOPK) & (t.num_experts == EXPERTS) & (t.distribution == MOE_ROUTING)]
+          & (t.topk == TOPK) & (t.num_experts == EXPERTS) & (t.moe_tp_size == 1) & (t.moe_ep_size == EP)
+          & (t.distribution == MOE_ROUTING)]
     if t.empty:
         return None
-    small = t[t.num_tokens <= MOE_FLOOR_MAX_TOKENS].groupby(["num_tokens", "moe_tp_size", "moe_ep_size"],
-                                                             as_index=False).latency.min()
-    small = small.assign(roof_us=_moe_roofline_us(small, peak, precision), lat_us=small.latency * 1e3)
-    small = small[small.roof_us < GEMM_FLOOR_ROOF_US]
-    floor = float(np.median(small.lat_us - small.roof_us)) if len(small) else 0.0
-    best = t[(t.moe_tp_size == 1) & (t.moe_ep_size == EP)].groupby(
-        ["num_tokens", "moe_tp_size", "moe_ep_size"], as_index=False).latency.min()
-    if best.empty:
-        return None
-    best = best.assign(roof_us=_moe_roofline_us(best, peak, precision), lat_us=best.latency * 1e3)
+    best = t.groupby("num_tokens", as_index=False).latency.min()
+    local = EXPERTS // EP
     points = []
-    for tokens, roof_us, lat_us in zip(best.num_tokens, best.roof_us, best.lat_us, strict=False):
+    for tokens, lat in zip(best.num_tokens, best.latency, strict=False):
         x = tokens * TOPK / EXPERTS
-        if x < 0.25 or lat_us <= floor:
+        if x < 0.25:
             continue
-        points.append((x, float(min(1.0, roof_us / (lat_us - floor)))))
+        copies = tokens * TOPK / EP
+        touched = local * (1 - (1 - TOPK / EXPERTS) ** tokens)
+        b = BYTES[precision]
+        bytes_ = touched * 3 * HIDDEN * INTER * b + copies * HIDDEN * (b + 2)
+        flops = 2 * 3 * HIDDEN * INTER * copies
+        points.append((x, float(frac(roof(bytes_, flops, peak, precision), lat * 1e-3))))
     points = thin(points)
     note = (f"{system} moe_perf.parquet, DeepSeek-R1 MoE (hidden {HIDDEN}, inter {INTER}, top-{TOPK} of {EXPERTS}), "
-            f"{MOE_ROUTING} routing, dtype {AIC_MOE_DTYPE[precision]}, best kernel_source; t = floor + roofline / "
-            f"f(x): floor {floor:.1f} us per MoE layer = median of measured - roofline over {len(small)} (tokens <= "
-            f"{MOE_FLOOR_MAX_TOKENS}, moe_tp, moe_ep) rows with roofline < {GEMM_FLOOR_ROOF_US:g} us; f(x) at moe_ep "
-            f"{EP}, moe_tp 1, x = tokens x {TOPK}/{EXPERTS}; bytes = expected distinct experts touched on one rank "
-            f"(F4) x 3 matrices / moe_tp + activations; {meta_text(d)}")
-    return points, note, floor
+            f"moe_ep {EP}, moe_tp 1, {MOE_ROUTING} routing, dtype {AIC_MOE_DTYPE[precision]}, best kernel_source; x = "
+            f"tokens x {TOPK}/{EXPERTS}; bytes = expected distinct experts touched on one rank (F4) x 3 matrices + "
+            f"activations; {meta_text(d)}")
+    return points, note
 
 
 def binned(xs, fs, lo=None) -> list[tuple[float, float]]:

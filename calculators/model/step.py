@@ -100,11 +100,9 @@ def token_volume_share(catalog: Catalog, model: Model) -> float:
 
 
 def gemm_calls_per_step(catalog: Catalog, model: Model) -> dict[str, float]:
-    """Kernel calls per step of each GEMM component, each paying its curve's per-call floor (none without the
+    """GEMM calls per step of each GEMM component, each paying the GEMM curve's per-call floor (none without the
     catalog's ``kernel_launches``): projections per layer, gated FFNs' fused gate/up and down, MoE layers' shared
-    expert plus router, and one routed-expert block per MoE layer (the grouped-GEMM curve's floor is the measured
-    time of a whole MoE layer's routed experts at a few tokens above their roofline: routing, permutation, both
-    grouped GEMMs and the weighted sum, ~19 us on B200 in NVFP4 and ~32-37 us in block-scaled FP8)."""
+    expert plus router."""
     k = catalog.serving.kernel_launches if catalog.serving is not None else None
     if k is None:
         return {}
@@ -115,7 +113,6 @@ def gemm_calls_per_step(catalog: Catalog, model: Model) -> dict[str, float]:
         "attention_weights": projections * model.layers,
         "dense_ffn": k.ffn_gemms.value * (model.layers - moe_layers),
         "shared_experts": shared,
-        "routed_experts": moe_layers,
         "lm_head": 1,
     }
 
@@ -512,8 +509,7 @@ def moe_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
     Routed experts: the busiest EP rank reads its e_rank distinct experts (F4 with the straggler margin) of W_e
     each on L_moe layers, split over the expert TP, and computes its share of the T x k token-expert assignments:
         bytes = e_rank W_e L_moe b_w / moe_tp        FLOPs = 2 W_e k L_moe T / n x load factor
-    a grouped GEMM at the tokens per touched expert, T k / distinct(T), plus the curve's per-call floor once per MoE
-    layer (:func:`gemm_calls_per_step`)."""
+    a grouped GEMM at the tokens per touched expert, T k / distinct(T)."""
     p = g.params
     return (
         _weight_gemm("shared_experts_and_router", weights=p.shared, bytes_per_weight=g.weight_bytes,
@@ -525,7 +521,6 @@ def moe_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
            flops_per_chip=FLOPS_PER_MAC * p.expert * p.active_experts * p.moe_layers * g.tokens_replica
            / g.stage_chips * g.load_factor,
            streams="experts", kernel=Kernel("grouped_gemm", setup.precision, g.tokens_per_expert),
-           calls=gemm_calls_per_step(setup.catalog, setup.model).get("routed_experts", 0),
            side="moe", rereads_weights=True),
     )
 
