@@ -249,10 +249,7 @@ def prefill_collectives_s_per_token(setup: StepSetup, *, attention_tp, moe_ep, c
     # at DP > 1 they gather every rank's chunk: a dense model's FFN layers, a MoE model's expert layers at EP 1
     gathered = np.where(dp > 1, model.dense_layers if not model.moe else 0, 0) + np.where(
         (dp > 1) & (ep == 1), moe_layers, 0)
-    # attention TP spanning the expert-parallel group (one DP rank): every chip holds every token, and the experts'
-    # outputs are all-reduced over attention's TP in place of dispatch and combine (:func:`expert_parallel_ops`)
-    replicated = (dp == 1) & (ep > 1) & (t >= ep)
-    all_reduces = model.layers + model.dense_layers + np.where((ep == 1) | replicated, moe_layers, 0) - gathered
+    all_reduces = model.layers + model.dense_layers + np.where(ep == 1, moe_layers, 0) - gathered
 
     def per_call(collective, bytes_per_chip, group):
         parts = [collective(bytes_per_chip, group, link, eff=efficiency, scope=scope, fallback_fraction=link_f)
@@ -267,8 +264,8 @@ def prefill_collectives_s_per_token(setup: StepSetup, *, attention_tp, moe_ep, c
         return all_reduce_s, np.zeros_like(all_reduce_s), np.zeros_like(all_reduce_s)
     copies = m * p.active_experts * (ep - 1) / np.maximum(ep, 1) * d / t
     dispatch_s, combine_s = (
-        np.where(replicated, 0.0, moe_layers) * t * sum(collectives.all_to_all_parts(
-            copies * b, ep, domain, scale_up, scale_out, eff=efficiency, fallback_fraction=link_f)) / m
+        moe_layers * t * sum(collectives.all_to_all_parts(copies * b, ep, domain, scale_up, scale_out,
+                                                          eff=efficiency, fallback_fraction=link_f)) / m
         for b in (dispatch_b, act_b))
     return all_reduce_s, dispatch_s, combine_s
 
@@ -604,11 +601,7 @@ def expert_parallel_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
     """MoE dispatch and combine on every MoE layer (:func:`.collectives.all_to_all_parts`), of the busiest chip's
     token-expert copies that leave it, max(sent, received) x (ep - 1) / ep x d elements (dispatch at the dispatch
     precision, combine at the activations'), and the experts' own tensor-parallel all-reduce when they are split
-    both ways (moe_tp > 1 and ep > 1). Under tensor-parallel attention over the whole stage (DP 1, e.g. tp8-ep2tp4)
-    every chip already holds every token after attention's all-reduce: the experts run where the tokens are and one
-    all-reduce of T_rank d activations over the stage sums their outputs, in place of the dispatch, the combine and
-    the experts' own all-reduce:
-        t = L_moe (alpha(t) + 2 (t - 1) / t x T_rank d b_act / (B_link f))"""
+    both ways (moe_tp > 1 and ep > 1)."""
     model, p = setup.model, g.params
     scale_up, scale_out, domain, link_f = _links(setup)
     d = model.hidden_size
@@ -624,19 +617,11 @@ def expert_parallel_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
         return collectives.all_to_all_parts(bytes_per_chip, g.ep, domain, scale_up, scale_out, eff=setup.efficiency,
                                             fallback_fraction=link_f)
 
-    # attention tensor parallel over the whole stage (DP 1): its all-reduce leaves every token on every chip, so
-    # each chip runs its own experts on the tokens routed to them where they are and one all-reduce over the stage
-    # sums the partial outputs (TensorRT-LLM's TP-attention MoE: local reduction + one-shot all-reduce); there is
-    # no all-to-all to send or return
-    replicated = (g.dp == 1) & (g.ep > 1)
-    all_to_all_layers = np.where(replicated, 0.0, p.moe_layers)
     return (
-        _collective("moe_dispatch", all_to_all_layers, all_to_all(per_assignment * g.dispatch_bytes)),
-        _collective("moe_combine", all_to_all_layers, all_to_all(per_assignment * g.activation_bytes)),
-        _collective("all_reduce_and_hops", np.where((g.moe_tp > 1) & (g.ep > 1) & ~replicated, p.moe_layers, 0.0),
+        _collective("moe_dispatch", p.moe_layers, all_to_all(per_assignment * g.dispatch_bytes)),
+        _collective("moe_combine", p.moe_layers, all_to_all(per_assignment * g.activation_bytes)),
+        _collective("all_reduce_and_hops", np.where((g.moe_tp > 1) & (g.ep > 1), p.moe_layers, 0.0),
                     _all_reduce_parts(setup, g.tokens_chip * d * g.activation_bytes, g.moe_tp)),
-        _collective("all_reduce_and_hops", np.where(replicated, p.moe_layers, 0.0),
-                    _all_reduce_parts(setup, g.tokens_rank * d * g.activation_bytes, g.tp)),
     )
 
 
