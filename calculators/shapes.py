@@ -40,10 +40,15 @@ def replica_shape(system: System, topology: str) -> str:
 
 def shipped_node_counts(counts: Sequence[int], system: System, topology: str) -> list[int]:
     """``counts`` (replica sizes in nodes) without those larger than the shipped limit, plus the limit itself when
-    it lies within their range (DeepSeek's 40-node unit is not a power of two)."""
+    it lies within their range (DeepSeek's 40-node unit is not a power of two).
+
+    Under ``assumed`` nothing is dropped, and the shipped size is still tried when it lies within the counts' range,
+    so ``assumed`` searches a superset of ``shipped`` and never needs more racks."""
+    declared = max_replica_nodes(system, SHIPPED)
     most = max_replica_nodes(system, topology)
     if most is None:
-        return list(counts)
+        within = declared is not None and counts and min(counts) <= declared <= max(counts)
+        return sorted(set(counts) | ({declared} if within else set()))
     kept = sorted({c for c in counts if c <= most} | ({most} if counts and min(counts) <= most else set()))
     return kept
 

@@ -39,12 +39,14 @@ def test_a_model_too_big_for_the_largest_shipped_replica_says_so():
 
 
 def test_shipped_node_counts_cut_at_the_limit_and_include_it():
-    """Replica sizes above the shipped limit are dropped and the limit itself is tried (40 DGX nodes = 320 GPUs)."""
+    """Replica sizes above the shipped limit are dropped and the limit itself is tried (40 DGX nodes = 320 GPUs);
+    'assumed' keeps every size and still tries the shipped one, so it searches a superset."""
     system = CATALOG.systems["dgx-h100"]
     limit = int(system.max_replica_chips.value // system.chips_per_node.value)
     got = shipped_node_counts([16, 24, 32, 48, 64], system, SHIPPED)
     assert max(got) == limit and limit in got and all(c <= limit for c in got)
-    assert shipped_node_counts([16, 64], system, ASSUMED) == [16, 64]
+    assert shipped_node_counts([16, 64], system, ASSUMED) == sorted({16, 64, limit})
+    assert shipped_node_counts([1, 2], system, ASSUMED) == [1, 2]
 
 
 def test_an_unknown_topology_is_refused_with_the_choices():
