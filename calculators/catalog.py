@@ -439,6 +439,7 @@ def _reference_problems(merged: dict[str, dict[str, tuple[Any, _Origin]]]) -> li
                 need("sources", record.source, origin, label, "source")
                 if isinstance(record, KernelCurve):
                     need("precisions", record.precision, origin, label, "precision")
+                    need("precisions", record.weight_precision, origin, label, "weight_precision")
             elif isinstance(record, Claim):
                 s = record.scenario
                 need("sources", record.source, origin, label, "source")

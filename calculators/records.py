@@ -662,6 +662,9 @@ class KernelCurve(Record):
     op: KernelOp
     variant: Literal["mla", "gqa"] | None = None
     precision: Id
+    # a weight-only kernel: weights stored at this narrower precision and dequantised to ``precision`` (the math)
+    # inside the kernel (the Triton MXFP4 MoE on Hopper: MXFP4 weights x BF16 activations); None when stored as math
+    weight_precision: Id | None = None
     x: Text
     points: tuple[Pair, ...] = Field(strict=False, min_length=1)
     # a fixed cost per kernel call (us): when given, t = calls x floor + roofline / fraction, the fraction then being

@@ -23,6 +23,11 @@ How it fits
                       power-law routing (``MOE_ROUTING``); x = tokens x 8 / 256; bytes = expected distinct
                       experts touched on one rank x expert weight bytes (F4, calculators/model/moe.py) + token
                       activations in and out.
+      grouped_gemm, weight-only (``weight_precision``): gpt-oss's MoE (hidden 2880, inter 2880, top-4, gated; the
+                      20b's 32 experts) with MXFP4 weights and BF16 activations on Hopper, the Triton MXFP4 kernel
+                      TensorRT-LLM runs there (its TRITON MoE backend); EP1, TP1, the same routing; x = tokens x 4 /
+                      expected distinct experts touched (the step's own axis); bytes = touched experts x 3 matrices
+                      at the catalog's FP4 bytes + BF16 activations in and out; FLOPs at the BF16 peak (the math's).
       decode_attention MLA: 128 heads per chip (DP attention), latent 512 + rope 64, bf16 KV; x = batch x context,
                       geometric mean of fraction over batch/context pairs with context 1k-16k in each power-of-2
                       bin of x.  GQA: Llama-3.1-70B at TP8 (8 query heads, 1 KV head, head_dim 128).
@@ -289,6 +294,59 @@ def moe_curve(data: Path, system: str, peak: dict, precision: str):
             f"moe_ep {EP}, moe_tp 1, {MOE_ROUTING} routing, dtype {AIC_MOE_DTYPE[precision]}, best kernel_source; x = "
             f"tokens x {TOPK}/{EXPERTS}; bytes = expected distinct experts touched on one rank (F4) x 3 matrices + "
             f"activations; {meta_text(d)}")
+    return points, note
+
+
+# gpt-oss's MoE (openai/gpt-oss-20b and -120b config.json): hidden 2880, expert intermediate 2880, top-4, gated;
+# the 20b's 32 experts, the shape both Hopper tables measured on one GPU (EP1; TensorRT-LLM's H100 table has the
+# 120b's 128 experts only from EP2).
+GPTOSS_HIDDEN, GPTOSS_INTER, GPTOSS_TOPK, GPTOSS_EXPERTS = 2880, 2880, 4, 32
+# The Triton MXFP4 MoE on Hopper (BF16 activations x MXFP4 weights, dequantised in the kernel), as AIConfigurator
+# labels it (moe_dtype w4a16_mxfp4, "GPT-OSS's triton_kernels mxfp4 path", sdk/common.py). TensorRT-LLM's rows, as
+# for the other MoE curves: its TRITON MoE backend (AIConfigurator's collector/trtllm/collect_moe.py sets
+# moe_backend = "triton" for gpt-oss on SM90, kernel_source moe_torch_flow).
+WEIGHT_ONLY_MOE_TABLES = ((FRAMEWORK, FW_VERSION, "moe_torch_flow"),)
+WEIGHT_ONLY_MOE = {"fp4": "w4a16_mxfp4"}  # storage precision -> AIConfigurator moe_dtype (math at BF16)
+# Hopper only: on Blackwell the w4a16_mxfp4 rows are another kernel (the collector sets moe_backend "trtllm",
+# trtllm-gen's Bf16MxE2m1 runner, for SM100), and gpt-oss runs FP4 math there, where its curves already apply.
+WEIGHT_ONLY_MOE_SYSTEMS = ("h100_sxm", "h200_sxm")
+
+
+def weight_only_moe_curve(data: Path, system: str, peak: dict, storage: str):
+    """The grouped GEMM of a weight-only MoE kernel: weights stored at ``storage``, math at BF16 (the Triton MXFP4
+    kernel on Hopper). Roofline as the step prices it: bytes = expected distinct experts touched x 3 matrices at the
+    stored bytes + BF16 activations in and out, FLOPs at the BF16 peak; x = tokens x k / touched experts, the
+    step's own axis (calculators/model/step.py ``tokens_per_expert``). Fastest of the tables per token count."""
+    frames, metas = [], []
+    for fw, ver, source in WEIGHT_ONLY_MOE_TABLES:
+        d = data / system / "moe" / fw / ver
+        if not (d / "moe_perf.parquet").exists():
+            continue
+        t = pd.read_parquet(d / "moe_perf.parquet")
+        t = t[(t.moe_dtype == WEIGHT_ONLY_MOE[storage]) & (t.kernel_source == source)
+              & (t.hidden_size == GPTOSS_HIDDEN) & (t.inter_size == GPTOSS_INTER) & (t.topk == GPTOSS_TOPK)
+              & (t.num_experts == GPTOSS_EXPERTS) & (t.moe_tp_size == 1) & (t.moe_ep_size == 1)
+              & (t.distribution == MOE_ROUTING)]
+        if not t.empty:
+            frames.append(t)
+            metas.append(f"{source} ({meta_text(d)})")
+    if not frames:
+        return None
+    best = pd.concat(frames).groupby("num_tokens", as_index=False).latency.min()
+    e, k, h, i = GPTOSS_EXPERTS, GPTOSS_TOPK, GPTOSS_HIDDEN, GPTOSS_INTER
+    points = []
+    for tokens, lat in zip(best.num_tokens, best.latency, strict=False):
+        touched = e * (1 - (1 - k / e) ** tokens)
+        bytes_ = touched * 3 * h * i * BYTES[storage] + tokens * k * h * (2 + 2)
+        flops = 2 * 3 * h * i * tokens * k
+        points.append((tokens * k / touched, float(frac(roof(bytes_, flops, peak, "bf16"), lat * 1e-3))))
+    points = thin(points)
+    note = (f"{system} moe_perf.parquet, gpt-oss-20b MoE (hidden {h}, inter {i}, top-{k} of {e}), moe_ep 1, "
+            f"moe_tp 1, {MOE_ROUTING} routing, dtype {WEIGHT_ONLY_MOE[storage]} (MXFP4 weights x BF16 activations, "
+            f"TensorRT-LLM's Triton MXFP4 MoE on Hopper), {' and '.join(metas)}; "
+            f"x = tokens x {k} / expected distinct experts touched (the step's axis); bytes = touched experts x 3 "
+            f"matrices at {BYTES[storage]} B per weight (the catalog's {storage}) + BF16 activations in and out; "
+            f"FLOPs at the BF16 peak")
     return points, note
 
 
@@ -630,12 +688,15 @@ def scaled_compute(points, factor, op, peak, precision):
     return [(x, min(1.0, max(1e-4, f * (1 + (factor - 1) * x / (x + ridge))))) for x, f in points]
 
 
-def curve(acc, op, variant, precision, points, kind, source, note, floor_us=None) -> dict:
-    c = {"id": ".".join(p for p in (acc, op, variant, precision) if p), "accelerator": acc, "op": op}
+def curve(acc, op, variant, precision, points, kind, source, note, floor_us=None, weight_precision=None) -> dict:
+    wp = f"weights-{weight_precision}" if weight_precision else None
+    c = {"id": ".".join(p for p in (acc, op, variant, precision, wp) if p), "accelerator": acc, "op": op}
     if variant:
         c["variant"] = variant
-    c.update({"precision": precision, "x": X_AXIS[op], "points": points, "kind": kind, "source": source,
-              "note": note})
+    c["precision"] = precision
+    if weight_precision:
+        c["weight_precision"] = weight_precision
+    c.update({"x": X_AXIS[op], "points": points, "kind": kind, "source": source, "note": note})
     if floor_us is not None:
         c["floor_us"] = round(floor_us, 2)
     if op == "decode_attention":  # the measured shape's KV per cached token per layer per chip (x's unit)
@@ -688,6 +749,11 @@ def derive(data: Path, peaks: dict) -> tuple[list[dict], list[dict]]:
                 if got:
                     kern.append(curve(acc, op, None, prec, got[0], "measured", "aiconfigurator-core-0.12", got[1],
                                       got[2] if len(got) > 2 else None))
+        for storage in WEIGHT_ONLY_MOE if system in WEIGHT_ONLY_MOE_SYSTEMS else ():
+            got = weight_only_moe_curve(data, system, pk, storage)
+            if got:
+                kern.append(curve(acc, "grouped_gemm", None, "bf16", got[0], "measured", "aiconfigurator-core-0.12",
+                                  got[1], weight_precision=storage))
         for variant, fn in (("mla", mla_decode_curve), ("gqa", gqa_decode_curve)):
             got = fn(data, system, pk)
             if got:
@@ -703,7 +769,8 @@ def derive(data: Path, peaks: dict) -> tuple[list[dict], list[dict]]:
         for scope, lat, f, note in all_to_all_curves(data, system, pk):
             coll.append(collective(acc, "all_to_all", scope, lat, f, "measured", "aiconfigurator-core-0.12", note))
     for c in kern:
-        by_id[(c["accelerator"], c["op"], c.get("variant"), c["precision"])] = c
+        if "weight_precision" not in c:  # weight-only kernels are facts about Hopper's Triton MXFP4 path: not scaled
+            by_id[(c["accelerator"], c["op"], c.get("variant"), c["precision"])] = c
     colls = {(c["accelerator"], c["op"], c["scope"]): c for c in coll}
 
     # Blackwell chips without multi-node DeepEP tables: scale-out all-to-all from H100's (same RDMA NIC path).
@@ -868,7 +935,8 @@ def dump(kern: list[dict], coll: list[dict]) -> str:
     lines.append("kernel_curves:")
     for c in kern:
         lines.append(f"  - id: {c['id']}")
-        for key in ("accelerator", "op", "variant", "precision", "floor_us", "kv_elements_per_token"):
+        for key in ("accelerator", "op", "variant", "precision", "weight_precision", "floor_us",
+                    "kv_elements_per_token"):
             if key in c:
                 lines.append(f"    {key}: {c[key]}")
         lines += [f"    x: {quote(c['x'])}", f"    points: {fmt_points(c['points'])}", f"    kind: {c['kind']}",

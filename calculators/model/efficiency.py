@@ -10,6 +10,12 @@ MI325X FP8 GEMMs; scaled, as assumptions, for chips without their own tables) an
 is interpolated linearly in log2(x) and clamped.
 A collective costs alpha(group) + bytes per chip / (link bandwidth x achieved fraction) (:mod:`.collectives`).
 
+A weight-only kernel, whose weights are stored narrower than its math and dequantised inside the kernel, has a curve
+of its own where one was measured (``weight_precision``): gpt-oss's MoE on Hopper runs MXFP4 weights x BF16
+activations in the Triton MXFP4 kernel, whose tiles, dequantisation and BF16 MMA set a different shape of curve
+than a BF16 or block-scaled FP8 grouped GEMM of the same size. Its roofline is the step's own: the narrow weights'
+bytes at HBM peak against the FLOPs at the math's peak. Without such a curve the math precision's curve applies.
+
 Where the catalog has no curve for a chip (or its chip class), the chip class's single efficiencies are used, as
 the first-generation model did: memory at ``memory_bandwidth_efficiency``, compute at ``compute_efficiency_decode``,
 links at ``interconnect_efficiency`` with no latency. The engine's ``kernel_efficiency_factor`` scales every curve:
@@ -68,7 +74,8 @@ def _curve(cid: str, points, floor_us: float | None = None, measured: bool = Fal
 class ChipEfficiency:
     """The kernel and collective curves that apply to one chip under one engine."""
 
-    kernels: dict[tuple[str, str | None, str], Curve] = field(default_factory=dict)
+    kernels: dict[tuple[str, str | None, str, str | None], Curve] = field(default_factory=dict)
+    """By (op, variant, math precision, weight precision of a weight-only kernel or None)."""
     collectives: dict[tuple[str, str], tuple[Curve, float]] = field(default_factory=dict)
     factor: float = 1.0
 
@@ -76,30 +83,40 @@ class ChipEfficiency:
     def has_kernel_curves(self) -> bool:
         return bool(self.kernels)
 
-    def kernel_curve(self, op: str, precision: str, variant: str | None = None) -> Curve | None:
-        """The curve of ``op`` at ``precision`` (else at the first fallback precision the chip has), or None."""
+    def kernel_curve(self, op: str, precision: str, variant: str | None = None,
+                     weight_precision: str | None = None) -> Curve | None:
+        """The curve of ``op`` at ``precision`` (else at the first fallback precision the chip has), or None. With
+        ``weight_precision`` (weights stored narrower than the math), the weight-only kernel's own curve at exactly
+        that pair comes first; without one the math precision's curves apply as they would to wide weights."""
+        if weight_precision is not None and weight_precision != precision:
+            for v in (variant, None):
+                curve = self.kernels.get((op, v, precision, weight_precision))
+                if curve is not None:
+                    return curve
         for p in (precision, *PRECISION_FALLBACK):
             for v in (variant, None):
-                curve = self.kernels.get((op, v, p))
+                curve = self.kernels.get((op, v, p, None))
                 if curve is not None:
                     return curve
         return None
 
-    def fraction(self, op: str, precision: str, x, variant: str | None = None):
+    def fraction(self, op: str, precision: str, x, variant: str | None = None, weight_precision: str | None = None):
         """Achieved fraction of the peak roofline of ``op`` at shape ``x`` (None when the chip has no such curve)."""
-        curve = self.kernel_curve(op, precision, variant)
+        curve = self.kernel_curve(op, precision, variant, weight_precision)
         if curve is None:
             return None
         return np.clip(curve(x) * self.factor, 1e-6, 1.0)
 
-    def measured(self, op: str, precision: str, variant: str | None = None) -> bool:
+    def measured(self, op: str, precision: str, variant: str | None = None,
+                 weight_precision: str | None = None) -> bool:
         """Whether the curve :meth:`fraction` uses was measured on this chip (not scaled from another)."""
-        curve = self.kernel_curve(op, precision, variant)
+        curve = self.kernel_curve(op, precision, variant, weight_precision)
         return curve is not None and curve.measured
 
-    def floor_s(self, op: str, precision: str, variant: str | None = None) -> float:
+    def floor_s(self, op: str, precision: str, variant: str | None = None,
+                weight_precision: str | None = None) -> float:
         """The per-call floor of the curve :meth:`fraction` uses (0 when the curve has none or there is no curve)."""
-        curve = self.kernel_curve(op, precision, variant)
+        curve = self.kernel_curve(op, precision, variant, weight_precision)
         return 0.0 if curve is None else curve.floor_s
 
     def collective(self, op: str, scope: str) -> tuple[Curve, float] | None:
@@ -131,10 +148,10 @@ def chip_efficiency(catalog: Catalog, chip: Accelerator, factor: float = 1.0) ->
 
 
 def _build_chip_efficiency(catalog: Catalog, chip: Accelerator, factor: float) -> ChipEfficiency:
-    kernels: dict[tuple[str, str | None, str], tuple[int, Curve]] = {}
+    kernels: dict[tuple[str, str | None, str, str | None], tuple[int, Curve]] = {}
     for c in catalog.kernel_curves.values():
         rank = _applies(c, chip)
-        key = (c.op, c.variant, c.precision)
+        key = (c.op, c.variant, c.precision, c.weight_precision)
         if rank is not None and (key not in kernels or rank < kernels[key][0]):
             kernels[key] = (rank, _curve(c.id, c.points, c.floor_us, c.kind == "measured", c.kv_elements_per_token,
                                          work_grows_with_x=c.op == "decode_attention"))

@@ -50,12 +50,14 @@ SIDES = ("attention", "moe")
 class Kernel(NamedTuple):
     """Where an op sits on its measured kernel curve (:mod:`.efficiency`): the curve (``gemm``, ``grouped_gemm``,
     ``decode_attention``), the precision its math runs at, the shape ``x`` (tokens M, tokens per expert, or KV tokens
-    per chip) and the curve's variant (the attention type), if any."""
+    per chip), the curve's variant (the attention type), if any, and the precision its weights are stored in when
+    narrower than the math (a weight-only kernel, dequantising them inside), else None."""
 
     op: str
     precision: str
     x: Any
     variant: str | None = None
+    weight_precision: str | None = None
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,8 @@ def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=N
       raised to the tokens of the forward pass the chunk rides in when that is larger (``forward_tokens``: prompt
       chunks beside decode share one forward with the decode tokens, :func:`prefill_ops`);
     - routed experts at the grouped-GEMM curve for the tokens per expert of ``ranks`` such chunks (DP ranks feed
-      one expert-parallel group), MoE being the part of R1 prefill furthest below peak (~0.17 on H100 FP8);
+      one expert-parallel group), MoE being the part of R1 prefill furthest below peak (~0.17 on H100 FP8); weights
+      stored narrower than the math take the weight-only kernel's curve where one was measured (:func:`moe_ops`);
     - causal attention at the prefill-attention curve for the prompt length, at the mean computed position (after
       a prefix-cache hit of ``cached_share`` of the prompt, the computed suffix attends over the cached prefix too).
     An engine that declares its own ``compute_efficiency_prefill`` (a slow early stack), or a chip without GEMM curves
@@ -187,7 +188,9 @@ def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=N
     experts = 0.0
     if model.moe:
         per_expert = m * ranks * p.active_experts / p.routed_experts
-        grouped = efficiency.fraction("grouped_gemm", precision, per_expert)
+        storage = memory.weight_storage_precision(setup.catalog, model, precision, a.weight_storage_precision)
+        grouped = efficiency.fraction("grouped_gemm", precision, per_expert,
+                                      weight_precision=_weight_only(storage, precision))
         grouped = efficiency.fraction("gemm", precision, m) if grouped is None else grouped
         experts = FLOPS_PER_MAC * p.expert * p.active_experts * p.moe_layers / (chip.peak_flop_s(precision) * grouped)
     core = efficiency.fraction("prefill_attention", attention_precision, np.maximum(prompt, 1.0),
@@ -374,12 +377,12 @@ def _kv_reference(eff: ChipEfficiency, precision: str, variant: str) -> int | No
 def _priced_op(eff: ChipEfficiency, a: Assumptions, shape, math_precision: str, bytes_peak, flops_peak, calls):
     """(time, bytes time, FLOPs time) of one roofline op whose math runs at ``math_precision``: its kernel curve's
     fraction at the op's shape and the curve's per-call floor times ``calls`` (:func:`.efficiency.op_time_s`)."""
-    op, _, x, variant = shape
+    op, x, variant, weights = shape.op, shape.x, shape.variant, shape.weight_precision
     return op_time_s(
-        bytes_peak, flops_peak, eff.fraction(op, math_precision, x, variant),
+        bytes_peak, flops_peak, eff.fraction(op, math_precision, x, variant, weights),
         bytes_s_fallback=bytes_peak / a.memory_bandwidth_efficiency,
         flops_s_fallback=flops_peak / a.compute_efficiency_decode,
-        floor_s=calls * eff.floor_s(op, math_precision, variant),
+        floor_s=calls * eff.floor_s(op, math_precision, variant, weights),
     )
 
 
@@ -410,6 +413,7 @@ class StepTerms:
     ffn_tokens: np.ndarray  # tokens through each dense FFN shard
     params: memory.ParameterCounts
     weight_bytes: float  # bytes per stored weight element (FLOPs run at ``precision``)
+    weight_precision: str | None  # the stored weights' precision when narrower than the math (weight-only), else None
     kv_bytes: float
     activation_bytes: float
     dispatch_bytes: float
@@ -420,6 +424,11 @@ class StepTerms:
     load_factor: np.ndarray  # the busiest EP rank's token-expert assignments over the mean (1 without MoE)
     tokens_per_expert: np.ndarray  # the grouped GEMM's shape (0 without MoE)
     distinct_experts: np.ndarray  # experts the step touches per MoE layer (0 without MoE)
+
+
+def _weight_only(storage: str, precision: str) -> str | None:
+    """The stored weights' precision when it differs from the math's (a weight-only kernel), else None."""
+    return None if storage == precision else storage
 
 
 def step_terms(setup: StepSetup, grid: StepGrid) -> StepTerms:
@@ -476,7 +485,8 @@ def step_terms(setup: StepSetup, grid: StepGrid) -> StepTerms:
         # over the whole stage (the layout's FFN TP, e.g. "tp64dp9-tp576"), every DP rank's tokens gathered through it
         ffn_group=t if model.moe else moe_tp,
         ffn_tokens=tokens_rank if model.moe else tokens_replica,
-        params=p, weight_bytes=bw, kv_bytes=kv_b, activation_bytes=act_b, dispatch_bytes=dispatch_b,
+        params=p, weight_bytes=bw, weight_precision=_weight_only(storage, precision), kv_bytes=kv_b,
+        activation_bytes=act_b, dispatch_bytes=dispatch_b,
         projection_precision=projection_precision, projection_bytes=projection_b,
         attention_precision=attention_precision, experts_rank=experts_rank, load_factor=load_factor,
         tokens_per_expert=tokens_per_expert, distinct_experts=distinct,
@@ -546,7 +556,16 @@ def moe_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
     Routed experts: the busiest EP rank reads its e_rank distinct experts (F4 with the straggler margin) of W_e
     each on L_moe layers, split over the expert TP, and computes its share of the T x k token-expert assignments:
         bytes = e_rank W_e L_moe b_w / moe_tp        FLOPs = 2 W_e k L_moe T / n x load factor
-    a grouped GEMM at the tokens per touched expert, T k / distinct(T)."""
+    a grouped GEMM at the tokens per touched expert, T k / distinct(T).
+    Weights stored narrower than the math (gpt-oss's MXFP4 experts under BF16 math on Hopper, engine field
+    ``weight_storage_precision: native``) run a weight-only kernel: the narrow bytes stream from HBM and are
+    dequantised to the math's width inside the kernel (the Triton MXFP4 MoE TensorRT-LLM and vLLM use on Hopper,
+    BF16 MMA). That kernel has its own measured curve (``weight_precision`` on the curve, :mod:`.efficiency`), read
+    at the same roofline: bytes at b_w = the stored width, FLOPs at the math's peak. It differs from the math
+    precision's curve in shape, not only in level: on one H200, TensorRT-LLM's table gives 0.45 of that roofline at 4
+    tokens per expert where the FP8 block-scaled curve (R1's MoE at EP8) gives 0.84 (dequantisation and BF16 tiles
+    at few tokens), and 0.26-0.38 from 200 to 2,000 tokens per expert where the FP8 curve gives 0.17-0.20 (of twice
+    the peak). Without a weight-only curve the math precision's curve applies, as before."""
     p = g.params
     return (
         _weight_gemm("shared_experts_and_router", weights=p.shared, bytes_per_weight=g.weight_bytes,
@@ -557,7 +576,8 @@ def moe_ops(setup: StepSetup, g: StepTerms) -> tuple[Op, ...]:
            # the busiest expert-parallel rank's share of the T x k token-expert assignments (straggler)
            flops_per_chip=FLOPS_PER_MAC * p.expert * p.active_experts * p.moe_layers * g.tokens_replica
            / g.stage_chips * g.load_factor,
-           streams="experts", kernel=Kernel("grouped_gemm", setup.precision, g.tokens_per_expert),
+           streams="experts",
+           kernel=Kernel("grouped_gemm", setup.precision, g.tokens_per_expert, weight_precision=g.weight_precision),
            side="moe", rereads_weights=True),
     )
 

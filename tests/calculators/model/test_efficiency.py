@@ -15,6 +15,8 @@ kernel_curves:
      kind: assumption, note: "test curve"}
   - {id: gpu.gemm.fp8, accelerator: gpu, op: gemm, precision: fp8, x: tokens, points: [[1, 0.9], [16, 0.9]],
      kind: assumption, note: "test curve"}
+  - {id: h200-sxm.grouped_gemm.bf16.weights-fp4, accelerator: h200-sxm, op: grouped_gemm, precision: bf16,
+     weight_precision: fp4, x: tokens per expert, points: [[1, 0.2], [16, 0.2]], kind: assumption, note: "test curve"}
 collective_curves:
   - {id: h200-sxm.all_to_all.scale_out, accelerator: h200-sxm, op: all_to_all, scope: scale_out,
      latency_us: [[16, 20], [128, 100]], bandwidth_fraction: 0.5, kind: assumption, note: "test curve"}
@@ -45,6 +47,20 @@ def test_engine_factor_scales_the_curves(catalog):
     """An engine reaching 60% of the reference stack's kernels gets 0.6 x the curve."""
     eff = chip_efficiency(catalog, catalog.accelerators["h200-sxm"], factor=0.6)
     assert float(eff.fraction("gemm", "fp8", 16)) == pytest.approx(0.3)
+
+
+def test_a_weight_only_curve_applies_only_to_weights_stored_at_its_precision(catalog):
+    """FP4-stored weights under BF16 math read the weight-only curve; BF16-stored weights, or weights stored at a
+    precision without such a curve, read the math precision's curves as before (H200 has no BF16 grouped-GEMM
+    curve, so the FP8 one stands in)."""
+    eff = chip_efficiency(catalog, catalog.accelerators["h200-sxm"])
+    assert float(eff.fraction("grouped_gemm", "bf16", 4, weight_precision="fp4")) == pytest.approx(0.2)
+    math_curve = float(eff.kernel_curve("grouped_gemm", "fp8")(4))
+    assert math_curve != pytest.approx(0.2)
+    assert float(eff.fraction("grouped_gemm", "bf16", 4)) == pytest.approx(math_curve)
+    assert float(eff.fraction("grouped_gemm", "bf16", 4, weight_precision="int8")) == pytest.approx(math_curve)
+    # a weight-only curve is never a fallback for other math: FP8 math with FP4 weights has no such curve here
+    assert float(eff.fraction("grouped_gemm", "fp8", 4, weight_precision="fp4")) == pytest.approx(math_curve)
 
 
 def test_no_curve_means_none(catalog):

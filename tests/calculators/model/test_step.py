@@ -122,6 +122,35 @@ def test_a_whole_step_engine_pays_per_expert_group():
     assert fixed_ms("llama-3.1-70b", 128, 1.0) == fixed_ms("llama-3.1-70b", 128, 0.0)
 
 
+def test_narrow_stored_experts_run_the_weight_only_kernel():
+    """gpt-oss-120b on H200 at BF16 math with its MXFP4 experts kept narrow (the engine's native storage): the routed
+    experts stream FP4 bytes and sit on the weight-only (Triton MXFP4) curve; stored at the math's width they sit on
+    the math precision's curve."""
+    import dataclasses
+
+    from calculators.assumptions import resolve_assumptions
+    from calculators.catalog import default_catalog
+
+    catalog = default_catalog()
+    chip, model = catalog.accelerators["h200-sxm"], catalog.models["gpt-oss-120b"]
+    native = dataclasses.replace(resolve_assumptions(catalog, "h200-sxm"), weight_storage_precision="native")
+    wide = dataclasses.replace(native, weight_storage_precision=None)
+    grid = step.StepGrid(chips=1, attention_tp=1, moe_ep=1, concurrency=512, context_tokens=1536, mtp_layers=0)
+
+    def routed(a):
+        setup = step.StepSetup(catalog, model, chip, "bf16", a)
+        op = next(op for op in step.step_ops(setup, grid) if op.name == "routed_experts")
+        k = op.kernel
+        return op, setup.efficiency.kernel_curve(k.op, k.precision, k.variant, k.weight_precision)
+
+    narrow_op, narrow_curve = routed(native)
+    wide_op, wide_curve = routed(wide)
+    assert narrow_op.kernel.weight_precision == "fp4" and wide_op.kernel.weight_precision is None
+    assert narrow_curve.id == "h200-sxm.grouped_gemm.bf16.weights-fp4"
+    assert wide_curve.id != narrow_curve.id
+    assert float(narrow_op.bytes_per_chip) < float(wide_op.bytes_per_chip)
+
+
 def _grid_step(model_id):
     """A B200 replica's setup and a grid of batches, layouts, MTP and prefill tokens for ``model_id``."""
     from calculators.assumptions import resolve_assumptions
