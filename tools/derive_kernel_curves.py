@@ -11,7 +11,11 @@ What it reads
   * Published tables typed in below with their source (DeepGEMM, DeepEP, FlashMLA READMEs; the ml-engineering MAMF
     table): ``DEEPGEMM_*``, ``DEEPEP_LL``, ``FLASHMLA``, ``MAMF``.
   * AMD's own measured GEMM tables, kept in ``tools/data`` (``AMD_GEMM_TABLES``): the hipBLASLt FP8 tuning results
-    AMD published with its MLPerf Inference v5.1 Llama 2 70B submission (MI325X, Llama 2 70B TP1 shapes, M 16-2,592).
+    AMD published with its MLPerf Inference v5.1 Llama 2 70B submission (MI325X, Llama 2 70B TP1 shapes, M 16-2,592),
+    and AITER's tuned tables for DeepSeek-V3/R1 on gfx950 (``AITER_GEMM_TABLES``, ``AITER_MOE_TABLE``: MI355X FP8
+    block-scale GEMMs at R1's own shapes, and the fused MoE at TP8 / TP4 in FP8 and MXFP4). The AMD MLPerf v5.1
+    submissions hold no MI355X GEMM table: their MI355X Llama 2 70B runs use Triton / AITER MXFP4 kernels with no
+    tuning file in the submission.
 
 How it fits
   * fraction = roofline time / measured time, capped at 1, where roofline = max(bytes moved / HBM peak,
@@ -45,6 +49,10 @@ How it fits
     table has no shape with a roofline under 3 us, so the floor is the intercept of a least-squares line of measured
     time on roofline over its memory-bound rows (M <= 32, far below the ~218-token ridge), and f(M) is the median of
     roofline / (measured - floor) over its four shapes at each M of ``GEMM_M`` it measured.
+  * AITER tables (``aiter_gemm_curve``, ``aiter_moe_curve``): the GEMMs as AIConfigurator's (floor from shapes with a
+    roofline under 3 us; f(M) over the shapes whose roofline is at least that floor, R1's shapes being too small for
+    the 40 us threshold); the fused MoE as ``moe_curve`` with tensor-parallel experts (every rank streams its slice
+    of each distinct expert touched, plus the fused shared expert).
   * Chips without their own tables: an NVIDIA/DeepSeek curve scaled by a stated ratio, ``kind: assumption``; chip
     class fallbacks (gpu; collectives also for tpu, dataflow, sram, wafer, whose compiled programs run on their class
     efficiencies instead of GPU kernel curves).
@@ -138,6 +146,15 @@ SOURCES = {
                  "amd-mlperf51-mi325x-hipblaslt-fp8.csv",
         "url": "https://github.com/mlcommons/inference_results_v5.1",
         "accessed": "2026-12-02"},
+    "rocm-aiter-tuned-dsv3": {
+        "title": "ROCm/aiter (MIT) tuned kernel tables for DeepSeek-V3/R1, commit e4048607a535 (August 2026): "
+                 "aiter/configs/model_configs/a8w8_blockscale_tuned_gemm_ds_v3.csv and "
+                 "a8w8_blockscale_bpreshuffle_tuned_gemm_dsv3.csv (FP8 block-scale GEMMs), "
+                 "a8w8_blockscale_tuned_fmoe_ds_v3.csv and dsv3_fp4_tuned_fmoe.csv (fused MoE, FP8 and MXFP4): the "
+                 "tuner's measured time per shape on gfx950 with 256 CUs (MI355X / MI350X); the rows used are in "
+                 "tools/data/aiter-gfx950-dsv3-*.csv",
+        "url": "https://github.com/ROCm/aiter/tree/e4048607a535ace3a2b51ded31b1c8c2d45c0879/aiter/configs/model_configs",
+        "accessed": "2026-12-03"},
     "rccl-tests-mi300x": {
         "title": "crickett-hpe/hpc-ai-envs PR 30: rccl-tests all_reduce_perf on 8x MI300X "
                  "(8 MiB: 161 GB/s bus bandwidth)",
@@ -635,6 +652,13 @@ def h800_collectives(peaks, h100_scale_up_alpha, h100_out_fraction: float) -> li
 AMD_GEMM_TABLES = {("mi325x", "fp8"): ("amd-mlperf51-hipblaslt", ROOT / "tools" / "data" /
                                        "amd-mlperf51-mi325x-hipblaslt-fp8.csv")}
 """(chip, precision) -> (source id, CSV of tokens, n, k, us, tflops): measured tables that replace a scaled curve."""
+AITER_GEMM_TABLES = {("mi355x", "fp8"): ("rocm-aiter-tuned-dsv3", ROOT / "tools" / "data" /
+                                         "aiter-gfx950-dsv3-fp8-blockscale-gemm.csv")}
+"""(chip, precision) -> (source id, CSV of tokens, n, k, us): AITER's tuned GEMM tables at DeepSeek-R1's own shapes on
+the chip, which replace a scaled curve."""
+AITER_MOE_TABLE = ROOT / "tools" / "data" / "aiter-gfx950-dsv3-fused-moe.csv"
+"""AITER's tuned fused-MoE tables for DeepSeek-R1 on gfx950 (precision, tokens, inter, us): MI355X grouped_gemm."""
+AITER_MOE_CHIP = "mi355x"
 AMD_FLOOR_MAX_M = 32
 """The AMD tables' floor is fitted on rows at M <= this: memory-bound (MI325X FP8's ridge is ~218 tokens), so the
 time is a per-call floor plus the weights streamed at a fixed fraction of HBM peak."""
@@ -666,6 +690,69 @@ def amd_gemm_curve(path: Path, peak: dict, precision: str):
             f"roofline over {int(small.sum())} rows at M <= {AMD_FLOOR_MAX_M} (slope {slope:.2f}); f(M) = median of "
             f"roofline / (measured - floor) over the four shapes at each M")
     return points, note, float(floor)
+
+
+def aiter_gemm_curve(path: Path, peak: dict, precision: str):
+    """A GEMM curve from AITER's tuned tables at DeepSeek-R1's own shapes (37 (N, K) pairs, M 1-16,384), in the
+    form of :func:`gemm_curve`: t = floor + roofline / f(M). The floor is read as AIConfigurator's is, the median of
+    measured - roofline over shapes whose roofline is under GEMM_FLOOR_ROOF_US at M <= GEMM_FLOOR_MAX_M. R1's shapes
+    are small (the largest weight is 264 MB, 33 us at 8 TB/s), so none reaches the 40 us AIConfigurator reads f at
+    for decode-sized M; f(M) is read instead over the shapes whose roofline is at least the floor (where the
+    roofline term, not the floor, sets the time): the median of roofline / (measured - floor) at each M with three
+    or more such shapes."""
+    t = pd.read_csv(path, comment="#")
+    b = BYTES[precision]
+    t = t.assign(roof_us=roof((t.tokens * t.k + t.n * t.k) * b + t.tokens * t.n * 2, 2 * t.tokens * t.n * t.k,
+                              peak, precision) * 1e6)
+    small = t[(t.tokens <= GEMM_FLOOR_MAX_M) & (t.roof_us < GEMM_FLOOR_ROOF_US)]
+    floor = float(np.median(small.us - small.roof_us))
+    points = []
+    for m in GEMM_M:
+        big = t[(t.tokens == m) & (t.roof_us >= floor) & (t.us > floor)]
+        if len(big) >= 3:
+            points.append((m, float(min(1.0, np.median(big.roof_us / (big.us - floor))))))
+    fastest = float((2 * t.tokens * t.n * t.k / (t.us * 1e-6)).max())
+    note = (f"{path.name}: {len(t)} AITER tuned FP8 block-scale GEMM measurements (gfx950, 256 CUs) over "
+            f"{t.groupby(['n', 'k']).ngroups} DeepSeek-V3/R1 (N, K) shapes, M 1-{t.tokens.max()}; "
+            f"t = floor + roofline / f(M): floor {floor:.1f} us = median of measured - roofline over {len(small)} "
+            f"shapes with roofline < "
+            f"{GEMM_FLOOR_ROOF_US:g} us at M <= {GEMM_FLOOR_MAX_M}; f(M) = median of roofline / (measured - floor) "
+            f"over the shapes whose roofline is at least the floor; the fastest row runs {fastest / 1e12:,.0f} TFLOPS, "
+            f"{fastest / peak['tflops'][precision]:.2f} of the catalog's dense peak")
+    return points, note, floor
+
+
+AITER_MOE_HIDDEN, AITER_MOE_ROUTED, AITER_MOE_TOPK = 7168, 256, 8
+"""The AITER fused-MoE rows' DeepSeek-R1 MoE: hidden 7168, 256 routed experts top-8, plus the shared expert fused in
+as a 257th expert every token visits (top-9 over 257)."""
+
+
+def aiter_moe_curve(path: Path, peak: dict, precision: str):
+    """A grouped_gemm curve from AITER's tuned fused-MoE tables for DeepSeek-R1 (tensor-parallel experts: each rank
+    holds every expert's 1/t slice, inter = 2048 / t; TP8 and TP4 rows), x and fraction as :func:`moe_curve`:
+    x = tokens x 8 / 256; the roofline reads the expected distinct routed experts a step touches (F4, uniform
+    routing as the tuner's random inputs) plus the shared expert, 3 matrices each, and the token copies' activations
+    in and out:
+        bytes = (256 (1 - (1 - 8/256)^T) + 1) x 3 x 7168 x inter x b + 9 T x 7168 x (b + 2)
+        FLOPs = 2 x 3 x 7168 x inter x 9 T
+    Where TP8 and TP4 rows share an x, the curve takes their median."""
+    t = pd.read_csv(path, comment="#")
+    t = t[t.precision == precision]
+    if t.empty:
+        return None
+    b = BYTES[precision]
+    h, e, k = AITER_MOE_HIDDEN, AITER_MOE_ROUTED, AITER_MOE_TOPK
+    touched = e * (1 - (1 - k / e) ** t.tokens) + 1
+    bytes_ = touched * 3 * h * t.inter * b + (k + 1) * t.tokens * h * (b + 2)
+    flops = 2 * 3 * h * t.inter * (k + 1) * t.tokens
+    t = t.assign(x=t.tokens * k / e, f=frac(roof(bytes_, flops, peak, precision), t.us * 1e-6))
+    points = [(float(x), float(g.f.median())) for x, g in t.groupby("x") if x >= 0.25]
+    points = thin(points)
+    note = (f"{path.name}: {len(t)} AITER tuned fused-MoE measurements ({precision}, gfx950, 256 CUs), DeepSeek-R1 "
+            f"MoE at TP8 (inter 256) and TP4 (inter 512), 256 routed experts top-8 plus the fused shared expert; x = "
+            f"tokens x 8/256; bytes = expected distinct experts touched (F4, uniform routing) + the shared one, x 3 "
+            f"matrices, + activations; median of TP8 and TP4 where both measured an x")
+    return points, note
 
 
 # --- scaled and fallback curves ----------------------------------------------------------------------------------
@@ -805,7 +892,14 @@ def derive(data: Path, peaks: dict) -> tuple[list[dict], list[dict]]:
         for (racc, op, variant, prec), c in list(by_id.items()):
             if racc != ref or prec not in pk["tflops"]:
                 continue
-            if op == "gemm" and (acc, prec) in AMD_GEMM_TABLES:
+            if op == "gemm" and (acc, prec) in AITER_GEMM_TABLES:
+                source, path = AITER_GEMM_TABLES[(acc, prec)]
+                points, note, floor = aiter_gemm_curve(path, pk, prec)
+                kern.append(curve(acc, op, variant, prec, points, "measured", source, note, floor_us=floor))
+            elif op == "grouped_gemm" and acc == AITER_MOE_CHIP and aiter_moe_curve(AITER_MOE_TABLE, pk, prec):
+                points, note = aiter_moe_curve(AITER_MOE_TABLE, pk, prec)
+                kern.append(curve(acc, op, variant, prec, points, "measured", "rocm-aiter-tuned-dsv3", note))
+            elif op == "gemm" and (acc, prec) in AMD_GEMM_TABLES:
                 source, path = AMD_GEMM_TABLES[(acc, prec)]
                 points, note, floor = amd_gemm_curve(path, pk, prec)
                 kern.append(curve(acc, op, variant, prec, points, "measured", source, note, floor_us=floor))
@@ -923,7 +1017,8 @@ def dump(kern: list[dict], coll: list[dict]) -> str:
     lines = [
         "# Shape-dependent kernel efficiency and alpha-beta collectives (contract: SCHEMA.md section 1).",
         "# GENERATED by tools/derive_kernel_curves.py from NVIDIA AIConfigurator's measured op tables, the",
-        "# published DeepGEMM / DeepEP / FlashMLA / MAMF tables and AMD's MLPerf v5.1 hipBLASLt table (tools/data);",
+        "# published DeepGEMM / DeepEP / FlashMLA / MAMF tables, AMD's MLPerf v5.1 hipBLASLt table and AITER's",
+        "# tuned gfx950 DeepSeek tables (tools/data);",
         "# do not edit by hand, re-run the script.",
         "# fraction = roofline time at this catalog's peaks / measured time (<= 1). A collective costs",
         "# alpha(group) + bytes sent per chip over that scope / (link GB/s per direction x bandwidth_fraction).",

@@ -55,13 +55,15 @@ def test_every_chip_resolves_to_both_collectives_in_both_scopes():
 
 
 def test_measured_curves_are_the_published_tables_only():
-    """Only chips with published kernel tables carry 'measured' curves (NVIDIA's and DeepSeek's; for AMD only the
-    MI325X FP8 GEMM of AMD's MLPerf v5.1 hipBLASLt table); every other chip's curve is not."""
+    """Only chips with published kernel tables carry 'measured' curves (NVIDIA's and DeepSeek's; for AMD the MI325X
+    FP8 GEMM of AMD's MLPerf v5.1 hipBLASLt table and the MI355X FP8 GEMM and FP8 / FP4 fused MoE of AITER's tuned
+    gfx950 DeepSeek tables); every other chip's curve is not."""
     catalog = load_catalog()
     measured = {c.accelerator for c in catalog.kernel_curves.values() if c.kind == "measured"}
-    assert measured == {"h100-sxm", "h200-sxm", "b200", "b300", "gb200", "gb300", "h800-sxm", "mi325x"}
-    amd = [c.id for c in catalog.kernel_curves.values() if c.kind == "measured" and c.accelerator.startswith("mi")]
-    assert amd == ["mi325x.gemm.fp8"]
+    assert measured == {"h100-sxm", "h200-sxm", "b200", "b300", "gb200", "gb300", "h800-sxm", "mi325x", "mi355x"}
+    amd = sorted(c.id for c in catalog.kernel_curves.values()
+                 if c.kind == "measured" and c.accelerator.startswith("mi"))
+    assert amd == ["mi325x.gemm.fp8", "mi355x.gemm.fp8", "mi355x.grouped_gemm.fp4", "mi355x.grouped_gemm.fp8"]
 
 
 def test_mi325x_fp8_gemm_curve_reproduces_amds_measured_table():
@@ -90,6 +92,63 @@ def test_mi325x_fp8_gemm_curve_reproduces_amds_measured_table():
     assert len(rows) == 521
     assert np.median(error) < 0.05, np.median(error)
     assert error.max() < 0.30, (error.max(), rows[int(error.argmax())])
+
+
+def test_mi355x_fp8_gemm_curve_reproduces_aiters_measured_table():
+    """The MI355X FP8 GEMM curve, as the model uses it (t = floor + roofline / f(M)), gives AITER's tuned gfx950 times
+    for DeepSeek-R1's block-scale GEMMs (tools/data/aiter-gfx950-dsv3-fp8-blockscale-gemm.csv, 507 measurements over
+    37 shapes): at every M the summed time of the shapes within 25%, and the median |error| per shape under 30% (the
+    shapes differ more among themselves, e.g. N = 64 against N = 36,864, than one curve per M can follow)."""
+    import csv
+    from pathlib import Path
+
+    import numpy as np
+
+    from calculators.model.efficiency import chip_efficiency
+
+    catalog = load_catalog()
+    chip = catalog.accelerators["mi355x"]
+    eff = chip_efficiency(catalog, chip)
+    table = Path(__file__).resolve().parents[2] / "tools" / "data" / "aiter-gfx950-dsv3-fp8-blockscale-gemm.csv"
+    rows = list(csv.DictReader(line for line in table.open() if not line.startswith("#")))
+    m, n, k, us = (np.array([float(r[key]) for r in rows]) for key in ("tokens", "n", "k", "us"))
+    weight_bytes = catalog.precisions["fp8"].bytes_per_element.value
+    hbm = next(t for t in chip.memory_tiers if t.tier == "hbm")
+    roofline_s = np.maximum(((m * k + n * k) * weight_bytes + m * n * 2) / hbm.bandwidth_bytes_s,
+                            2 * m * n * k / chip.peak_flop_s("fp8"))
+    modelled_us = (eff.floor_s("gemm", "fp8") + roofline_s / eff.fraction("gemm", "fp8", m)) * 1e6
+    assert len(rows) == 507
+    for tokens in np.unique(m):
+        at = m == tokens
+        assert abs(modelled_us[at].sum() / us[at].sum() - 1) < 0.25, tokens
+    assert np.median(np.abs(modelled_us / us - 1)) < 0.30
+
+
+def test_mi355x_grouped_gemm_curves_reproduce_aiters_fused_moe():
+    """The MI355X grouped_gemm curves give AITER's tuned fused-MoE times for DeepSeek-R1 at TP8 (inter 256 per rank):
+    the roofline of the distinct experts a step touches (plus the fused shared expert) over the curve's fraction at
+    x = tokens x 8 / 256 is within 15% of every measured row at 16 tokens or more (FP8 and MXFP4)."""
+    import csv
+    from pathlib import Path
+
+    from calculators.model.efficiency import chip_efficiency
+
+    catalog = load_catalog()
+    chip = catalog.accelerators["mi355x"]
+    eff = chip_efficiency(catalog, chip)
+    hbm = next(t for t in chip.memory_tiers if t.tier == "hbm")
+    table = Path(__file__).resolve().parents[2] / "tools" / "data" / "aiter-gfx950-dsv3-fused-moe.csv"
+    rows = [r for r in csv.DictReader(line for line in table.open() if not line.startswith("#"))
+            if r["inter"] == "256" and int(r["tokens"]) >= 16]
+    assert {r["precision"] for r in rows} == {"fp8", "fp4"}
+    for r in rows:
+        tokens, b = float(r["tokens"]), catalog.precisions[r["precision"]].bytes_per_element.value
+        touched = 256 * (1 - (1 - 8 / 256) ** tokens) + 1
+        bytes_ = touched * 3 * 7168 * 256 * b + 9 * tokens * 7168 * (b + 2)
+        flops = 2 * 3 * 7168 * 256 * 9 * tokens
+        roofline_s = max(bytes_ / hbm.bandwidth_bytes_s, flops / chip.peak_flop_s(r["precision"]))
+        modelled_us = roofline_s / eff.fraction("grouped_gemm", r["precision"], tokens * 8 / 256) * 1e6
+        assert abs(modelled_us / float(r["us"]) - 1) < 0.15, r
 
 
 def test_yaml_list_points_load_as_pairs():
