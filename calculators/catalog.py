@@ -439,6 +439,7 @@ def _reference_problems(merged: dict[str, dict[str, tuple[Any, _Origin]]]) -> li
                 need("sources", record.source, origin, label, "source")
                 if isinstance(record, KernelCurve):
                     need("precisions", record.precision, origin, label, "precision")
+                    need("accelerators", record.measured_on, origin, label, "measured_on")
             elif isinstance(record, Claim):
                 s = record.scenario
                 need("sources", record.source, origin, label, "source")
