@@ -25,7 +25,18 @@ draws, o_(k) = Q(k / (N + 1)) for k = 1..N (Q the quantile function, interpolate
 their mean is the point's measured mean O (total output N O is what was measured; the table gives the shape).
 Without a distribution (random-length datasets) every o_i = O.
 
-Decode when every request fits (N <= S, S the sequences whose KV fits beside the weights: ``max_sequences``): all N
+How many fit. The N requests start together, so their KV grows together: each holds I + t tokens at step t until
+it finishes at its o_i, and just before the k-th shortest finishes the N - k still running hold I + o_(k) each. The
+cohort's peak is max_k (N - k)(I + o_(k)), per request c_peak = that / N (:func:`cohort_peak_context_tokens`): with
+equal lengths every request at I + O at the end, with a long tail earlier, while most still run. S is the number of
+sequences of c_peak tokens whose KV fits beside the weights (``max_sequences`` at c_peak, not at the mean I + O / 2):
+a batch that fits at its mean but not at its peak does not run whole, whatever the engine does about it (TensorRT-LLM's
+default scheduler reserves every request's full length up front; vLLM admits on the prompt and preempts, recomputing
+the evicted later; SGLang retracts). Once the batch is capped, requests run at scattered stages and hold less than
+the peak on average, so an engine that admits on current use can run somewhat more than S then (a second-order
+gain left out).
+
+Decode when every request fits (N <= S, S the sequences whose KV fits at the cohort's peak, above): all N
 decode together; with the lengths sorted, o_(0) = 0, the batch is N - k between o_(k) and o_(k+1), so
 
     T_decode = sum_{k=0}^{N-1} (o_(k+1) - o_(k)) / E_k x t(N - k)
@@ -77,6 +88,19 @@ def burst_output_lengths(distribution: LengthDistribution | None, requests: int,
     return lengths * (mean / lengths.mean())
 
 
+def cohort_peak_context_tokens(lengths, input_tokens: float) -> float:
+    """The KV a burst's cohort holds at its peak, per request, in tokens: max over k of (N - k) (I + o_(k)) / N.
+
+    The N requests start together and each holds I + t tokens of KV at step t until it finishes at its o_i; just
+    before the k-th shortest finishes (k = 0..N-1, sorted lengths) the N - k still running hold I + o_(k) each. With
+    equal lengths the peak is the end, every request at I + O; with a long tail it comes earlier, when most are
+    still running. The batch that fits is the one whose peak fits: an engine that admits more (vLLM preempts and
+    recomputes, SGLang retracts) runs the excess later."""
+    o = np.sort(np.asarray(lengths, dtype=float))
+    n = len(o)
+    return float(np.max((n - np.arange(n)) * (float(input_tokens) + o)) / n)
+
+
 def residual_lengths(lengths, slots: int) -> np.ndarray:
     """The sorted remaining lengths of the ``slots`` requests in flight when a long queue of requests of ``lengths``
     empties: ``slots`` positions k / (slots + 1) of the equilibrium excess distribution, P(R > r) = E[(o - r)+] / E[o]
@@ -119,7 +143,8 @@ def evaluate_burst(setup: StepSetup, *, chips, attention_tp, moe_ep, requests: i
     lengths = burst_output_lengths(distribution, n, o_mean)
 
     layout = dict(chips=chips_f, attention_tp=tp[:, None], moe_ep=ep[:, None], pipeline_stages=pipeline_stages)
-    probe = evaluate_step(setup, StepGrid(**layout, concurrency=np.ones((1, 1)), context_tokens=context,
+    probe = evaluate_step(setup, StepGrid(**layout, concurrency=np.ones((1, 1)),
+                                          context_tokens=cohort_peak_context_tokens(lengths, i_tok),
                                           mtp_layers=mtp_layers))
     slots = np.minimum(float(n), np.asarray(probe["max_sequences"], dtype=float).reshape(-1))
     slots = np.broadcast_to(slots, tp.shape)

@@ -440,6 +440,7 @@ def _reference_problems(merged: dict[str, dict[str, tuple[Any, _Origin]]]) -> li
                 if isinstance(record, KernelCurve):
                     need("precisions", record.precision, origin, label, "precision")
                     need("precisions", record.weight_precision, origin, label, "weight_precision")
+                    need("accelerators", record.measured_on, origin, label, "measured_on")
             elif isinstance(record, Claim):
                 s = record.scenario
                 need("sources", record.source, origin, label, "source")

@@ -673,6 +673,9 @@ class KernelCurve(Record):
     # decode_attention only: KV elements per cached token per layer per chip in the measured shape (MLA's 576-wide
     # latent; one GQA KV head of 128, K and V = 256): another shape's KV reads are placed on x by their size
     kv_elements_per_token: int | None = Field(default=None, gt=0)
+    # the chip whose measured table this curve carries when the two share one compute die and GEMM library (MI300X
+    # on the MI325X table): its large shapes are then measured on the same silicon, as a chip's own table's are
+    measured_on: Id | None = None
     kind: Kind
     source: Id | None = None
     note: Text | None = None
@@ -695,6 +698,9 @@ class KernelCurve(Record):
             raise ValueError(f"a '{self.kind}' curve needs a 'source' (only an 'assumption' may go without)")
         if self.kind == "assumption" and self.note is None:
             raise ValueError("an 'assumption' needs a 'note' saying why it was assumed")
+        if getattr(self, "measured_on", None) is not None and self.measured_on == self.accelerator:
+            raise ValueError(f"'measured_on' names another chip (got the curve's own, {self.measured_on!r}); a "
+                             f"chip's own table is kind 'measured'")
         return self
 
 

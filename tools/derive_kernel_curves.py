@@ -53,6 +53,9 @@ How it fits
     roofline under 3 us; f(M) over the shapes whose roofline is at least that floor, R1's shapes being too small for
     the 40 us threshold); the fused MoE as ``moe_curve`` with tensor-parallel experts (every rank streams its slice
     of each distinct expert touched, plus the fused shared expert).
+  * Chips on the die of a chip with an AMD table (``AMD_GEMM_SAME_DIE``: MI300X on the MI325X table):
+    ``same_die_gemm_curve``, the sibling's measured GEMM curve with its compute-bound part times the two chips'
+    measured MAMF ratio (the MI300X's lower sustained clock at 750 W), ``kind: estimate``.
   * Chips without their own tables: an NVIDIA/DeepSeek curve scaled by a stated ratio, ``kind: assumption``; chip
     class fallbacks (gpu; collectives also for tpu, dataflow, sram, wafer, whose compiled programs run on their class
     efficiencies instead of GPU kernel curves).
@@ -659,6 +662,13 @@ the chip, which replace a scaled curve."""
 AITER_MOE_TABLE = ROOT / "tools" / "data" / "aiter-gfx950-dsv3-fused-moe.csv"
 """AITER's tuned fused-MoE tables for DeepSeek-R1 on gfx950 (precision, tokens, inter, us): MI355X grouped_gemm."""
 AITER_MOE_CHIP = "mi355x"
+AMD_GEMM_SAME_DIE = {"mi300x": ("mi325x", MAMF["mi300x"] / MAMF["mi325x"],
+                                "MAMF BF16 51.4% vs MI325X 60.4%, the same benchmark on both chips; AMD's own MLPerf "
+                                "v5.1 runs pin the MI300X's clock at 1,400 MHz (Llama 2 70B offline) against the "
+                                "MI325X's 1,700 (scripts/power_settings.sh), 0.82, the same story")}
+"""chip -> (sibling with a measured AMD table, compute-bound ratio, why): chips on the same die as a chip that has a
+measured table (MI300X and MI325X are both the CDNA3 gfx942 die, 304 CUs, the same 2,100 MHz peak and the same
+hipBLASLt). See :func:`same_die_gemm_curve`."""
 AMD_FLOOR_MAX_M = 32
 """The AMD tables' floor is fitted on rows at M <= this: memory-bound (MI325X FP8's ridge is ~218 tokens), so the
 time is a per-call floor plus the weights streamed at a fixed fraction of HBM peak."""
@@ -755,6 +765,19 @@ def aiter_moe_curve(path: Path, peak: dict, precision: str):
     return points, note
 
 
+def same_die_gemm_curve(sibling_points, ratio: float, peak: dict, precision: str):
+    """The GEMM curve of a chip that shares its compute die and GEMM library with a sibling whose curve AMD measured
+    (MI300X from the MI325X table): a GEMM's fraction of the roofline is a property of the die, the library's kernel
+    choice and the clock the chip holds under load. The die and the library are the same, the clock is not: the
+    MI300X is capped at 750 W (MI325X 1,000 W), so a compute-bound GEMM, which draws the most power, runs at a lower
+    sustained clock. So the sibling's fractions are carried over with :func:`scaled_compute`: its compute-bound part
+    times ``ratio`` (the two chips' measured compute-bound ratio), blended in by the shape's compute share at the
+    chip's own ridge M* = C b / (2 BW), so memory-bound shapes keep the sibling's fraction of the roofline, whose
+    bytes side the step model evaluates at this chip's own HBM bandwidth (5.3 TB/s for MI300X, 6.0 for MI325X).
+    The sibling's floor (per-call launch and epilogue) is kept: the same kernels on the same die."""
+    return scaled_compute(sibling_points, ratio, "gemm", peak, precision)
+
+
 # --- scaled and fallback curves ----------------------------------------------------------------------------------
 def scaled(points, factor):
     return [(x, min(1.0, max(1e-4, f * factor))) for x, f in points]
@@ -775,7 +798,8 @@ def scaled_compute(points, factor, op, peak, precision):
     return [(x, min(1.0, max(1e-4, f * (1 + (factor - 1) * x / (x + ridge))))) for x, f in points]
 
 
-def curve(acc, op, variant, precision, points, kind, source, note, floor_us=None, weight_precision=None) -> dict:
+def curve(acc, op, variant, precision, points, kind, source, note, floor_us=None, weight_precision=None,
+          measured_on=None) -> dict:
     wp = f"weights-{weight_precision}" if weight_precision else None
     c = {"id": ".".join(p for p in (acc, op, variant, precision, wp) if p), "accelerator": acc, "op": op}
     if variant:
@@ -783,7 +807,10 @@ def curve(acc, op, variant, precision, points, kind, source, note, floor_us=None
     c["precision"] = precision
     if weight_precision:
         c["weight_precision"] = weight_precision
-    c.update({"x": X_AXIS[op], "points": points, "kind": kind, "source": source, "note": note})
+    c.update({"x": X_AXIS[op], "points": points})
+    if measured_on is not None:
+        c["measured_on"] = measured_on
+    c.update({"kind": kind, "source": source, "note": note})
     if floor_us is not None:
         c["floor_us"] = round(floor_us, 2)
     if op == "decode_attention":  # the measured shape's KV per cached token per layer per chip (x's unit)
@@ -892,6 +919,7 @@ def derive(data: Path, peaks: dict) -> tuple[list[dict], list[dict]]:
         for (racc, op, variant, prec), c in list(by_id.items()):
             if racc != ref or prec not in pk["tflops"]:
                 continue
+            sibling = AMD_GEMM_SAME_DIE.get(acc)
             if op == "gemm" and (acc, prec) in AITER_GEMM_TABLES:
                 source, path = AITER_GEMM_TABLES[(acc, prec)]
                 points, note, floor = aiter_gemm_curve(path, pk, prec)
@@ -903,6 +931,18 @@ def derive(data: Path, peaks: dict) -> tuple[list[dict], list[dict]]:
                 source, path = AMD_GEMM_TABLES[(acc, prec)]
                 points, note, floor = amd_gemm_curve(path, pk, prec)
                 kern.append(curve(acc, op, variant, prec, points, "measured", source, note, floor_us=floor))
+            elif op == "gemm" and sibling and (sibling[0], prec) in AMD_GEMM_TABLES:
+                sib, sib_ratio, sib_why = sibling
+                source, path = AMD_GEMM_TABLES[(sib, prec)]
+                sib_points, _, floor = amd_gemm_curve(path, peaks[sib], prec)
+                kern.append(curve(acc, op, variant, prec, same_die_gemm_curve(sib_points, sib_ratio, pk, prec),
+                                  "estimate", source, floor_us=floor, measured_on=sib, note=
+                                  f"{sib}'s measured hipBLASLt curve ({path.name}; same CDNA3 die, 304 CUs, same "
+                                  f"peak and library) with its compute-bound part x {sib_ratio:.3f} for the lower "
+                                  f"clock a 750 W {acc} holds under compute-bound load ({sib_why}); the factor "
+                                  f"blends in with the shape's compute share at {acc}'s own ridge, memory-bound "
+                                  f"shapes keep {sib}'s fraction of the roofline (bytes at {acc}'s own bandwidth); "
+                                  f"floor {floor:.1f} us as {sib}'s"))
             elif op in ("gemm", "grouped_gemm", "prefill_attention"):
                 kern.append(curve(acc, op, variant, prec, scaled_compute(c["points"], ratio, op, pk, prec),
                                   "assumption", "mle-mamf", floor_us=c.get("floor_us"), note=
@@ -1031,7 +1071,7 @@ def dump(kern: list[dict], coll: list[dict]) -> str:
     for c in kern:
         lines.append(f"  - id: {c['id']}")
         for key in ("accelerator", "op", "variant", "precision", "weight_precision", "floor_us",
-                    "kv_elements_per_token"):
+                    "kv_elements_per_token", "measured_on"):
             if key in c:
                 lines.append(f"    {key}: {c[key]}")
         lines += [f"    x: {quote(c['x'])}", f"    points: {fmt_points(c['points'])}", f"    kind: {c['kind']}",

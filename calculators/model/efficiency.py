@@ -44,7 +44,8 @@ class Curve:
     id: str
     floor_s: float = 0.0
     measured: bool = False
-    """Derived from the chip's own measured tables (kind ``measured``), not scaled from another chip."""
+    """Derived from measured tables of this chip's own silicon (kind ``measured``, or ``measured_on`` a chip of the
+    same compute die), not scaled from another chip's."""
     kv_elements_per_token: int | None = None
     """decode_attention: the measured shape's KV elements per cached token per layer per chip (x's unit)."""
     time_per_x: np.ndarray | None = None
@@ -109,7 +110,8 @@ class ChipEfficiency:
 
     def measured(self, op: str, precision: str, variant: str | None = None,
                  weight_precision: str | None = None) -> bool:
-        """Whether the curve :meth:`fraction` uses was measured on this chip (not scaled from another)."""
+        """Whether the curve :meth:`fraction` uses was measured on this chip's silicon (its own table, or one of a chip
+        on the same compute die: ``measured_on``), not scaled from another chip's."""
         curve = self.kernel_curve(op, precision, variant, weight_precision)
         return curve is not None and curve.measured
 
@@ -153,7 +155,8 @@ def _build_chip_efficiency(catalog: Catalog, chip: Accelerator, factor: float) -
         rank = _applies(c, chip)
         key = (c.op, c.variant, c.precision, c.weight_precision)
         if rank is not None and (key not in kernels or rank < kernels[key][0]):
-            kernels[key] = (rank, _curve(c.id, c.points, c.floor_us, c.kind == "measured", c.kv_elements_per_token,
+            kernels[key] = (rank, _curve(c.id, c.points, c.floor_us, c.kind == "measured" or c.measured_on is not None,
+                                         c.kv_elements_per_token,
                                          work_grows_with_x=c.op == "decode_attention"))
     collectives: dict[tuple[str, str], tuple[int, Curve, float]] = {}
     for c in catalog.collective_curves.values():

@@ -163,8 +163,10 @@ def prefill_seconds_per_token(setup: StepSetup, prompt_tokens, *, chunk_tokens=N
     - causal attention at the prefill-attention curve for the prompt length, at the mean computed position (after
       a prefix-cache hit of ``cached_share`` of the prompt, the computed suffix attends over the cached prefix too).
     An engine that declares its own ``compute_efficiency_prefill`` (a slow early stack), or a chip without GEMM curves
-    measured on it (scaled curves are assumptions about small decode shapes; at prefill's large shapes a stack's
-    end-to-end efficiency says more), runs all FLOPs at that single end-to-end efficiency instead."""
+    measured on its silicon (scaled curves are assumptions about small decode shapes; at prefill's large shapes a
+    stack's end-to-end efficiency says more), runs all FLOPs at that single end-to-end efficiency instead. A curve
+    measured on a chip of the same compute die (``measured_on``: MI300X on the MI325X's hipBLASLt table) counts as
+    measured: its large shapes ran on the same silicon and library."""
     model, chip, precision, a, efficiency = (setup.model, setup.chip, setup.precision, setup.assumptions,
                                              setup.efficiency)
     prompt = np.asarray(prompt_tokens, dtype=float)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from calculators.assumptions import resolve_assumptions
-from calculators.burst import burst_output_lengths, evaluate_burst, residual_lengths
+from calculators.burst import burst_output_lengths, cohort_peak_context_tokens, evaluate_burst, residual_lengths
 from calculators.catalog import catalog_from_texts, default_catalog, read_files, shipped_catalog_files
 from calculators.errors import CatalogError
 from calculators.model.step import StepGrid, StepSetup, evaluate_step, mtp_table
@@ -76,6 +76,29 @@ def test_a_burst_far_beyond_the_kv_capacity_tends_to_the_steady_state_at_the_cap
     assert decode_rate == pytest.approx(slots / _step_s(setup, slots, 30_250), rel=0.02)
     short = evaluate_burst(setup, **TP8, requests=2 * slots, **kwargs)
     assert short["total_output_tokens_per_s"][0] < out["total_output_tokens_per_s"][0]
+
+
+def test_a_cohorts_kv_peaks_at_the_end_for_equal_lengths_and_earlier_for_a_long_tail():
+    """Equal requests all reach prompt + output at the end; with one long request among short ones the peak is just
+    before the short ones finish, not the long one's full length."""
+    assert cohort_peak_context_tokens(np.full(64, 2048.0), 128) == pytest.approx(128 + 2048)
+    lengths = np.array([100.0] * 9 + [10_000.0])
+    assert cohort_peak_context_tokens(lengths, 50) == pytest.approx(max(10 * 150, 10_050) / 10)
+
+
+def test_a_burst_that_fits_at_its_mean_context_but_not_at_its_peak_does_not_run_whole(catalog):
+    """N equal requests whose KV fits at I + O / 2 but not at I + O: the run caps the batch at what fits at I + O."""
+    setup = _r1_h200(catalog)
+    i_tok, o_tok = 1000, 16_000
+
+    def fits(context):
+        return int(np.ravel(evaluate_step(setup, StepGrid(chips=8, attention_tp=8, moe_ep=1, concurrency=1,
+                                                          context_tokens=context, mtp_layers=0))["max_sequences"])[0])
+
+    at_peak, at_mean = fits(i_tok + o_tok), fits(i_tok + o_tok / 2)
+    assert at_peak < at_mean
+    out = evaluate_burst(setup, **TP8, requests=at_mean, input_tokens=i_tok, output_tokens=o_tok)
+    assert out["running_concurrency"][0] == at_peak and out["full_batch_s"][0] > 0
 
 
 def test_residuals_of_equal_lengths_are_uniform_and_long_requests_are_the_ones_in_flight():

@@ -151,6 +151,38 @@ def test_mi355x_grouped_gemm_curves_reproduce_aiters_fused_moe():
         assert abs(modelled_us / float(r["us"]) - 1) < 0.15, r
 
 
+def test_mi300x_fp8_gemm_curve_is_the_mi325x_table_on_the_same_die():
+    """MI300X, the MI325X's compute die at 750 W instead of 1,000, reads the MI325X's measured FP8 GEMM curve: the
+    same fraction of the roofline where a GEMM streams its weights (memory-bound: the bytes side is each chip's own
+    bandwidth), lower where it is compute-bound (the MAMF ratio 51.4 / 60.4 at large M, blended in by the shape's
+    compute share), the same per-call floor; and the model counts it as measured on its silicon (prefill runs at
+    it)."""
+    import numpy as np
+
+    from calculators.model.efficiency import chip_efficiency
+
+    catalog = load_catalog()
+    mi300x, mi325x = (catalog.kernel_curves[f"{c}.gemm.fp8"] for c in ("mi300x", "mi325x"))
+    assert mi300x.measured_on == "mi325x" and mi300x.source == mi325x.source and mi300x.floor_us == mi325x.floor_us
+    assert [x for x, _ in mi300x.points] == [x for x, _ in mi325x.points]
+    ratio = np.array([f3 / f5 for (_, f3), (_, f5) in zip(mi300x.points, mi325x.points, strict=True)])
+    assert np.all(ratio <= 1) and np.all(np.diff(ratio) <= 1e-3), ratio     # falls as M turns compute-bound
+    assert ratio[0] > 0.98 and abs(ratio[-1] - 0.514 / 0.604) < 0.03, ratio
+    assert chip_efficiency(catalog, catalog.accelerators["mi300x"]).measured("gemm", "fp8")
+    assert not chip_efficiency(catalog, catalog.accelerators["mi300x"]).measured("gemm", "bf16")
+
+
+def test_measured_on_must_name_another_known_chip():
+    """'measured_on' names a chip of the catalog other than the curve's own, else the curve is refused there."""
+    base = curve_file("[[1, 0.1]]").replace("accelerator: gpu", "accelerator: mi300x")
+    with pytest.raises(CatalogError) as info:
+        catalog_from_texts([*shipped_texts(), ("k.yaml", base + "    measured_on: mi999\n")])
+    assert any("measured_on" in str(p) for p in info.value.problems), [str(p) for p in info.value.problems]
+    with pytest.raises(CatalogError) as info:
+        catalog_from_texts([*shipped_texts(), ("k.yaml", base + "    measured_on: mi300x\n")])
+    assert any("another chip" in str(p) for p in info.value.problems), [str(p) for p in info.value.problems]
+
+
 def test_yaml_list_points_load_as_pairs():
     """Curve points written as YAML lists become (x, fraction) pairs."""
     catalog = catalog_from_texts([*shipped_texts(), ("k.yaml", curve_file("[[1, 0.1], [64, 0.5]]"))])
