@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from calculators.catalog import default_catalog
@@ -46,6 +46,10 @@ def _run(d, **changes):
 
 @SETTINGS
 @given(deployments())
+# found by hypothesis: FP8 ran 0.18% slower than BF16 (FP8 weights both) once two micro-batches overlap, the FP8
+# GEMMs' larger per-call floor counted twice where memory-bound and the weight-only BF16 kernel not offered to them
+@example(dict(model="deepseek-r1", accelerator="h200-sxm", chips=32, layout="dp32-ep32", concurrency=929,
+              context_tokens=256, mtp_layers=3))
 def test_fewer_weight_bytes_are_never_slower(d):
     """The same deployment with FP8 weights never runs slower than with BF16 weights (half the bytes to stream)."""
     wide, narrow = _run(d, precision="bf16"), _run(d, precision="fp8")
@@ -55,6 +59,10 @@ def test_fewer_weight_bytes_are_never_slower(d):
 
 @SETTINGS
 @given(deployments(), st.floats(1.1, 8.0))
+# found by hypothesis: 16 users ran 0.54% faster each than 4, the grouped-GEMM fraction rising from 1.3 to 2.3 tokens
+# per touched expert while the busiest rank's expert bytes barely grew
+@example(dict(model="deepseek-r1", accelerator="gb200", chips=72, layout="dp72-ep72", concurrency=4,
+              context_tokens=256, mtp_layers=3), 4.0)
 def test_more_users_never_raise_per_user_speed_nor_lower_total_output(d, factor):
     """More concurrent users never make each faster, and never lower the total (the engine caps at the peak)."""
     few = _run(d)
