@@ -371,11 +371,17 @@ def _kv_reference(eff: ChipEfficiency, precision: str, variant: str) -> int | No
     return None if curve is None else curve.kv_elements_per_token
 
 
+MONOTONE_KERNELS = ("gemm", "grouped_gemm")
+"""Kernels tiled on their tokens over weights they stream once: never faster with more tokens (:func:`_priced_op`)."""
+
+
 def _priced_op(eff: ChipEfficiency, a: Assumptions, shape, math_precision: str, bytes_peak, flops_peak, calls,
                rereads_weights: bool = False):
     """(time, bytes time, FLOPs time, two-micro-batch time) of one roofline op whose math runs at
     ``math_precision``: its kernel curve's fraction at the op's shape and the curve's per-call floor times ``calls``
-    (:func:`.efficiency.op_time_s`).
+    (:func:`.efficiency.op_time_s`). The GEMMs (:data:`MONOTONE_KERNELS`) take their curve's fraction capped where
+    a smaller shape would otherwise be slower (:meth:`.efficiency.Curve.monotone`): adding tokens to the same
+    weights never makes them faster, so neither does adding users.
 
     The last is what the op costs when the step runs as two micro-batches (:func:`evaluate_step`'s overlap): each
     micro-batch calls every kernel once, so the per-call floor is paid twice whichever side binds; a weight-streaming
@@ -386,8 +392,12 @@ def _priced_op(eff: ChipEfficiency, a: Assumptions, shape, math_precision: str, 
     activation quantisation) look slower overlapped than the same GEMM at BF16."""
     op, _, x, variant = shape
     floor_s = calls * eff.floor_s(op, math_precision, variant)
+    if op in MONOTONE_KERNELS:
+        fraction = eff.monotone_fraction(op, math_precision, x, flops_peak / np.maximum(bytes_peak, 1e-30), variant)
+    else:
+        fraction = eff.fraction(op, math_precision, x, variant)
     _, bytes_s, flops_s = op_time_s(
-        bytes_peak, flops_peak, eff.fraction(op, math_precision, x, variant),
+        bytes_peak, flops_peak, fraction,
         bytes_s_fallback=bytes_peak / a.memory_bandwidth_efficiency,
         flops_s_fallback=flops_peak / a.compute_efficiency_decode,
     )
