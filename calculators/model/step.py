@@ -873,7 +873,11 @@ def evaluate_step(setup: StepSetup, grid: StepGrid) -> dict[str, np.ndarray]:
     d_s = two_halves(dispatch) + two_halves(other) / 2
     c_s = two_halves(combine) + two_halves(other) / 2
     overlapped_s = collectives.two_micro_batch_s(att_c, moe_c, d_s, c_s)
-    overlap = a.micro_batch_overlap & (g.tokens_chip >= 2)
+    # two micro-batches need a token each on the attention rank that splits its batch (the rank's tokens are what
+    # it splits; under attention TP they are scattered over its t chips only for the MoE, so fewer than 2 per chip
+    # still split): gating on tokens per chip made a few more users switch the overlap on under TP > 1 and speed
+    # every user up
+    overlap = a.micro_batch_overlap & (g.tokens_rank >= 2)
     busy_s = np.where(overlap, np.minimum(overlapped_s, roofline_s + comm_s), roofline_s + comm_s)
     exposed_comm_s = busy_s - roofline_s  # comm not hidden, plus the second weight read that hiding it costs
 
