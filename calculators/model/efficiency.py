@@ -63,14 +63,14 @@ class Curve:
             R(x) / f_eff(x) >= max over 1 <= x' <= x of R(x') / f(x'),   R(x') = max(B, F x' / x)
             f_eff(x) = min over 1 <= x' <= x of f(x') max(B, F) / max(B, F x' / x)
         with ``flops_over_bytes`` = F / B at x. While memory-bound that is the smallest fraction measured at any
-        smaller shape: streaming the same weights for more tokens never takes less time, though binned
-        measurements (a geometric mean per bin over mixed shapes and routings) can rise with x (the grouped-GEMM
-        tables rise ~18% from 1 to 3 tokens per expert). Past the ridge the added FLOPs cost what they cost, so a
-        falling compute-bound curve is unchanged. It is the GEMMs' counterpart of decode attention's running maximum
-        of time per unit of work (``time_per_x``). x' starts at 1: a GEMM has at least one row and a touched expert at
-        least one token (the grouped-GEMM curves' points below 1 are the tables' mean over all experts, untouched
-        ones included). f is linear in log2(x) between points, so the minimum is at 1, at a point between 1 and x, at
-        x, or where x' crosses the ridge (x' = x B / F)."""
+        smaller shape: streaming the same weights for more tokens never takes less time, though binned measurements (a
+        geometric mean per bin over mixed shapes and routings) can rise with x (the grouped-GEMM tables rise by up to
+        18% from 1 to 3 tokens per expert). Past the ridge the added FLOPs cost what they cost, so a falling compute-
+        bound curve is unchanged. It is the GEMMs' counterpart of decode attention's running maximum of time per unit of
+        work (``time_per_x``). x' starts at 1: a GEMM has at least one row and a touched expert at least one token (the
+        grouped-GEMM curves' points below 1 are the tables' mean over all experts, untouched ones included). f is linear
+        in log2(x) between points, so the minimum is at 1, at a point between 1 and x,
+        at x, or where x' crosses the ridge (x' = x B / F)."""
         x = np.maximum(np.asarray(x, dtype=float), 1e-12)
         ratio = np.maximum(np.asarray(flops_over_bytes, dtype=float), 0.0)
         relative_roofline = np.maximum(1.0, ratio)  # R(x) / B
