@@ -72,6 +72,9 @@ class Curve:
         in log2(x) between points, so the minimum is at 1, at a point between 1 and x,
         at x, or where x' crosses the ridge (x' = x B / F)."""
         x = np.maximum(np.asarray(x, dtype=float), 1e-12)
+        knots = (1.0, *(2.0 ** self.log2_x[self.log2_x > 0]))
+        if np.all(np.diff(self(np.array(knots))) <= 0):  # never rises from 1 on: f(x) is already the minimum
+            return self(x)
         ratio = np.maximum(np.asarray(flops_over_bytes, dtype=float), 0.0)
         relative_roofline = np.maximum(1.0, ratio)  # R(x) / B
 
@@ -79,7 +82,7 @@ class Curve:
             return self(xp) * relative_roofline / np.maximum(1.0, ratio * xp / x)
 
         worst = self(x)
-        for xp in (1.0, *(2.0 ** self.log2_x[self.log2_x > 0])):
+        for xp in knots:
             worst = np.where(xp < x, np.minimum(worst, bounded_by(np.full_like(x, xp))), worst)
         ridge = x / np.where(ratio > 0, ratio, 1.0)
         inside = (ratio > 0) & (ridge > 1.0) & (ridge < x)
