@@ -63,6 +63,38 @@ class Curve:
         first, last = 2 ** self.log2_x[0] / self.time_per_x[0], 2 ** self.log2_x[-1] / self.time_per_x[-1]
         return np.where(lx < self.log2_x[0], first, np.where(lx > self.log2_x[-1], last, inside))
 
+    def monotone(self, x, flops_over_bytes) -> np.ndarray:
+        """f at ``x`` for a kernel tiled on x over weights it streams once (a GEMM's tokens M, a grouped GEMM's
+        tokens per touched expert), never above what makes its time fall as x grows. At x it reads the same bytes
+        B as at any x' < x and does x / x' the FLOPs, so it takes at least as long as at x':
+            R(x) / f_eff(x) >= max over 1 <= x' <= x of R(x') / f(x'),   R(x') = max(B, F x' / x)
+            f_eff(x) = min over 1 <= x' <= x of f(x') max(B, F) / max(B, F x' / x)
+        with ``flops_over_bytes`` = F / B at x. While memory-bound that is the smallest fraction measured at any
+        smaller shape: streaming the same weights for more tokens never takes less time, though binned measurements (a
+        geometric mean per bin over mixed shapes and routings) can rise with x (the grouped-GEMM tables rise by up to
+        18% from 1 to 3 tokens per expert). Past the ridge the added FLOPs cost what they cost, so a falling compute-
+        bound curve is unchanged. It is the GEMMs' counterpart of decode attention's running maximum of time per unit of
+        work (``time_per_x``). x' starts at 1: a GEMM has at least one row and a touched expert at least one token (the
+        grouped-GEMM curves' points below 1 are the tables' mean over all experts, untouched ones included). f is linear
+        in log2(x) between points, so the minimum is at 1, at a point between 1 and x,
+        at x, or where x' crosses the ridge (x' = x B / F)."""
+        x = np.maximum(np.asarray(x, dtype=float), 1e-12)
+        knots = (1.0, *(2.0 ** self.log2_x[self.log2_x > 0]))
+        if np.all(np.diff(self(np.array(knots))) <= 0):  # never rises from 1 on: f(x) is already the minimum
+            return self(x)
+        ratio = np.maximum(np.asarray(flops_over_bytes, dtype=float), 0.0)
+        relative_roofline = np.maximum(1.0, ratio)  # R(x) / B
+
+        def bounded_by(xp):
+            return self(xp) * relative_roofline / np.maximum(1.0, ratio * xp / x)
+
+        worst = self(x)
+        for xp in knots:
+            worst = np.where(xp < x, np.minimum(worst, bounded_by(np.full_like(x, xp))), worst)
+        ridge = x / np.where(ratio > 0, ratio, 1.0)
+        inside = (ratio > 0) & (ridge > 1.0) & (ridge < x)
+        return np.where(inside, np.minimum(worst, bounded_by(np.where(inside, ridge, x))), worst)
+
 
 def _curve(cid: str, points, floor_us: float | None = None, measured: bool = False,
            kv_elements_per_token: int | None = None, work_grows_with_x: bool = False) -> Curve:
@@ -107,6 +139,15 @@ class ChipEfficiency:
         if curve is None:
             return None
         return np.clip(curve(x) * self.factor, 1e-6, 1.0)
+
+    def monotone_fraction(self, op: str, precision: str, x, flops_over_bytes, variant: str | None = None,
+                          weight_precision: str | None = None):
+        """:meth:`fraction` never above what lets the op's time fall as x grows (:meth:`Curve.monotone`): for the
+        GEMMs, which stream the same weights whatever their tokens. None when the chip has no such curve."""
+        curve = self.kernel_curve(op, precision, variant, weight_precision)
+        if curve is None:
+            return None
+        return np.clip(curve.monotone(x, flops_over_bytes) * self.factor, 1e-6, 1.0)
 
     def measured(self, op: str, precision: str, variant: str | None = None,
                  weight_precision: str | None = None) -> bool:

@@ -376,15 +376,43 @@ def _kv_reference(eff: ChipEfficiency, precision: str, variant: str) -> int | No
     return None if curve is None else curve.kv_elements_per_token
 
 
-def _priced_op(eff: ChipEfficiency, a: Assumptions, shape, math_precision: str, bytes_peak, flops_peak, calls):
-    """(time, bytes time, FLOPs time) of one roofline op whose math runs at ``math_precision``: its kernel curve's
-    fraction at the op's shape and the curve's per-call floor times ``calls`` (:func:`.efficiency.op_time_s`)."""
+MONOTONE_KERNELS = ("gemm", "grouped_gemm")
+"""Kernels tiled on their tokens over weights they stream once: never faster with more tokens (:func:`_priced_op`)."""
+
+
+def _priced_op(eff: ChipEfficiency, a: Assumptions, shape, math_precision: str, bytes_peak, flops_peak, calls,
+               rereads_weights: bool = False):
+    """(time, bytes time, FLOPs time, two-micro-batch time) of one roofline op whose math runs at
+    ``math_precision``: its kernel curve's fraction at the op's shape and the curve's per-call floor times ``calls``
+    (:func:`.efficiency.op_time_s`). The GEMMs (:data:`MONOTONE_KERNELS`) take their curve's fraction capped where
+    a smaller shape would otherwise be slower (:meth:`.efficiency.Curve.monotone`): adding tokens to the same
+    weights never makes them faster, so neither does adding users.
+
+    The last is what the op costs when the step runs as two micro-batches (:func:`evaluate_step`'s overlap): each
+    micro-batch calls every kernel once, so the per-call floor is paid twice whichever side binds; a weight-streaming
+    op (``rereads_weights``) reads its weights once per micro-batch, while its FLOPs split between them:
+        t_two = max(r x bytes time, FLOPs time) + 2 x calls x floor        (r = 2 when it rereads its weights, else 1)
+    It is continuous where the op turns from memory- to compute-bound. Counting the floor twice only on the memory
+    side (as the step did before) made that crossing a 2 x floor drop, and a GEMM whose floor is larger (FP8's
+    activation quantisation) look slower overlapped than the same GEMM at BF16."""
     op, x, variant, weights = shape.op, shape.x, shape.variant, shape.weight_precision
-    return op_time_s(
-        bytes_peak, flops_peak, eff.fraction(op, math_precision, x, variant, weights),
+    floor_s = calls * eff.floor_s(op, math_precision, variant, weights)
+    if op in MONOTONE_KERNELS:
+        fraction = eff.monotone_fraction(op, math_precision, x, flops_peak / np.maximum(bytes_peak, 1e-30), variant,
+                                         weights)
+    else:
+        fraction = eff.fraction(op, math_precision, x, variant, weights)
+    _, bytes_s, flops_s = op_time_s(
+        bytes_peak, flops_peak, fraction,
         bytes_s_fallback=bytes_peak / a.memory_bandwidth_efficiency,
         flops_s_fallback=flops_peak / a.compute_efficiency_decode,
-        floor_s=calls * eff.floor_s(op, math_precision, variant, weights),
+    )
+    memory_bound = bytes_s >= flops_s
+    return (
+        np.maximum(bytes_s, flops_s) + floor_s,
+        bytes_s + np.where(memory_bound, floor_s, 0.0),
+        flops_s + np.where(memory_bound, 0.0, floor_s),
+        np.maximum(bytes_s * (2 if rereads_weights else 1), flops_s) + 2 * floor_s,
     )
 
 
@@ -757,22 +785,26 @@ def step_ops(setup: StepSetup, grid: StepGrid) -> tuple[Op, ...]:
 
 
 def _price(setup: StepSetup, op: Op, seconds_per_byte):
-    """(time, bytes time, FLOPs time) of a roofline op (F7): its bytes at the tier it streams from, its FLOPs at its
-    math's peak, over its kernel curve's fraction, and the per-call floors."""
+    """(time, bytes time, FLOPs time, two-micro-batch time) of a roofline op (F7): its bytes at the tier it streams
+    from, its FLOPs at its math's peak, over its kernel curve's fraction, and the per-call floors
+    (:func:`_priced_op`)."""
     eff, a, chip = setup.efficiency, setup.assumptions, setup.chip
     kernel = op.kernel
     bytes_peak = op.bytes_per_chip * seconds_per_byte
     times = _priced_op(eff, a, kernel, kernel.precision, bytes_peak,
-                       op.flops_per_chip / chip.peak_flop_s(kernel.precision), op.calls)
+                       op.flops_per_chip / chip.peak_flop_s(kernel.precision), op.calls, op.rereads_weights)
     wide = a.activation_precision if a.activation_precision in chip.peak_tflops else None
     if kernel.op == "gemm" and wide is not None and kernel.precision != wide:
         # A weight-only kernel streams the stored narrow weights and computes at the activations' width, with
         # that width's per-call floor (no activation quantisation): engines use it where it is faster (small
-        # decode GEMMs), so narrower weights never make a memory-bound GEMM slower than wider ones.
+        # decode GEMMs), so narrower weights never make a memory-bound GEMM slower than wider ones. The choice is
+        # made per schedule: the whole batch takes the kernel faster on it, two micro-batches the kernel faster on
+        # them (the engine picks per shape), so the overlapped step never loses the weight-only kernel either.
         weight_only = _priced_op(eff, a, kernel, wide, bytes_peak, op.flops_per_chip / chip.peak_flop_s(wide),
-                                 op.calls)
+                                 op.calls, op.rereads_weights)
         faster = weight_only[0] < times[0]
-        times = tuple(np.where(faster, w, t) for w, t in zip(weight_only, times, strict=True))
+        times = (*(np.where(faster, w, t) for w, t in zip(weight_only[:3], times[:3], strict=True)),
+                 np.minimum(weight_only[3], times[3]))
     return times
 
 
@@ -826,12 +858,12 @@ def evaluate_step(setup: StepSetup, grid: StepGrid) -> dict[str, np.ndarray]:
 
     # F7 per-component roofline at the kernel's achieved fraction of peak; a block the model lacks costs nothing
     roofline = {op.component: op for op in ops if op.kind == "roofline"}
-    component_s, bytes_time, flop_time = {}, {}, {}
+    component_s, bytes_time, flop_time, two_batch_s = {}, {}, {}, {}
     for name in COMPONENTS:
         op = roofline.get(name)
         # (an absent op is zero; ``[()]`` makes it a numpy scalar on a 0-d grid, as a priced op's times are)
-        times = (zeros[()],) * 3 if op is None else _price(setup, op, seconds_per_byte[op.streams])
-        component_s[name], bytes_time[name], flop_time[name] = times
+        times = (zeros[()],) * 4 if op is None else _price(setup, op, seconds_per_byte[op.streams])
+        component_s[name], bytes_time[name], flop_time[name], two_batch_s[name] = times
     memory_s = sum(np.where(bytes_time[j] >= flop_time[j], component_s[j], 0.0) for j in COMPONENTS)
     compute_s = sum(np.where(bytes_time[j] >= flop_time[j], 0.0, component_s[j]) for j in COMPONENTS)
     roofline_s = memory_s + compute_s
@@ -850,13 +882,11 @@ def evaluate_step(setup: StepSetup, grid: StepGrid) -> dict[str, np.ndarray]:
     # each comm piece hides only behind the compute piece it is paired with:
     #   t = 1/2 [max(A, D) + max(M, D) + max(M, C) + max(A, C)]
     # with A attention-side and M MoE-side compute (whole-step totals), D and C dispatch and combine (other collectives
-    # split evenly). Each micro-batch reads the weights again, so weight-streaming ops count bytes twice, and
-    # each calls every collective once, so the latencies count twice (D = 2 x one half-size call). The engine
-    # overlaps only when that beats running the batch whole: t_step = min(overlapped, roofline + comm).
-    split = {
-        op.component: np.maximum(bytes_time[op.component] * (2 if op.rereads_weights else 1), flop_time[op.component])
-        for op in roofline.values()
-    }
+    # split evenly). Each micro-batch reads the weights again and calls every kernel again, so weight-streaming ops
+    # count bytes twice and every op its per-call floors twice (:func:`_priced_op`), and each calls every collective
+    # once, so the latencies count twice (D = 2 x one half-size call). The engine overlaps only when that beats
+    # running the batch whole: t_step = min(overlapped, roofline + comm).
+    split = {op.component: two_batch_s[op.component] for op in roofline.values()}
     att_c = _total((split[j] for j in COMPONENTS if j in split and roofline[j].side == "attention"), zeros)
     moe_c = _total((split[j] for j in COMPONENTS if j in split and roofline[j].side == "moe"), zeros)
 
@@ -866,7 +896,11 @@ def evaluate_step(setup: StepSetup, grid: StepGrid) -> dict[str, np.ndarray]:
     d_s = two_halves(dispatch) + two_halves(other) / 2
     c_s = two_halves(combine) + two_halves(other) / 2
     overlapped_s = collectives.two_micro_batch_s(att_c, moe_c, d_s, c_s)
-    overlap = a.micro_batch_overlap & (g.tokens_chip >= 2)
+    # two micro-batches need a token each on the attention rank that splits its batch (the rank's tokens are what
+    # it splits; under attention TP they are scattered over its t chips only for the MoE, so fewer than 2 per chip
+    # still split): gating on tokens per chip made a few more users switch the overlap on under TP > 1 and speed
+    # every user up
+    overlap = a.micro_batch_overlap & (g.tokens_rank >= 2)
     busy_s = np.where(overlap, np.minimum(overlapped_s, roofline_s + comm_s), roofline_s + comm_s)
     exposed_comm_s = busy_s - roofline_s  # comm not hidden, plus the second weight read that hiding it costs
 

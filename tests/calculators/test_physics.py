@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from calculators.catalog import default_catalog
@@ -17,11 +17,6 @@ CATALOG = default_catalog()
 GPUS = ["h100-sxm", "h200-sxm", "b200", "gb200", "mi300x", "mi355x"]
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TOLERANCE = 1e-3  # the peak-batch grid and float noise; every property is otherwise exact
-GROUPED_GEMM_NOISE = 5e-3
-"""Known, small and not yet fixed: the measured grouped-GEMM curves (a geometric mean per bin over mixed shapes) rise
-~18% between 1 and 3 tokens per expert, so where a rank's experts are all touched (bytes fixed) a few more users can
-make the routed experts ~2% and the step ~0.1-0.2% faster. The fix is to re-derive those curves as a per-group floor
-plus an asymptote, as the GEMM curves are; until then per-user speed may rise by this much with more users."""
 
 
 @st.composite
@@ -46,6 +41,10 @@ def _run(d, **changes):
 
 @SETTINGS
 @given(deployments())
+# found by hypothesis: FP8 ran 0.18% slower than BF16 (FP8 weights both) once two micro-batches overlap, the FP8
+# GEMMs' larger per-call floor counted twice where memory-bound and the weight-only BF16 kernel not offered to them
+@example(dict(model="deepseek-r1", accelerator="h200-sxm", chips=32, layout="dp32-ep32", concurrency=929,
+              context_tokens=256, mtp_layers=3))
 def test_fewer_weight_bytes_are_never_slower(d):
     """The same deployment with FP8 weights never runs slower than with BF16 weights (half the bytes to stream)."""
     wide, narrow = _run(d, precision="bf16"), _run(d, precision="fp8")
@@ -55,12 +54,20 @@ def test_fewer_weight_bytes_are_never_slower(d):
 
 @SETTINGS
 @given(deployments(), st.floats(1.1, 8.0))
+# found by hypothesis: 16 users ran 0.54% faster each than 4, the grouped-GEMM fraction rising from 1.3 to 2.3 tokens
+# per touched expert while the busiest rank's expert bytes barely grew
+@example(dict(model="deepseek-r1", accelerator="gb200", chips=72, layout="dp72-ep72", concurrency=4,
+              context_tokens=256, mtp_layers=3), 4.0)
+# found by hypothesis: 253 users ran 0.58% faster each than 202 on GB200 tp4dp36-ep144, the two-micro-batch overlap
+# gated on tokens per chip (6 tokens over a TP4 rank's 4 chips: off; 8: on) rather than on the rank's tokens
+@example(dict(model="deepseek-r1", accelerator="gb200", chips=144, layout="tp4dp36-ep144", concurrency=202,
+              context_tokens=256, mtp_layers=0), 1.25)
 def test_more_users_never_raise_per_user_speed_nor_lower_total_output(d, factor):
     """More concurrent users never make each faster, and never lower the total (the engine caps at the peak)."""
     few = _run(d)
     many = _run(d, concurrency=math.ceil(d["concurrency"] * factor))
     assume(few.fits_in_memory and many.fits_in_memory)
-    assert many.per_user_tokens_per_s <= few.per_user_tokens_per_s * (1 + GROUPED_GEMM_NOISE)
+    assert many.per_user_tokens_per_s <= few.per_user_tokens_per_s * (1 + TOLERANCE)
     assert many.total_output_tokens_per_s >= few.total_output_tokens_per_s * (1 - TOLERANCE)
 
 

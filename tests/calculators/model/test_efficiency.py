@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from calculators.catalog import catalog_from_texts, shipped_catalog_files
@@ -75,3 +76,22 @@ def test_all_to_all_is_alpha_plus_bytes_over_achieved_bandwidth(catalog):
     alpha = (20 + (100 - 20) / 3) * 1e-6  # log2 32 is a third of the way from 16 to 128
     assert t == pytest.approx(alpha + 3.1e6 * 24 / 31 / (50e9 * 0.5))
     assert float(collectives.all_to_all_s(3.1e6, 1, 8, 450e9, 50e9, eff=eff)) == 0
+
+
+def test_a_gemm_streaming_the_same_weights_is_never_faster_with_more_tokens():
+    """Curve.monotone caps a rising memory-bound fraction at the smallest one measured from 1 up to x, leaves a
+    falling curve alone, and lets the compute-bound side rise no faster than its FLOPs."""
+    from calculators.model.efficiency import _curve
+
+    rising = _curve("t", [(0.25, 0.3), (1, 0.6), (3, 0.9), (10, 0.8), (100, 0.4)])
+    xs = np.geomspace(1, 200, 400)
+    memory_bound = rising.monotone(xs, 0.0)  # no FLOPs: time = bytes / f
+    assert np.all(np.diff(1 / memory_bound) >= -1e-12)
+    assert memory_bound[0] == pytest.approx(0.6)  # x' from 1: the 0.25 point is below any real shape
+    assert rising.monotone(np.array([50.0]), 0.0)[0] == pytest.approx(rising(50.0))  # falling part unchanged
+    # FLOPs grow with x at a fixed ratio to x: time = max(B, F) / f, F = c x, never falls
+    c = 0.05
+    times = np.maximum(1.0, c * xs) / rising.monotone(xs, c * xs)
+    assert np.all(np.diff(times) >= -1e-12)
+    falling = _curve("f", [(1, 0.9), (8, 0.8), (64, 0.5)])
+    assert falling.monotone(xs, 0.0) == pytest.approx(falling(xs))
