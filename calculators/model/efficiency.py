@@ -140,6 +140,13 @@ class ChipEfficiency:
             return None
         return np.clip(curve(x) * self.factor, 1e-6, 1.0)
 
+    def weight_only(self, op: str, precision: str, variant: str | None = None,
+                    weight_precision: str | None = None) -> bool:
+        """Whether :meth:`kernel_curve` answers with a weight-only kernel's own curve (weights stored at
+        ``weight_precision``, math at ``precision``), not the math precision's."""
+        curve = self.kernel_curve(op, precision, variant, weight_precision)
+        return curve is not None and curve is not self.kernel_curve(op, precision, variant)
+
     def monotone_fraction(self, op: str, precision: str, x, flops_over_bytes, variant: str | None = None,
                           weight_precision: str | None = None):
         """:meth:`fraction` never above what lets the op's time fall as x grows (:meth:`Curve.monotone`): for the

@@ -377,7 +377,8 @@ def _kv_reference(eff: ChipEfficiency, precision: str, variant: str) -> int | No
 
 
 MONOTONE_KERNELS = ("gemm", "grouped_gemm")
-"""Kernels tiled on their tokens over weights they stream once: never faster with more tokens (:func:`_priced_op`)."""
+"""Kernels tiled on their tokens over weights they stream once: never faster with more tokens (:func:`_priced_op`;
+weight-only kernels excepted, see there)."""
 
 
 def _priced_op(eff: ChipEfficiency, a: Assumptions, shape, math_precision: str, bytes_peak, flops_peak, calls,
@@ -386,7 +387,13 @@ def _priced_op(eff: ChipEfficiency, a: Assumptions, shape, math_precision: str, 
     ``math_precision``: its kernel curve's fraction at the op's shape and the curve's per-call floor times ``calls``
     (:func:`.efficiency.op_time_s`). The GEMMs (:data:`MONOTONE_KERNELS`) take their curve's fraction capped where
     a smaller shape would otherwise be slower (:meth:`.efficiency.Curve.monotone`): adding tokens to the same
-    weights never makes them faster, so neither does adding users.
+    weights never makes them faster, so neither does adding users. Not the weight-only kernels (``weight_precision``,
+    the Triton MXFP4 MoE on Hopper): their curves come from AIConfigurator's single-GPU tables read on tokens per
+    touched expert, where a smaller x is a smaller set of weights, not the same weights with fewer tokens (gpt-oss-20b,
+    32 experts top-4: x = 1 is batch 1 touching 4 experts, x = 1.5 is batch 8 touching ~21), and the fraction there
+    (0.15-0.21 at x = 1, 0.45-0.60 at 1.5) is the kernel's per-launch cost spread over those few experts' bytes. The
+    cap's premise fails, and applied it held every memory-bound gpt-oss step on Hopper at the batch-1 fraction
+    (H200 gpt-oss-120b at saturation 53-60% slow). Their time still grows with users: more users touch more experts.
 
     The last is what the op costs when the step runs as two micro-batches (:func:`evaluate_step`'s overlap): each
     micro-batch calls every kernel once, so the per-call floor is paid twice whichever side binds; a weight-streaming
@@ -397,7 +404,7 @@ def _priced_op(eff: ChipEfficiency, a: Assumptions, shape, math_precision: str, 
     activation quantisation) look slower overlapped than the same GEMM at BF16."""
     op, x, variant, weights = shape.op, shape.x, shape.variant, shape.weight_precision
     floor_s = calls * eff.floor_s(op, math_precision, variant, weights)
-    if op in MONOTONE_KERNELS:
+    if op in MONOTONE_KERNELS and not eff.weight_only(op, math_precision, variant, weights):
         fraction = eff.monotone_fraction(op, math_precision, x, flops_peak / np.maximum(bytes_peak, 1e-30), variant,
                                          weights)
     else:
