@@ -79,21 +79,24 @@ class Curve:
         in log2(x) between points, so the minimum is at 1, at a point between 1 and x,
         at x, or where x' crosses the ridge (x' = x B / F)."""
         x = np.maximum(np.asarray(x, dtype=float), 1e-12)
-        knots = (1.0, *(2.0 ** self.log2_x[self.log2_x > 0]))
-        if np.all(np.diff(self(np.array(knots))) <= 0):  # never rises from 1 on: f(x) is already the minimum
+        knots = np.array((1.0, *(2.0 ** self.log2_x[self.log2_x > 0])))
+        at_knots = self(knots)
+        if np.all(np.diff(at_knots) <= 0):  # never rises from 1 on: f(x) is already the minimum
             return self(x)
-        ratio = np.maximum(np.asarray(flops_over_bytes, dtype=float), 0.0)
+        x, ratio = np.broadcast_arrays(x, np.maximum(np.asarray(flops_over_bytes, dtype=float), 0.0))
+        shape, x, ratio = x.shape, x.ravel(), ratio.ravel()
         relative_roofline = np.maximum(1.0, ratio)  # R(x) / B
 
-        def bounded_by(xp):
-            return self(xp) * relative_roofline / np.maximum(1.0, ratio * xp / x)
+        def bounded_by(xp, f_xp):  # the bound a smaller shape xp (f there f_xp) sets at x; broadcasts
+            return f_xp * relative_roofline / np.maximum(1.0, ratio * xp / x)
 
-        worst = self(x)
-        for xp in knots:
-            worst = np.where(xp < x, np.minimum(worst, bounded_by(np.full_like(x, xp))), worst)
+        # every knot below x at once (knots x shapes), then the ridge crossing
+        below = np.where(knots[:, None] < x[None, :], bounded_by(knots[:, None], at_knots[:, None]), np.inf)
+        worst = np.minimum(self(x), below.min(axis=0))
         ridge = x / np.where(ratio > 0, ratio, 1.0)
         inside = (ratio > 0) & (ridge > 1.0) & (ridge < x)
-        return np.where(inside, np.minimum(worst, bounded_by(np.where(inside, ridge, x))), worst)
+        xp = np.where(inside, ridge, x)
+        return np.where(inside, np.minimum(worst, bounded_by(xp, self(xp))), worst).reshape(shape)
 
 
 def _curve(cid: str, points, floor_us: float | None = None, measured: bool = False,
