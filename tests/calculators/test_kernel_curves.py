@@ -66,10 +66,9 @@ def test_measured_curves_are_the_published_tables_only():
     assert amd == ["mi325x.gemm.fp8", "mi355x.gemm.fp8", "mi355x.grouped_gemm.fp4", "mi355x.grouped_gemm.fp8"]
 
 
-def test_mi325x_fp8_gemm_curve_reproduces_amds_measured_table():
-    """The MI325X FP8 GEMM curve, as the model uses it (t = floor + roofline at the catalog's peaks / f(M)), gives
-    AMD's published hipBLASLt times (tools/data/amd-mlperf51-mi325x-hipblaslt-fp8.csv, 521 measurements over Llama 2
-    70B's four GEMMs, M 16-2,592): median |error| under 5%, every measurement within 30%."""
+def _gemm_table_against_curve(chip_id: str, table_name: str):
+    """A measured FP8 GEMM table under tools/data (tokens, n, k, us per row) beside the chip's FP8 GEMM curve as the
+    model uses it, t = floor + roofline at the catalog's peaks / f(M): (rows, measured us, modelled us, M)."""
     import csv
     from pathlib import Path
 
@@ -78,9 +77,9 @@ def test_mi325x_fp8_gemm_curve_reproduces_amds_measured_table():
     from calculators.model.efficiency import chip_efficiency
 
     catalog = load_catalog()
-    chip = catalog.accelerators["mi325x"]
+    chip = catalog.accelerators[chip_id]
     eff = chip_efficiency(catalog, chip)
-    table = Path(__file__).resolve().parents[2] / "tools" / "data" / "amd-mlperf51-mi325x-hipblaslt-fp8.csv"
+    table = Path(__file__).resolve().parents[2] / "tools" / "data" / table_name
     rows = list(csv.DictReader(line for line in table.open() if not line.startswith("#")))
     m, n, k, us = (np.array([float(r[key]) for r in rows]) for key in ("tokens", "n", "k", "us"))
     weight_bytes = catalog.precisions["fp8"].bytes_per_element.value
@@ -88,6 +87,16 @@ def test_mi325x_fp8_gemm_curve_reproduces_amds_measured_table():
     roofline_s = np.maximum(((m * k + n * k) * weight_bytes + m * n * 2) / hbm.bandwidth_bytes_s,
                             2 * m * n * k / chip.peak_flop_s("fp8"))
     modelled_us = (eff.floor_s("gemm", "fp8") + roofline_s / eff.fraction("gemm", "fp8", m)) * 1e6
+    return rows, us, modelled_us, m
+
+
+def test_mi325x_fp8_gemm_curve_reproduces_amds_measured_table():
+    """The MI325X FP8 GEMM curve, as the model uses it (t = floor + roofline at the catalog's peaks / f(M)), gives
+    AMD's published hipBLASLt times (tools/data/amd-mlperf51-mi325x-hipblaslt-fp8.csv, 521 measurements over Llama 2
+    70B's four GEMMs, M 16-2,592): median |error| under 5%, every measurement within 30%."""
+    import numpy as np
+
+    rows, us, modelled_us, _ = _gemm_table_against_curve("mi325x", "amd-mlperf51-mi325x-hipblaslt-fp8.csv")
     error = np.abs(modelled_us / us - 1)
     assert len(rows) == 521
     assert np.median(error) < 0.05, np.median(error)
@@ -99,24 +108,9 @@ def test_mi355x_fp8_gemm_curve_reproduces_aiters_measured_table():
     for DeepSeek-R1's block-scale GEMMs (tools/data/aiter-gfx950-dsv3-fp8-blockscale-gemm.csv, 507 measurements over
     37 shapes): at every M the summed time of the shapes within 25%, and the median |error| per shape under 30% (the
     shapes differ more among themselves, e.g. N = 64 against N = 36,864, than one curve per M can follow)."""
-    import csv
-    from pathlib import Path
-
     import numpy as np
 
-    from calculators.model.efficiency import chip_efficiency
-
-    catalog = load_catalog()
-    chip = catalog.accelerators["mi355x"]
-    eff = chip_efficiency(catalog, chip)
-    table = Path(__file__).resolve().parents[2] / "tools" / "data" / "aiter-gfx950-dsv3-fp8-blockscale-gemm.csv"
-    rows = list(csv.DictReader(line for line in table.open() if not line.startswith("#")))
-    m, n, k, us = (np.array([float(r[key]) for r in rows]) for key in ("tokens", "n", "k", "us"))
-    weight_bytes = catalog.precisions["fp8"].bytes_per_element.value
-    hbm = next(t for t in chip.memory_tiers if t.tier == "hbm")
-    roofline_s = np.maximum(((m * k + n * k) * weight_bytes + m * n * 2) / hbm.bandwidth_bytes_s,
-                            2 * m * n * k / chip.peak_flop_s("fp8"))
-    modelled_us = (eff.floor_s("gemm", "fp8") + roofline_s / eff.fraction("gemm", "fp8", m)) * 1e6
+    rows, us, modelled_us, m = _gemm_table_against_curve("mi355x", "aiter-gfx950-dsv3-fp8-blockscale-gemm.csv")
     assert len(rows) == 507
     for tokens in np.unique(m):
         at = m == tokens
