@@ -143,7 +143,7 @@ class ChipEfficiency:
             return None
         return np.clip(curve(x) * self.factor, 1e-6, 1.0)
 
-    def weight_only(self, op: str, precision: str, variant: str | None = None,
+    def has_weight_only_curve(self, op: str, precision: str, variant: str | None = None,
                     weight_precision: str | None = None) -> bool:
         """Whether :meth:`kernel_curve` answers with a weight-only kernel's own curve (weights stored at
         ``weight_precision``, math at ``precision``), not the math precision's."""

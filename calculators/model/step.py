@@ -404,7 +404,7 @@ def _priced_op(eff: ChipEfficiency, a: Assumptions, shape, math_precision: str, 
     activation quantisation) look slower overlapped than the same GEMM at BF16."""
     op, x, variant, weights = shape.op, shape.x, shape.variant, shape.weight_precision
     floor_s = calls * eff.floor_s(op, math_precision, variant, weights)
-    if op in MONOTONE_KERNELS and not eff.weight_only(op, math_precision, variant, weights):
+    if op in MONOTONE_KERNELS and not eff.has_weight_only_curve(op, math_precision, variant, weights):
         fraction = eff.monotone_fraction(op, math_precision, x, flops_peak / np.maximum(bytes_peak, 1e-30), variant,
                                          weights)
     else:

@@ -64,13 +64,13 @@ def test_a_weight_only_curve_applies_only_to_weights_stored_at_its_precision(cat
     assert float(eff.fraction("grouped_gemm", "fp8", 4, weight_precision="fp4")) == pytest.approx(math_curve)
 
 
-def test_only_a_weight_only_kernels_own_curve_counts_as_weight_only(catalog):
-    """weight_only is true where the lookup answers with a weight-only curve (FP4 weights, BF16 math), false where
-    narrow weights fall back to the math precision's curve (FP8 weights, no such curve) or the weights are wide."""
+def test_only_a_weight_only_kernels_own_curve_counts_as_one(catalog):
+    """has_weight_only_curve is true where the lookup answers with a weight-only curve (FP4 weights, BF16 math),
+    false where narrow weights fall back to the math precision's curve (FP8 weights, no such curve) or are wide."""
     eff = chip_efficiency(catalog, catalog.accelerators["h200-sxm"])
-    assert eff.weight_only("grouped_gemm", "bf16", weight_precision="fp4")
-    assert not eff.weight_only("grouped_gemm", "bf16", weight_precision="fp8")
-    assert not eff.weight_only("grouped_gemm", "bf16")
+    assert eff.has_weight_only_curve("grouped_gemm", "bf16", weight_precision="fp4")
+    assert not eff.has_weight_only_curve("grouped_gemm", "bf16", weight_precision="fp8")
+    assert not eff.has_weight_only_curve("grouped_gemm", "bf16")
 
 
 def test_no_curve_means_none(catalog):
